@@ -1,0 +1,60 @@
+#include "classic/admm_tv.h"
+
+#include "core/data_step.h"
+#include "core/error.h"
+#include "core/fft.h"
+#include "core/shrink.h"
+#include "core/tensor.h"
+
+namespace unroll {
+
+void AdmmTvOptions::validate() const {
+  UNROLL_CHECK(lambda >= 0.0, "admm: lambda must be >= 0, got ", lambda);
+  UNROLL_CHECK(rho > 0.0, "admm: rho must be > 0, got ", rho);
+  UNROLL_CHECK(iterations >= 1, "admm: iterations must be >= 1, got ", iterations);
+  UNROLL_CHECK(tolerance >= 0.0, "admm: tolerance must be >= 0, got ", tolerance);
+}
+
+double default_tv_lambda(double sigma) { return std::max(0.25 * sigma, 1e-4); }
+
+SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, const AdmmTvOptions& o) {
+  o.validate();
+  auto y = as_image_batch(blurred);
+  check_image(y, "admm");
+  auto k = as_kernel_batch(kernel).to(y.options());
+  check_kernel(k, y.size(0), y.size(2), y.size(3), "admm");
+  auto ext = extend_for_deconvolution(y, k, o.boundary);
+  FourierDataStep step(ext.image, k);
+  auto reg = grad_power_spectrum(step.height(), step.width(), y.options());
+  auto rho = torch::scalar_tensor(o.rho, y.options());
+
+  auto x = ext.image;
+  auto z = grad_circular(x);
+  auto u = torch::zeros_like(z);
+  SolverResult result;
+  result.stop_reason = "max_iterations";
+  for (int it = 0; it < o.iterations; ++it) {
+    x = step.solve_spectral(torch::fft::rfft2(grad_circular_adjoint(z - u)), rho, reg);
+    auto dx = grad_circular(x);
+    auto z_prev = z;
+    z = o.isotropic ? group_soft_threshold(dx + u, o.lambda / o.rho) : soft_threshold(dx + u, o.lambda / o.rho);
+    u = u + dx - z;
+    result.iterations = it + 1;
+    if (o.progress) o.progress(it + 1, o.iterations);
+    if (o.tolerance > 0.0) {
+      const double scale = std::max(dx.norm().item<double>(), 1e-12);
+      const double primal = (dx - z).norm().item<double>() / scale;
+      const double dual = (z - z_prev).norm().item<double>() / scale;
+      result.residual = std::max(primal, dual);
+      if (primal < o.tolerance && dual < o.tolerance) {
+        result.stop_reason = "tolerance";
+        break;
+      }
+    }
+  }
+  x = ext.crop(x);
+  result.image = o.clip ? x.clamp(0.0, 1.0) : x;
+  return result;
+}
+
+}  // namespace unroll

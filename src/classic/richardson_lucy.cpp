@@ -1,0 +1,114 @@
+#include "classic/richardson_lucy.h"
+
+#include "core/error.h"
+#include "core/fft.h"
+#include "core/tensor.h"
+
+namespace unroll {
+
+void RichardsonLucyOptions::validate() const {
+  UNROLL_CHECK(iterations >= 1, "richardson_lucy: iterations must be >= 1, got ", iterations);
+  UNROLL_CHECK(epsilon >= 0.0, "richardson_lucy: epsilon must be >= 0, got ", epsilon);
+  UNROLL_CHECK(damping >= 0.0, "richardson_lucy: damping must be >= 0, got ", damping);
+  UNROLL_CHECK(tv_weight >= 0.0 && tv_weight < 0.5, "richardson_lucy: tv_weight must be in [0, 0.5), got ", tv_weight);
+}
+
+SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& kernel,
+                             const RichardsonLucyOptions& o) {
+  o.validate();
+  auto y = as_image_batch(blurred);
+  check_image(y, "richardson_lucy");
+  auto k = as_kernel_batch(kernel).to(y.options());
+  const int64_t h = y.size(2), w = y.size(3), kh = k.size(2), kw = k.size(3);
+  check_kernel(k, y.size(0), h, w, "richardson_lucy");
+  using BM = RichardsonLucyOptions::BoundaryModel;
+
+  // The model grid, the data on it, and the operators A, A^T.
+  torch::Tensor data = o.boundary == BM::Zero ? y : y.clamp_min(0.0);
+  torch::Tensor mask, norm;
+  int64_t top = 0, left = 0;
+  std::function<torch::Tensor(const torch::Tensor&)> A, At;
+  std::shared_ptr<SameConvolution> same;
+  if (o.boundary == BM::Circular) {
+    auto otf = psf2otf(k, h, w);
+    A = [otf, h, w](const torch::Tensor& x) {
+      return torch::fft::irfft2(torch::fft::rfft2(x) * otf, std::vector<int64_t>{h, w});
+    };
+    At = [otf, h, w](const torch::Tensor& x) {
+      return torch::fft::irfft2(torch::fft::rfft2(x) * otf.conj(), std::vector<int64_t>{h, w});
+    };
+  } else {
+    int64_t gh = h, gw = w;
+    if (o.boundary == BM::Normalized) {
+      top = kh / 2;
+      left = kw / 2;
+      gh = h + kh - 1;
+      gw = w + kw - 1;
+      data = torch::constant_pad_nd(data, {left, kw - 1 - left, top, kh - 1 - top});
+      mask = torch::zeros({1, 1, gh, gw}, y.options());
+      mask.narrow(2, top, h).narrow(3, left, w).fill_(1.0);
+    }
+    same = std::make_shared<SameConvolution>(k, gh, gw);
+    A = [same](const torch::Tensor& x) { return same->forward(x); };
+    At = [same](const torch::Tensor& x) { return same->adjoint(x); };
+    if (mask.defined()) norm = At(mask);
+  }
+
+  torch::Tensor x;
+  if (o.initial_value >= 0.0) {
+    x = torch::full_like(data, o.initial_value);
+  } else {
+    x = y.clamp_min(0.0).mean({2, 3}, true).clamp_min(1e-6).expand_as(data).clone();
+  }
+
+  const double damp2 = o.damping * o.damping / 2.0;
+  constexpr double kDampPower = 10.0;  // MATLAB deconvlucy's N
+  SolverResult result;
+  result.stop_reason = "max_iterations";
+  torch::Tensor z = x, prev_step;
+  for (int it = 0; it < o.iterations; ++it) {
+    auto reblurred = A(z) + o.epsilon;
+    auto ratio = data / reblurred;
+    if (mask.defined()) ratio = ratio * mask;
+    if (o.damping > 0.0) {
+      auto loglik = torch::where(data > 0, data * torch::log(ratio.clamp_min(1e-30)), torch::zeros_like(data));
+      auto g = ((loglik + reblurred - data) / damp2).clamp(0.0, 1.0);
+      auto weight = g.pow(kDampPower - 1.0) * (kDampPower - (kDampPower - 1.0) * g);
+      ratio = 1.0 + weight * (ratio - 1.0);
+      if (mask.defined()) ratio = ratio * mask;
+    }
+    auto update = At(ratio);
+    if (norm.defined()) update = torch::where(norm > 1e-8, update / norm.clamp_min(1e-8), torch::ones_like(update));
+    if (o.tv_weight > 0.0) {
+      auto g = grad_circular(z);
+      auto mag = torch::sqrt(g.pow(2).sum(2, true) + 1e-8);
+      auto div = -grad_circular_adjoint(g / mag);
+      update = update / (1.0 - o.tv_weight * div).clamp_min(1e-2);
+    }
+    auto x_new = z * update;
+    if (o.accelerate) {
+      // Biggs-Andrews: extrapolate along the last two RL steps.
+      auto step = x_new - z;
+      torch::Tensor next = x_new;
+      if (prev_step.defined()) {
+        auto num = (step * prev_step).sum({1, 2, 3}, true);
+        auto den = (prev_step * prev_step).sum({1, 2, 3}, true).clamp_min(1e-30);
+        auto alpha = (num / den).clamp(0.0, 1.0);
+        next = (x_new + alpha * (x_new - x)).clamp_min(0.0);
+      }
+      prev_step = step;
+      z = next;
+    } else {
+      z = x_new;
+    }
+    result.residual = ((x_new - x).norm() / x.norm().clamp_min(1e-30)).item<double>();
+    x = x_new;
+    result.iterations = it + 1;
+    if (o.progress) o.progress(it + 1, o.iterations);
+  }
+  if (o.boundary == BM::Normalized) x = x.narrow(2, top, h).narrow(3, left, w);
+  result.image = o.clip ? x.clamp(0.0, 1.0) : x;
+  return result;
+}
+
+}  // namespace unroll

@@ -1,0 +1,34 @@
+// Wiener deconvolution (closed form, one FFT round trip).
+//
+//   x = F^-1[ conj(K) F(y) / (|K|^2 + nsr * |R|^2) ]
+// with R = identity (classical Wiener filter with a scalar noise-to-signal ratio) or the 5-point
+// Laplacian (regularised / constrained least squares; skimage.restoration.wiener and MATLAB deconvreg).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+#include "core/boundary.h"
+
+namespace unroll {
+
+struct WienerOptions {
+  enum class Regularizer { Identity, Laplacian };
+  double nsr = 1e-2;                                ///< noise-to-signal ratio ("balance"); >= 0
+  Regularizer regularizer = Regularizer::Laplacian; ///< skimage's default is the Laplacian
+  bool auto_nsr = false;        ///< estimate nsr from the image (noise estimate / signal variance)
+  Boundary boundary = Boundary::Circular;
+  bool clip = false;            ///< clip the result to [0,1]
+  void validate() const;
+};
+
+/// blurred: [N,C,H,W]; kernel: [kh,kw] or [N,1,kh,kw]. Returns [N,C,H,W].
+torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, const WienerOptions& options = {});
+
+/// The nsr used by auto_nsr for one observation: sigma^2 / max(var(y) - sigma^2, eps) (identity
+/// regulariser); for the Laplacian regulariser the same ratio scaled by 1/mean(|L|^2) so both
+/// regularisers penalise the same energy on average.
+double estimate_wiener_nsr(const torch::Tensor& blurred, WienerOptions::Regularizer regularizer);
+
+}  // namespace unroll

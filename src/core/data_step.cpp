@@ -1,0 +1,42 @@
+#include "core/data_step.h"
+
+#include "core/error.h"
+#include "core/fft.h"
+#include "core/tensor.h"
+
+namespace unroll {
+
+FourierDataStep::FourierDataStep(const torch::Tensor& y, const torch::Tensor& kernel) {
+  UNROLL_CHECK(y.dim() == 4, "data step: observation must be [N,C,H,W], got shape ", y.sizes());
+  auto k = as_kernel_batch(kernel).to(y.options());
+  UNROLL_CHECK(k.size(0) == 1 || k.size(0) == y.size(0), "data step: kernel batch ", k.size(0),
+               " does not match image batch ", y.size(0));
+  height_ = y.size(2);
+  width_ = y.size(3);
+  otf_ = psf2otf(k, height_, width_);
+  kty_hat_ = otf_.conj() * torch::fft::rfft2(y);
+  k_power_ = torch::real(otf_ * otf_.conj());
+}
+
+torch::Tensor FourierDataStep::solve(const torch::Tensor& z, const torch::Tensor& a) const {
+  UNROLL_CHECK(z.size(-2) == height_ && z.size(-1) == width_, "data step: z is ", z.size(-2), "x", z.size(-1),
+               ", expected ", height_, "x", width_);
+  auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
+  auto num = kty_hat_ + alpha * torch::fft::rfft2(z);
+  auto den = k_power_ + alpha;
+  return torch::fft::irfft2(num / den, std::vector<int64_t>{height_, width_});
+}
+
+torch::Tensor FourierDataStep::solve(const torch::Tensor& z, double a) const {
+  return solve(z, torch::scalar_tensor(a, z.options()));
+}
+
+torch::Tensor FourierDataStep::solve_spectral(const torch::Tensor& rhs_hat, const torch::Tensor& a,
+                                              const torch::Tensor& reg_power) const {
+  auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
+  auto num = kty_hat_ + alpha * rhs_hat;
+  auto den = k_power_ + alpha * reg_power;
+  return torch::fft::irfft2(num / den, std::vector<int64_t>{height_, width_});
+}
+
+}  // namespace unroll

@@ -1,0 +1,28 @@
+#include "core/error.h"
+
+#include <iostream>
+#include <mutex>
+
+namespace unroll {
+namespace {
+std::mutex g_warn_mutex;
+std::function<void(const std::string&)> g_warn_handler;
+}  // namespace
+
+void warn(const std::string& message) {
+  std::lock_guard<std::mutex> lock(g_warn_mutex);
+  if (g_warn_handler) {
+    g_warn_handler(message);
+  } else {
+    std::cerr << "warning: " << message << std::endl;
+  }
+}
+
+std::function<void(const std::string&)> set_warning_handler(std::function<void(const std::string&)> handler) {
+  std::lock_guard<std::mutex> lock(g_warn_mutex);
+  auto previous = std::move(g_warn_handler);
+  g_warn_handler = std::move(handler);
+  return previous;
+}
+
+}  // namespace unroll

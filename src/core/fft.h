@@ -1,0 +1,62 @@
+// FFT building blocks on torch::fft: transfer functions, circular and linear convolution.
+//
+// All spectra are half spectra of real signals (torch::fft::rfft2 over the last two dimensions), of
+// shape [..., H, W/2+1]. Kernel centre convention: index (kh/2, kw/2), see core/tensor.h.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace unroll {
+
+/// Smallest n' >= n whose prime factors are all in {2,3,5,7} (fast FFT length).
+int64_t fast_size(int64_t n);
+
+/// Optical transfer function of a PSF for an H x W circular convolution: the kernel is zero-padded to
+/// H x W, circularly shifted so that its centre lands on (0,0), and rfft2'd (MATLAB psf2otf, USRNet p2o).
+/// `k`: [kh,kw] or [N,1,kh,kw]; returns complex [N,1,H,W/2+1] of the matching complex dtype.
+torch::Tensor psf2otf(const torch::Tensor& k, int64_t height, int64_t width);
+
+/// Circular (periodic) convolution of images [N,C,H,W] with a kernel [kh,kw] or [N,1,kh,kw].
+/// Equals scipy.ndimage.convolve(x, k, mode='wrap') for odd kernel sizes.
+torch::Tensor conv_circular(const torch::Tensor& x, const torch::Tensor& k);
+
+/// Circular correlation (the adjoint of conv_circular).
+torch::Tensor corr_circular(const torch::Tensor& x, const torch::Tensor& k);
+
+enum class ConvMode {
+  Full,   ///< output (H+kh-1) x (W+kw-1)
+  Same,   ///< output H x W, centred on the kernel centre (kh/2, kw/2)
+  Valid,  ///< output (H-kh+1) x (W-kw+1)
+};
+
+/// Linear (zero-boundary) convolution via FFT, padded to fast sizes.
+torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k, ConvMode mode);
+
+/// Linear 'same' convolution as an operator with its exact adjoint, for iterative solvers that apply
+/// it many times: the kernel spectrum is computed once for images of size H x W.
+class SameConvolution {
+ public:
+  SameConvolution(const torch::Tensor& k, int64_t height, int64_t width);
+  torch::Tensor forward(const torch::Tensor& x) const;  ///< A x  (zero outside the image)
+  torch::Tensor adjoint(const torch::Tensor& r) const;  ///< A^T r
+
+ private:
+  torch::Tensor otf_;
+  int64_t height_, width_, pad_h_, pad_w_, top_, left_;
+};
+
+/// Circular forward differences along x (width) and y (height): returns [N,C,2,H,W] with the
+/// horizontal difference x[:, :, :, j+1] - x[:, :, :, j] in slot 0 and the vertical one in slot 1.
+torch::Tensor grad_circular(const torch::Tensor& x);
+
+/// Adjoint of grad_circular (minus the divergence): [N,C,2,H,W] -> [N,C,H,W].
+torch::Tensor grad_circular_adjoint(const torch::Tensor& g);
+
+/// |Dx|^2 + |Dy|^2 of the circular forward differences on an H x W grid, as a real [1,1,H,W/2+1]
+/// tensor with the given options (the eigenvalues of D^T D).
+torch::Tensor grad_power_spectrum(int64_t height, int64_t width, const torch::TensorOptions& options);
+
+/// |L|^2 of the 5-point Laplacian (skimage.restoration.uft.laplacian), real [1,1,H,W/2+1].
+torch::Tensor laplacian_power_spectrum(int64_t height, int64_t width, const torch::TensorOptions& options);
+
+}  // namespace unroll

@@ -1,0 +1,91 @@
+#include "core/metrics.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/noise.h"
+#include "core/tensor.h"
+
+namespace unroll {
+namespace {
+
+torch::Tensor prepare(const torch::Tensor& x_in, int64_t border, bool y_channel, bool round_8bit,
+                      const char* who) {
+  auto x = as_image_batch(x_in);
+  if (round_8bit) x = quantize_8bit(x);
+  if (y_channel && x.size(1) == 3) x = rgb_to_y(x);
+  if (border > 0) {
+    UNROLL_CHECK(x.size(2) > 2 * border && x.size(3) > 2 * border, who, ": border ", border, " too large for ",
+                 x.size(2), "x", x.size(3));
+    x = x.narrow(2, border, x.size(2) - 2 * border).narrow(3, border, x.size(3) - 2 * border);
+  }
+  return x;
+}
+
+void check_pair(const torch::Tensor& x, const torch::Tensor& ref, const char* who) {
+  UNROLL_CHECK(x.sizes() == ref.sizes(), who, ": image sizes differ: ", x.sizes(), " vs ", ref.sizes());
+}
+
+}  // namespace
+
+torch::Tensor rgb_to_y(const torch::Tensor& rgb) {
+  UNROLL_CHECK(rgb.size(1) == 3, "rgb_to_y: expected 3 channels, got ", rgb.size(1));
+  auto r = rgb.narrow(1, 0, 1), g = rgb.narrow(1, 1, 1), b = rgb.narrow(1, 2, 1);
+  return (16.0 + 65.481 * r + 128.553 * g + 24.966 * b) / 255.0;
+}
+
+double mse(const torch::Tensor& x, const torch::Tensor& ref) {
+  check_pair(as_image_batch(x), as_image_batch(ref), "mse");
+  return (x.to(torch::kFloat64) - ref.to(torch::kFloat64)).pow(2).mean().item<double>();
+}
+
+torch::Tensor psnr_per_sample(const torch::Tensor& x_in, const torch::Tensor& ref_in, const PsnrOptions& o) {
+  auto x = prepare(x_in.to(torch::kFloat64), o.border, o.y_channel, o.round_8bit, "psnr");
+  auto ref = prepare(ref_in.to(torch::kFloat64), o.border, o.y_channel, o.round_8bit, "psnr");
+  check_pair(x, ref, "psnr");
+  auto m = (x - ref).pow(2).mean({1, 2, 3});
+  return 10.0 * torch::log10((o.data_range * o.data_range) / m);
+}
+
+double psnr(const torch::Tensor& x, const torch::Tensor& ref, const PsnrOptions& o) {
+  return psnr_per_sample(x, ref, o).mean().item<double>();
+}
+
+torch::Tensor ssim_per_sample(const torch::Tensor& x_in, const torch::Tensor& ref_in, const SsimOptions& o) {
+  UNROLL_CHECK(o.window >= 3 && o.window % 2 == 1, "ssim: window must be odd and >= 3, got ", o.window);
+  auto x = prepare(x_in, o.border, o.y_channel, o.round_8bit, "ssim");
+  auto ref = prepare(ref_in.to(x_in.scalar_type()), o.border, o.y_channel, o.round_8bit, "ssim");
+  check_pair(x, ref, "ssim");
+  UNROLL_CHECK(x.size(2) >= o.window && x.size(3) >= o.window, "ssim: image ", x.size(2), "x", x.size(3),
+               " is smaller than the ", o.window, "x", o.window, " window");
+  const int64_t c = x.size(1);
+  auto opts = x.options();
+  const int64_t r = o.window / 2;
+  auto t = torch::arange(-r, r + 1, opts);
+  auto g = torch::exp(-(t * t) / (2.0 * o.sigma * o.sigma));
+  g = g / g.sum();
+  auto gx = g.reshape({1, 1, 1, o.window}).repeat({c, 1, 1, 1});
+  auto gy = g.reshape({1, 1, o.window, 1}).repeat({c, 1, 1, 1});
+  auto filt = [&](const torch::Tensor& v) {
+    const std::vector<int64_t> one{1, 1}, zero{0, 0};
+    auto h = torch::conv2d(v, gx, torch::Tensor(), one, zero, one, c);
+    return torch::conv2d(h, gy, torch::Tensor(), one, zero, one, c);
+  };
+  const double c1 = std::pow(o.k1 * o.data_range, 2), c2 = std::pow(o.k2 * o.data_range, 2);
+  auto mx = filt(x);
+  auto my = filt(ref);
+  auto sxx = filt(x * x) - mx * mx;
+  auto syy = filt(ref * ref) - my * my;
+  auto sxy = filt(x * ref) - mx * my;
+  auto s = ((2.0 * mx * my + c1) * (2.0 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
+  return s.mean({1, 2, 3});
+}
+
+torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& o) {
+  return ssim_per_sample(x, ref, o).mean();
+}
+
+double combined_score(double psnr_db, double ssim_value) { return 100.0 * (psnr_db / 33.0 + ssim_value) / 2.0; }
+
+}  // namespace unroll

@@ -1,0 +1,50 @@
+// Image quality metrics. Inputs are [N,C,H,W] (or [C,H,W], [H,W]) in [0,1] unless data_range says
+// otherwise. Values are averaged over the batch.
+#pragma once
+
+#include <torch/torch.h>
+
+namespace unroll {
+
+struct PsnrOptions {
+  double data_range = 1.0;  ///< peak value
+  int64_t border = 0;       ///< pixels cropped from every side before measuring
+  bool y_channel = false;   ///< measure on ITU-R BT.601 luma (RGB input) instead of all channels
+  bool round_8bit = false;  ///< quantise both images to 8 bit (round(clip(x,0,1)*255)) first (DPIR protocol)
+};
+
+struct SsimOptions {
+  double data_range = 1.0;
+  int64_t border = 0;
+  bool y_channel = false;
+  bool round_8bit = false;
+  int64_t window = 11;  ///< Gaussian window side
+  double sigma = 1.5;   ///< Gaussian window sigma
+  double k1 = 0.01, k2 = 0.03;
+};
+
+/// Mean squared error over all elements (per-sample values averaged).
+double mse(const torch::Tensor& x, const torch::Tensor& ref);
+
+/// PSNR in dB, computed per sample and averaged. Identical images give +inf.
+double psnr(const torch::Tensor& x, const torch::Tensor& ref, const PsnrOptions& options = {});
+
+/// Per-sample PSNR, [N].
+torch::Tensor psnr_per_sample(const torch::Tensor& x, const torch::Tensor& ref, const PsnrOptions& options = {});
+
+/// SSIM of Wang et al. 2004 with a Gaussian window (11x11, sigma 1.5, K1 0.01, K2 0.03), population
+/// covariances, mean over the valid windows of every channel and sample -- the same number as
+/// skimage.metrics.structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False).
+/// Differentiable: returns a 0-dim tensor that carries gradients.
+torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& options = {});
+
+/// Per-sample SSIM, [N] (differentiable).
+torch::Tensor ssim_per_sample(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& options = {});
+
+/// The seed-000 combined score: 100 * (PSNR/33 + SSIM) / 2.
+double combined_score(double psnr_db, double ssim_value);
+
+/// ITU-R BT.601 luma of an RGB [N,3,H,W] image in [0,1] (MATLAB rgb2ycbcr's Y, rescaled to [0,1]).
+torch::Tensor rgb_to_y(const torch::Tensor& rgb);
+
+}  // namespace unroll

@@ -1,0 +1,37 @@
+#include "core/shrink.h"
+
+#include "core/error.h"
+
+namespace unroll {
+
+torch::Tensor soft_threshold(const torch::Tensor& v, double t) {
+  return torch::sign(v) * (v.abs() - t).clamp_min(0.0);
+}
+
+torch::Tensor group_soft_threshold(const torch::Tensor& v, double t) {
+  auto mag = torch::sqrt(v.pow(2).sum(2, true));
+  auto scale = (1.0 - t / mag.clamp_min(1e-12)).clamp_min(0.0);
+  return v * scale;
+}
+
+torch::Tensor hyper_laplacian_prox(const torch::Tensor& v, double alpha, double beta) {
+  UNROLL_CHECK(alpha > 0.0 && alpha <= 1.0, "hyper-Laplacian: alpha must be in (0,1], got ", alpha);
+  UNROLL_CHECK(beta > 0.0, "hyper-Laplacian: beta must be > 0, got ", beta);
+  if (alpha == 1.0) return soft_threshold(v, 1.0 / beta);
+  auto a = v.abs();
+  // f(w) = w^alpha + beta/2 (w - a)^2 on w in (0, a]; its stationary point nearest a is found by
+  // Newton's method from w = a (f is convex to the right of the inflection point).
+  auto w = a.clone();
+  for (int i = 0; i < 12; ++i) {
+    auto ws = w.clamp_min(1e-12);
+    auto d1 = alpha * ws.pow(alpha - 1.0) + beta * (ws - a);
+    auto d2 = (alpha * (alpha - 1.0) * ws.pow(alpha - 2.0) + beta).clamp_min(1e-12);
+    w = (ws - d1 / d2).clamp(0.0, 1e30);
+    w = torch::minimum(w, a);
+  }
+  auto f_w = w.pow(alpha) + 0.5 * beta * (w - a).pow(2);
+  auto f_0 = 0.5 * beta * a.pow(2);
+  return torch::where(f_w < f_0, torch::sign(v) * w, torch::zeros_like(v));
+}
+
+}  // namespace unroll

@@ -1,0 +1,61 @@
+#include "core/tensor.h"
+
+#include "core/error.h"
+
+namespace unroll {
+
+torch::Tensor as_image_batch(const torch::Tensor& x) {
+  UNROLL_CHECK(x.defined(), "image tensor is undefined");
+  switch (x.dim()) {
+    case 2: return x.unsqueeze(0).unsqueeze(0);
+    case 3: return x.unsqueeze(0);
+    case 4: return x;
+    default: fail("image must be [H,W], [C,H,W] or [N,C,H,W], got ", x.dim(), " dimensions");
+  }
+}
+
+torch::Tensor as_kernel_batch(const torch::Tensor& k) {
+  UNROLL_CHECK(k.defined(), "kernel tensor is undefined");
+  if (k.dim() == 2) return k.unsqueeze(0).unsqueeze(0);
+  UNROLL_CHECK(k.dim() == 4 && k.size(1) == 1, "kernel must be [kh,kw] or [N,1,kh,kw], got shape ", k.sizes());
+  return k;
+}
+
+void check_finite(const torch::Tensor& x, const std::string& who) {
+  UNROLL_CHECK(torch::isfinite(x).all().item<bool>(), who, ": input contains NaN or Inf values");
+}
+
+void check_image(const torch::Tensor& x, const std::string& who) {
+  UNROLL_CHECK(x.defined(), who, ": image is undefined");
+  UNROLL_CHECK(x.dim() == 4, who, ": image must be [N,C,H,W], got shape ", x.sizes());
+  UNROLL_CHECK(x.is_floating_point(), who, ": image must be floating point, got ", x.scalar_type());
+  UNROLL_CHECK(x.numel() > 0, who, ": image is empty, shape ", x.sizes());
+  check_finite(x, who + " (image)");
+}
+
+void check_kernel(const torch::Tensor& k, int64_t batch, int64_t height, int64_t width, const std::string& who) {
+  UNROLL_CHECK(k.defined(), who, ": kernel is undefined");
+  UNROLL_CHECK(k.dim() == 4 && k.size(1) == 1, who, ": kernel must be [N,1,kh,kw], got shape ", k.sizes());
+  UNROLL_CHECK(k.size(0) == 1 || k.size(0) == batch, who, ": kernel batch ", k.size(0),
+               " does not match image batch ", batch);
+  UNROLL_CHECK(k.is_floating_point(), who, ": kernel must be floating point");
+  UNROLL_CHECK(k.size(2) <= height && k.size(3) <= width, who, ": kernel ", k.size(2), "x", k.size(3),
+               " is larger than the image ", height, "x", width);
+  check_finite(k, who + " (kernel)");
+  UNROLL_CHECK((k.min().item<double>() >= -1e-6), who, ": kernel has negative values (min ", k.min().item<double>(), ")");
+  auto sums = k.sum({1, 2, 3});
+  UNROLL_CHECK((sums.abs() > 1e-12).all().item<bool>(), who, ": kernel sums to zero");
+}
+
+torch::Tensor as_sample_scalar(const torch::Tensor& value, const torch::Tensor& like) {
+  auto v = value.to(like.options());
+  if (v.dim() == 0 || v.numel() == 1) return v.reshape({1, 1, 1, 1}).expand({like.size(0), 1, 1, 1});
+  UNROLL_CHECK(v.numel() == like.size(0), "per-sample value has ", v.numel(), " entries for a batch of ", like.size(0));
+  return v.reshape({like.size(0), 1, 1, 1});
+}
+
+torch::Tensor as_sample_scalar(double value, const torch::Tensor& like) {
+  return torch::full({like.size(0), 1, 1, 1}, value, like.options());
+}
+
+}  // namespace unroll

@@ -1,0 +1,44 @@
+// Tensor conventions used throughout Unroll (documented here once).
+//
+//  * Images are `[N,C,H,W]` floating tensors (float32 by default, float64 accepted everywhere),
+//    values nominally in [0,1]; C is 1 (grey) or 3 (RGB, in R,G,B order). Public entry points also
+//    accept `[H,W]` and `[C,H,W]` and lift them with as_image_batch().
+//  * Kernels (PSFs) are `[kh,kw]` (one kernel for the whole batch) or `[N,1,kh,kw]` (one per sample),
+//    non-negative, summing to 1. Sizes may be odd or even; the kernel's centre is at index
+//    (kh/2, kw/2) with integer division, for every operation in the project (psf2otf, circular and
+//    linear convolution), so even-sized kernels behave consistently.
+//  * "Convolution" means true convolution (kernel flipped), the same as scipy.ndimage.convolve and
+//    MATLAB's imfilter(..., 'conv').
+//  * Noise levels sigma are on the [0,1] intensity scale (2.55/255 = 0.01).
+//  * Every function allocates with the options (device, dtype) of its input tensors, so the same
+//    code runs on CPU and CUDA.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace unroll {
+
+/// Lifts `[H,W]` or `[C,H,W]` to `[1,1,H,W]` / `[1,C,H,W]`; `[N,C,H,W]` is returned unchanged.
+torch::Tensor as_image_batch(const torch::Tensor& x);
+
+/// Lifts a `[kh,kw]` kernel to `[1,1,kh,kw]`; `[N,1,kh,kw]` is returned unchanged.
+torch::Tensor as_kernel_batch(const torch::Tensor& k);
+
+/// Throws unless `x` is a 4-D floating tensor with finite values; `who` prefixes the message.
+void check_image(const torch::Tensor& x, const std::string& who);
+
+/// Throws unless `k` is a valid `[N,1,kh,kw]` kernel batch (finite, non-negative, non-zero sum) whose
+/// batch size is 1 or `batch`, and which is no larger than `height` x `width`.
+void check_kernel(const torch::Tensor& k, int64_t batch, int64_t height, int64_t width, const std::string& who);
+
+/// Throws if `x` contains NaN or Inf.
+void check_finite(const torch::Tensor& x, const std::string& who);
+
+/// Noise-level tensor helper: a scalar sigma or a per-sample tensor, returned as `[N,1,1,1]` with the
+/// options of `like`.
+torch::Tensor as_sample_scalar(const torch::Tensor& value, const torch::Tensor& like);
+torch::Tensor as_sample_scalar(double value, const torch::Tensor& like);
+
+}  // namespace unroll

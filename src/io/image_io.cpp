@@ -1,0 +1,115 @@
+#include "io/image_io.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "core/kernel.h"
+#include "core/tensor.h"
+
+namespace fs = std::filesystem;
+
+namespace unroll {
+namespace {
+
+std::string lower_extension(const std::string& path) {
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext;
+}
+
+}  // namespace
+
+torch::Tensor read_image(const std::string& path, const ImageReadOptions& options) {
+  std::error_code ec;
+  UNROLL_CHECK(fs::exists(path, ec), path, ": no such file");
+  UNROLL_CHECK(fs::is_regular_file(path, ec), path, ": not a regular file");
+  cv::Mat m;
+  try {
+    m = cv::imread(path, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    fail(path, ": cannot decode image (", e.what(), ")");
+  }
+  UNROLL_CHECK(!m.empty(), path, ": cannot decode image (corrupt, truncated or unsupported format)");
+  double scale = 1.0;
+  switch (m.depth()) {
+    case CV_8U: scale = 1.0 / 255.0; break;
+    case CV_16U: scale = 1.0 / 65535.0; break;
+    case CV_32F:
+    case CV_64F: scale = 1.0; break;
+    default: fail(path, ": unsupported pixel depth");
+  }
+  cv::Mat f;
+  m.convertTo(f, CV_32F, scale);
+  const int ch = f.channels();
+  if (ch == 4) {
+    warn(path + ": alpha channel dropped");
+    cv::cvtColor(f, f, cv::COLOR_BGRA2RGB);
+  } else if (ch == 3) {
+    cv::cvtColor(f, f, cv::COLOR_BGR2RGB);
+  } else if (ch == 2) {
+    warn(path + ": alpha channel dropped");
+    std::vector<cv::Mat> planes;
+    cv::split(f, planes);
+    f = planes[0];
+  } else {
+    UNROLL_CHECK(ch == 1, path, ": unsupported channel count ", ch);
+  }
+  if (options.grey && f.channels() == 3) cv::cvtColor(f, f, cv::COLOR_RGB2GRAY);
+  if (options.rgb && f.channels() == 1) cv::cvtColor(f, f, cv::COLOR_GRAY2RGB);
+  f = f.isContinuous() ? f : f.clone();
+  const int64_t h = f.rows, w = f.cols, c = f.channels();
+  auto t = torch::from_blob(f.data, {h, w, c}, torch::kFloat32).clone();
+  return t.permute({2, 0, 1}).unsqueeze(0).contiguous();
+}
+
+void write_image(const std::string& path, const torch::Tensor& image, int bits) {
+  UNROLL_CHECK(bits == 8 || bits == 16, path, ": bit depth must be 8 or 16, got ", bits);
+  auto x = as_image_batch(image.detach());
+  UNROLL_CHECK(x.size(0) == 1, path, ": can only write one image, got a batch of ", x.size(0));
+  const int64_t c = x.size(1);
+  UNROLL_CHECK(c == 1 || c == 3, path, ": can only write 1 or 3 channels, got ", c);
+  const std::string ext = lower_extension(path);
+  UNROLL_CHECK(bits == 8 || ext == ".png" || ext == ".tif" || ext == ".tiff", path,
+               ": 16-bit output needs .png or .tif");
+  const double peak = bits == 8 ? 255.0 : 65535.0;
+  auto hwc = torch::round(x[0].to(torch::kFloat64).cpu().clamp(0.0, 1.0) * peak).permute({1, 2, 0}).contiguous();
+  auto typed = bits == 8 ? hwc.to(torch::kUInt8) : hwc.to(torch::kInt32);
+  cv::Mat m;
+  if (bits == 8) {
+    m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_8UC(static_cast<int>(c)), typed.data_ptr()).clone();
+  } else {
+    cv::Mat as_int(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32SC(static_cast<int>(c)), typed.data_ptr());
+    as_int.convertTo(m, CV_16U);
+  }
+  if (c == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
+  write_atomically(path, [&](const std::string& tmp) {
+    bool ok = false;
+    try {
+      ok = cv::imwrite(tmp, m);
+    } catch (const cv::Exception& e) {
+      fail(path, ": cannot encode image (", e.what(), ")");
+    }
+    UNROLL_CHECK(ok, path, ": cannot write image (unsupported extension or unwritable directory)");
+  });
+}
+
+torch::Tensor read_kernel(const std::string& path) {
+  const std::string ext = lower_extension(path);
+  if (ext == ".csv" || ext == ".txt" || ext == ".dat" || ext == ".asc") return read_kernel_text(path);
+  auto img = read_image(path, ImageReadOptions{true, false});
+  return normalize_kernel(img[0][0].to(torch::kFloat64), path);
+}
+
+void write_kernel_image(const std::string& path, const torch::Tensor& kernel) {
+  auto k = kernel.squeeze().to(torch::kFloat64);
+  write_image(path, (k / k.max().clamp_min(1e-300)).unsqueeze(0), 16);
+}
+
+}  // namespace unroll

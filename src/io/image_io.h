@@ -1,0 +1,31 @@
+// Image and kernel files (OpenCV codecs): PNG, JPEG, TIFF, BMP, ... 8- and 16-bit (and float TIFF),
+// grey, RGB or RGBA. Images come back as float32 [1,C,H,W] in [0,1] in R,G,B order (C = 1 or 3).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace unroll {
+
+struct ImageReadOptions {
+  bool grey = false;  ///< convert colour images to one luminance channel
+  bool rgb = false;   ///< expand grey images to 3 channels
+};
+
+/// Reads an image file. Errors (missing, unreadable, corrupt, truncated) name the file. An alpha
+/// channel is dropped with a warning.
+torch::Tensor read_image(const std::string& path, const ImageReadOptions& options = {});
+
+/// Writes [C,H,W] or [1,C,H,W] (C = 1 or 3, values clipped to [0,1]) atomically. `bits` is 8 or 16
+/// (16 needs PNG or TIFF).
+void write_image(const std::string& path, const torch::Tensor& image, int bits = 8);
+
+/// Reads a kernel: text files (.csv, .txt, .dat, .asc) exactly, anything else as an image (grey,
+/// normalised to sum 1). Returns float64 [kh,kw].
+torch::Tensor read_kernel(const std::string& path);
+
+/// Writes a kernel for viewing: scaled so its maximum is white, 16-bit PNG.
+void write_kernel_image(const std::string& path, const torch::Tensor& kernel);
+
+}  // namespace unroll
