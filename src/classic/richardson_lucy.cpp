@@ -68,6 +68,7 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
   torch::Tensor z = x, prev_step;
   for (int it = 0; it < o.iterations; ++it) {
     auto reblurred = A(z) + o.epsilon;
+    if (o.boundary != BM::Zero) reblurred = reblurred.clamp_min(o.epsilon > 0 ? o.epsilon : 1e-12);
     auto ratio = data / reblurred;
     if (mask.defined()) ratio = ratio * mask;
     if (o.damping > 0.0) {
@@ -78,7 +79,11 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
       if (mask.defined()) ratio = ratio * mask;
     }
     auto update = At(ratio);
-    if (norm.defined()) update = torch::where(norm > 1e-8, update / norm.clamp_min(1e-8), torch::ones_like(update));
+    if (norm.defined()) {
+      // Pixels that send less than 0.1% of their light into the observed window are not determined
+      // by the data (and FFT round-off dominates there): keep them unchanged.
+      update = torch::where(norm > 1e-3, update / norm.clamp_min(1e-3), torch::ones_like(update)).clamp_min(0.0);
+    }
     if (o.tv_weight > 0.0) {
       auto g = grad_circular(z);
       auto mag = torch::sqrt(g.pow(2).sum(2, true) + 1e-8);

@@ -1,0 +1,63 @@
+#include "cli.h"
+
+#include <filesystem>
+#include <iostream>
+
+#include "core/error.h"
+
+namespace fs = std::filesystem;
+
+namespace unroll::cli {
+
+bool parse(const std::string& usage, const po::options_description& options, const std::vector<std::string>& args,
+           po::variables_map& vm, const po::positional_options_description* positional) {
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  try {
+    auto parser = po::command_line_parser(args).options(all);
+    if (positional) parser.positional(*positional);
+    po::store(parser.run(), vm);
+    if (vm.count("help")) {
+      std::cout << usage << "\n" << all << std::endl;
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fail(e.what());
+  }
+  return true;
+}
+
+torch::Device parse_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const std::exception&) {
+    fail("unknown device '", name, "' (expected cpu or cuda[:N])");
+  }
+  UNROLL_CHECK(!device.is_cuda() || torch::cuda::is_available(),
+               "device '", name, "' requested but this LibTorch build has no usable CUDA device");
+  return device;
+}
+
+std::string sample_dir() {
+  for (const fs::path& p : {fs::path(UNROLL_SOURCE_DIR) / "data" / "sample", fs::current_path() / "data" / "sample"}) {
+    if (fs::exists(p / "astronaut.png")) return p.string();
+  }
+  fail("bundled sample not found (expected data/sample/astronaut.png in the source tree or the current directory)");
+}
+
+int cmd_bench(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << "usage: unroll bench classic [options]   (unroll bench classic --help)\n";
+    return args.empty() ? 1 : 0;
+  }
+  UNROLL_CHECK(args[0] == "classic", "unknown benchmark '", args[0], "' (available: classic)");
+  std::vector<std::string> words = {"unroll bench classic"};
+  words.insert(words.end(), args.begin() + 1, args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  return run_classic_bench(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace unroll::cli

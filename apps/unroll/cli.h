@@ -1,0 +1,33 @@
+// Shared helpers of the unroll subcommands (thin layer: options -> library calls).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+namespace unroll::cli {
+
+namespace po = boost::program_options;
+
+/// Parses `args` (the words after the subcommand) into `vm`. Prints help and returns false when
+/// --help was given. Unknown options and bad values throw with a clear message.
+bool parse(const std::string& usage, const po::options_description& options, const std::vector<std::string>& args,
+           po::variables_map& vm, const po::positional_options_description* positional = nullptr);
+
+/// "cpu", "cuda", "cuda:1"; throws when CUDA is requested but this LibTorch has none.
+torch::Device parse_device(const std::string& name);
+
+/// The folder with the bundled sample (data/sample), searched next to the sources and the cwd.
+std::string sample_dir();
+
+int cmd_deblur(const std::vector<std::string>& args);
+int cmd_metrics(const std::vector<std::string>& args);
+int cmd_demo(const std::vector<std::string>& args);
+int cmd_bench(const std::vector<std::string>& args);
+
+}  // namespace unroll::cli
+
+/// Defined in bench/classic_bench.cpp (also built as the LibTorch-only unroll-bench executable).
+int run_classic_bench(int argc, char** argv);

@@ -1,0 +1,42 @@
+// unroll: one binary, one subcommand per job. Every error ends as one `error: ...` line and exit 1.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+#include "core/error.h"
+
+namespace {
+
+const char* kUsage =
+    "unroll - image deblurring: classical deconvolution and deep unfolding\n"
+    "\n"
+    "usage: unroll <command> [options]     (unroll <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv)\n"
+    "  metrics   PSNR / SSIM / score of images against a reference\n"
+    "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
+    "  bench     timing benchmarks (unroll bench classic --help)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
+    std::cout << kUsage;
+    return argc < 2 ? 1 : 0;
+  }
+  const std::string command = argv[1];
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "deblur") return unroll::cli::cmd_deblur(args);
+    if (command == "metrics") return unroll::cli::cmd_metrics(args);
+    if (command == "demo") return unroll::cli::cmd_demo(args);
+    if (command == "bench") return unroll::cli::cmd_bench(args);
+    std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+}

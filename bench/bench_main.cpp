@@ -1,0 +1,15 @@
+// unroll-bench: the classical benchmark as a LibTorch-only executable (no OpenCV/Boost needed).
+#include <iostream>
+
+#include "core/error.h"
+
+int run_classic_bench(int argc, char** argv);
+
+int main(int argc, char** argv) {
+  try {
+    return run_classic_bench(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+}
