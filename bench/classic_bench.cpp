@@ -150,7 +150,7 @@ int run_classic_bench(int argc, char** argv) {
                      o.iterations = 100;
                      o.tolerance = 0.0;
                      o.lambda = unroll::default_tv_lambda(0.01);
-                     o.rho = 25.0 * o.lambda;
+                     o.rho = 10.0 * o.lambda;
                      return unroll::admm_tv(rgb, kernel, o).image;
                    }});
   for (auto& c : cases) {

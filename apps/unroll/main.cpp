@@ -16,6 +16,7 @@ const char* kUsage =
     "commands:\n"
     "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
+    "  eval      evaluate methods on a protocol (DPIR: Set3C x Levin kernels)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n";
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     if (command == "metrics") return unroll::cli::cmd_metrics(args);
     if (command == "demo") return unroll::cli::cmd_demo(args);
     if (command == "bench") return unroll::cli::cmd_bench(args);
+    if (command == "eval") return unroll::cli::cmd_eval(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   } catch (const std::exception& e) {

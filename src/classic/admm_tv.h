@@ -14,8 +14,8 @@
 namespace unroll {
 
 struct AdmmTvOptions {
-  double lambda = 2e-3;    ///< TV weight (for [0,1] images); see default_tv_lambda() for a noise-based value
-  double rho = 0.05;       ///< ADMM penalty; the solution does not depend on it, the speed does
+  double lambda = 1e-3;    ///< TV weight (for [0,1] images); see default_tv_lambda() for a noise-based value
+  double rho = 1e-2;       ///< ADMM penalty; the solution does not depend on it, the speed does
   int iterations = 100;    ///< maximum iterations
   double tolerance = 1e-4; ///< relative primal/dual residual for early stopping; 0 = run all iterations
   bool isotropic = true;

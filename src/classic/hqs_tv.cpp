@@ -1,5 +1,6 @@
 #include "classic/hqs_tv.h"
 
+#include "classic/admm_tv.h"
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/fft.h"
@@ -24,8 +25,9 @@ int HqsTvOptions::total_iterations() const {
 }
 
 double default_hqs_lambda(double sigma, double alpha) {
-  const double s = std::max(sigma, 1e-3);
-  return (alpha == 1.0 ? 2.0 : 1.0) / (s * s) * 0.01 / (alpha == 1.0 ? 1.0 : 1.0);
+  // lambda/2 ||kx-y||^2 + TV(x) is 1/2 ||kx-y||^2 + (1/lambda) TV(x): reuse the ADMM calibration.
+  // Hyper-Laplacian exponents penalise small gradients more, so they take twice the data weight.
+  return (alpha == 1.0 ? 1.0 : 2.0) / default_tv_lambda(sigma);
 }
 
 SolverResult hqs_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, const HqsTvOptions& o) {

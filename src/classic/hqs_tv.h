@@ -16,12 +16,12 @@
 namespace unroll {
 
 struct HqsTvOptions {
-  double lambda = 2000.0;            ///< data weight (for [0,1] images); see default_hqs_lambda()
+  double lambda = 1000.0;            ///< data weight (for [0,1] images); see default_hqs_lambda()
   double alpha = 1.0;                ///< prior exponent: 1 = TV, 2/3 or 1/2 = hyper-Laplacian
   double beta0 = 1.0;
   double beta_rate = 2.0 * std::sqrt(2.0);
   double beta_max = 256.0;
-  int inner_iterations = 1;          ///< w/x alternations per beta value
+  int inner_iterations = 3;          ///< w/x alternations per beta value
   Boundary boundary = Boundary::Circular;
   bool clip = false;
   ProgressCallback progress;

@@ -82,7 +82,7 @@ std::vector<Method> build_registry() {
       "ADMM with total variation (isotropic), closed-form FFT x-step",
       true,
       {{"lambda", "TV weight; default from the noise level"},
-       {"rho", "ADMM penalty (default 0.05 * lambda / default lambda ratio)"},
+       {"rho", "ADMM penalty (default 10 * lambda)"},
        {"iters", "maximum iterations (default 100)"},
        {"tol", "relative residual tolerance (default 1e-4)"},
        {"anisotropic", "1 = anisotropic TV (default 0)"}},
@@ -90,7 +90,7 @@ std::vector<Method> build_registry() {
         AdmmTvOptions o;
         const double sigma = effective_sigma(r);
         o.lambda = get(p, "lambda", default_tv_lambda(sigma));
-        o.rho = get(p, "rho", 25.0 * o.lambda);
+        o.rho = get(p, "rho", 10.0 * o.lambda);
         o.iterations = get_int(p, "iters", 100);
         o.tolerance = get(p, "tol", 1e-4);
         o.isotropic = get(p, "anisotropic", 0.0) == 0.0;
@@ -105,13 +105,13 @@ std::vector<Method> build_registry() {
       {{"lambda", "data weight; default from the noise level"},
        {"alpha", "prior exponent (1 = TV default, 0.667 / 0.5 = hyper-Laplacian)"},
        {"beta_max", "end of the beta continuation (default 256)"},
-       {"inner", "w/x alternations per beta (default 1)"}},
+       {"inner", "w/x alternations per beta (default 3)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
         HqsTvOptions o;
         o.alpha = get(p, "alpha", 1.0);
         o.lambda = get(p, "lambda", default_hqs_lambda(effective_sigma(r), o.alpha));
         o.beta_max = get(p, "beta_max", o.beta_max);
-        o.inner_iterations = get_int(p, "inner", 1);
+        o.inner_iterations = get_int(p, "inner", 3);
         o.boundary = r.boundary;
         o.progress = r.progress;
         return hqs_tv(r.blurred, r.kernel, o);
