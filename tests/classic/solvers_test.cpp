@@ -1,0 +1,167 @@
+// Behaviour of the classical solvers on small synthetic problems.
+#include <gtest/gtest.h>
+
+#include "classic/admm_tv.h"
+#include "classic/hqs_tv.h"
+#include "classic/richardson_lucy.h"
+#include "classic/wiener.h"
+#include "core/error.h"
+#include "core/fft.h"
+#include "core/metrics.h"
+#include "core/noise.h"
+#include "core/shrink.h"
+#include "test_util.h"
+
+namespace unroll {
+namespace {
+
+struct Problem {
+  torch::Tensor sharp, kernel, blurred;
+  double input_psnr;
+};
+
+Problem make_problem(int64_t channels = 3, double sigma = 0.01) {
+  Problem p;
+  p.sharp = test::test_image(channels, 48, 56, 11);
+  p.kernel = test::test_kernel(9, 3);
+  p.blurred = add_gaussian_noise(conv_circular(p.sharp, p.kernel), sigma, 0);
+  p.input_psnr = psnr(p.blurred, p.sharp);
+  return p;
+}
+
+TEST(AdmmTv, RestoresAndStopsOnTolerance) {
+  auto p = make_problem();
+  AdmmTvOptions o;
+  o.lambda = default_tv_lambda(0.01);
+  o.rho = 10 * o.lambda;
+  o.iterations = 500;
+  o.tolerance = 1e-3;
+  auto r = admm_tv(p.blurred, p.kernel, o);
+  EXPECT_GT(psnr(r.image, p.sharp), p.input_psnr + 5.0);
+  EXPECT_EQ(r.stop_reason, "tolerance");
+  EXPECT_LT(r.iterations, 500);
+  o.tolerance = 0;
+  o.iterations = 7;
+  int calls = 0;
+  o.progress = [&](int done, int total) { ++calls; EXPECT_EQ(total, 7); };
+  auto r2 = admm_tv(p.blurred, p.kernel, o);
+  EXPECT_EQ(r2.iterations, 7);
+  EXPECT_EQ(calls, 7);
+  EXPECT_EQ(r2.stop_reason, "max_iterations");
+  o.isotropic = false;
+  EXPECT_GT(psnr(admm_tv(p.blurred, p.kernel, o).image, p.sharp), p.input_psnr + 3.0);
+}
+
+TEST(AdmmTv, ValidatesOptions) {
+  auto p = make_problem(1);
+  AdmmTvOptions o;
+  o.rho = 0;
+  try {
+    admm_tv(p.blurred, p.kernel, o);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rho must be > 0, got 0"), std::string::npos) << e.what();
+  }
+}
+
+TEST(HqsTv, RestoresWithTvAndHyperLaplacian) {
+  auto p = make_problem();
+  HqsTvOptions o;
+  o.lambda = default_hqs_lambda(0.01);
+  auto r = hqs_tv(p.blurred, p.kernel, o);
+  EXPECT_EQ(r.iterations, o.total_iterations());
+  EXPECT_EQ(o.total_iterations(), 6 * 3);  // beta 1 .. 256 by 2*sqrt(2): 6 values
+  EXPECT_GT(psnr(r.image, p.sharp), p.input_psnr + 5.0);
+  o.alpha = 2.0 / 3.0;
+  o.lambda = default_hqs_lambda(0.01, o.alpha);
+  EXPECT_GT(psnr(hqs_tv(p.blurred, p.kernel, o).image, p.sharp), p.input_psnr + 5.0);
+  o.alpha = 1.5;
+  EXPECT_THROW(hqs_tv(p.blurred, p.kernel, o), Error);
+}
+
+TEST(HyperLaplacianProx, MinimisesItsObjective) {
+  auto v = torch::linspace(-2, 2, 81, torch::kFloat64);
+  for (double alpha : {0.5, 2.0 / 3.0, 0.8}) {
+    const double beta = 4.0;
+    auto w = hyper_laplacian_prox(v, alpha, beta);
+    auto f = [&](const torch::Tensor& x) { return x.abs().pow(alpha) + beta / 2 * (x - v).pow(2); };
+    // Compare against a dense grid search.
+    auto grid = torch::linspace(-2.5, 2.5, 20001, torch::kFloat64).reshape({-1, 1});
+    auto best = std::get<0>((grid.abs().pow(alpha) + beta / 2 * (grid - v.reshape({1, -1})).pow(2)).min(0));
+    EXPECT_LT((f(w) - best).max().item<double>(), 1e-6) << "alpha " << alpha;
+  }
+  EXPECT_TRUE(torch::allclose(hyper_laplacian_prox(v, 1.0, 2.0), soft_threshold(v, 0.5)));
+}
+
+TEST(RichardsonLucy, ImprovesAndKeepsBordersBright) {
+  auto p = make_problem(1, 0.0);
+  RichardsonLucyOptions o;
+  o.iterations = 30;
+  o.boundary = RichardsonLucyOptions::BoundaryModel::Circular;
+  auto r = richardson_lucy(p.blurred, p.kernel, o);
+  EXPECT_GT(psnr(r.image, p.sharp), p.input_psnr + 2.0);
+  EXPECT_GE(r.image.min().item<double>(), 0.0);
+  // Flat image blurred with a linear model: the zero-boundary model darkens the borders,
+  // the normalised one does not.
+  auto flat = torch::full({1, 1, 40, 40}, 0.6);
+  auto k = test::test_kernel(7, 1);
+  o.boundary = RichardsonLucyOptions::BoundaryModel::Zero;
+  o.initial_value = 0.5;
+  auto zero = richardson_lucy(flat, k, o).image;
+  o.boundary = RichardsonLucyOptions::BoundaryModel::Normalized;
+  o.initial_value = -1;
+  auto norm = richardson_lucy(flat, k, o).image;
+  EXPECT_LT(zero[0][0][0][0].item<double>(), 0.5);
+  EXPECT_LT((norm - 0.6).abs().max().item<double>(), 2e-3);
+}
+
+TEST(RichardsonLucy, AccelerationDampingAndTv) {
+  auto p = make_problem(1, 0.0);
+  RichardsonLucyOptions o;
+  o.iterations = 15;
+  o.boundary = RichardsonLucyOptions::BoundaryModel::Circular;
+  const double plain = psnr(richardson_lucy(p.blurred, p.kernel, o).image, p.sharp);
+  o.accelerate = true;
+  EXPECT_GT(psnr(richardson_lucy(p.blurred, p.kernel, o).image, p.sharp), plain);
+  // Damping: with a huge threshold nothing moves from the flat start.
+  o.accelerate = false;
+  o.damping = 10.0;
+  auto damped = richardson_lucy(p.blurred, p.kernel, o).image;
+  EXPECT_LT((damped - p.blurred.mean()).abs().max().item<double>(), 1e-3);
+  o.damping = 0;
+  o.tv_weight = 0.002;
+  auto noisy = make_problem(1, 0.02);
+  o.iterations = 30;
+  const double with_tv = psnr(richardson_lucy(noisy.blurred, noisy.kernel, o).image, noisy.sharp);
+  o.tv_weight = 0;
+  const double without_tv = psnr(richardson_lucy(noisy.blurred, noisy.kernel, o).image, noisy.sharp);
+  EXPECT_GT(with_tv, without_tv);
+  o.iterations = 0;
+  EXPECT_THROW(richardson_lucy(p.blurred, p.kernel, o), Error);
+}
+
+TEST(Solvers, BatchedOverSamplesAndChannelsMatchesSingle) {
+  auto a = make_problem(3), b = make_problem(3, 0.02);
+  auto batch = torch::cat({a.blurred, b.blurred});
+  auto kernels = torch::stack({a.kernel, test::test_kernel(9, 8)}).unsqueeze(1);
+  AdmmTvOptions o;
+  o.iterations = 10;
+  o.tolerance = 0;
+  auto both = admm_tv(batch, kernels, o).image;
+  auto single = admm_tv(b.blurred, test::test_kernel(9, 8), o).image;
+  EXPECT_LT(test::max_abs_diff(both[1], single[0]), 1e-5);
+}
+
+TEST(Solvers, CudaMatchesCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto p = make_problem();
+  AdmmTvOptions o;
+  o.iterations = 20;
+  o.tolerance = 0;
+  auto cpu = admm_tv(p.blurred, p.kernel, o).image;
+  auto gpu = admm_tv(p.blurred.cuda(), p.kernel.cuda(), o).image.cpu();
+  EXPECT_LT(test::max_abs_diff(cpu, gpu), 1e-4);
+}
+
+}  // namespace
+}  // namespace unroll
