@@ -1,0 +1,129 @@
+// The unroll binary as a user runs it: success paths write their outputs, bad input gives one clear
+// `error:` line and a non-zero exit, and never a half-written output.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/kernel.h"
+#include "io/image_io.h"
+#include "test_util.h"
+
+namespace fs = std::filesystem;
+
+namespace unroll {
+namespace {
+
+#ifdef UNROLL_EXE
+const std::string kExe = UNROLL_EXE;
+
+struct Run {
+  int code;
+  std::string output;
+};
+
+Run unroll_cli(const std::string& args) {
+  Run r;
+  r.code = test::run_command(kExe + " " + args, &r.output);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir(std::string("cli_") + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    write_image(dir_ + "/blurred.png", test::test_image(3, 40, 44));
+    write_kernel_text(dir_ + "/k.csv", test::test_kernel(7));
+  }
+  void expect_error(const std::string& args, const std::string& needle) {
+    auto r = unroll_cli(args);
+    EXPECT_NE(r.code, 0) << args << "\n" << r.output;
+    EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << "expected '" << needle << "' in:\n" << r.output;
+    EXPECT_EQ(r.output.find("terminate called"), std::string::npos) << r.output;
+  }
+  std::string dir_;
+};
+
+TEST_F(Cli, DeblurEveryClassicalMethod) {
+  for (const std::string m : {"wiener", "rl", "admm", "hqs-tv"}) {
+    const std::string out = dir_ + "/" + m + ".png";
+    auto r = unroll_cli("deblur --input " + dir_ + "/blurred.png --kernel " + dir_ + "/k.csv --method " + m +
+                        " --output " + out + " --ref " + dir_ + "/blurred.png --noise 2.55");
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out)) << m;
+    EXPECT_NE(r.output.find("PSNR"), std::string::npos) << r.output;
+    EXPECT_EQ(read_image(out).sizes(), (std::vector<int64_t>{1, 3, 40, 44}));
+  }
+  // 16-bit output, kernel given as an image, explicit parameters.
+  write_kernel_image(dir_ + "/k.png", test::test_kernel(7));
+  auto r = unroll_cli("deblur -i " + dir_ + "/blurred.png -k " + dir_ + "/k.png -m admm --iters 5 --lambda 0.002 "
+                      "--boundary circular --bits 16 -o " + dir_ + "/x16.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("5 iteration(s)"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, MetricsTable) {
+  auto r = unroll_cli("metrics --ref " + dir_ + "/blurred.png " + dir_ + "/blurred.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| inf |"), std::string::npos) << r.output;
+}
+
+TEST_F(Cli, BadInputsGiveOneClearError) {
+  const std::string in = " --input " + dir_ + "/blurred.png", k = " --kernel " + dir_ + "/k.csv",
+                    out = " --output " + dir_ + "/out.png";
+  expect_error("deblur --input " + dir_ + "/missing.png" + k + out, "missing.png: no such file");
+  {
+    std::ofstream(dir_ + "/corrupt.png") << "this is not a png";
+    expect_error("deblur --input " + dir_ + "/corrupt.png" + k + out, "corrupt.png: cannot decode");
+  }
+  {
+    // A real PNG cut in half.
+    std::ifstream src(dir_ + "/blurred.png", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(src)), std::istreambuf_iterator<char>());
+    std::ofstream(dir_ + "/truncated.png", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    expect_error("deblur --input " + dir_ + "/truncated.png" + k + out, "truncated.png");
+  }
+  std::ofstream(dir_ + "/nan.csv") << "1,nan\n1,1\n";
+  expect_error("deblur" + in + " --kernel " + dir_ + "/nan.csv" + out, "nan.csv: kernel contains NaN");
+  std::ofstream(dir_ + "/zero.csv") << "0,0\n0,0\n";
+  expect_error("deblur" + in + " --kernel " + dir_ + "/zero.csv" + out, "zero.csv");
+  write_kernel_text(dir_ + "/big.csv", test::test_kernel(51));
+  expect_error("deblur" + in + " --kernel " + dir_ + "/big.csv" + out, "larger than the image");
+  expect_error("deblur" + in + k + out + " --method magic", "unknown method 'magic'");
+  expect_error("deblur" + in + out + " --method admm", "needs a kernel");
+  expect_error("deblur" + in + k + out + " --method rl --nsr 0.1", "unknown parameter 'nsr'");
+  expect_error("deblur" + in + k + out + " --iters many", "iters");
+  expect_error("deblur" + in + k + out + " --boundary wobbly", "unknown boundary 'wobbly'");
+  expect_error("deblur" + in + k + out + " --device tpu", "device");
+  expect_error("deblur" + in + k, "output");
+  expect_error("deblur" + in + k + " --output " + dir_ + "/out.xyz", "out.xyz");
+  expect_error("frobnicate", "unknown command");
+  // Nothing half-written: no output and no temporary files were left behind.
+  for (const auto& e : fs::directory_iterator(dir_)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+    EXPECT_NE(e.path().filename().string(), "out.png");
+  }
+}
+
+TEST_F(Cli, DemoWritesComparisonAndTable) {
+  auto r = unroll_cli("demo --out " + dir_ + "/demo");
+  ASSERT_EQ(r.code, 0) << r.output;
+  for (const char* f : {"comparison.png", "results.md", "blurred.png", "sharp.png", "admm.png", "wiener.png", "rl.png", "hqs-tv.png"})
+    EXPECT_TRUE(fs::exists(dir_ + "/demo/" + f)) << f;
+  std::ifstream md(dir_ + "/demo/results.md");
+  std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("| admm |"), std::string::npos);
+}
+
+TEST_F(Cli, HelpForEverything) {
+  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "bench classic "}) {
+    auto r = unroll_cli(c + "--help");
+    EXPECT_EQ(r.code, 0) << c;
+    EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace unroll
