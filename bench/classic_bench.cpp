@@ -15,6 +15,8 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <thread>
+#include <cstdlib>
 
 #include "classic/admm_tv.h"
 #include "classic/richardson_lucy.h"
@@ -86,6 +88,8 @@ int run_classic_bench(int argc, char** argv) {
     } else fail("unknown option '", a, "' (see --help)");
   }
   UNROLL_CHECK(repeat >= 1, "--repeat must be >= 1");
+  // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
+  if (threads <= 0 && !std::getenv("OMP_NUM_THREADS")) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads > 0) torch::set_num_threads(threads);
   torch::Device device(device_name);
   UNROLL_CHECK(!device.is_cuda() || torch::cuda::is_available(), "CUDA requested but not available");
@@ -114,6 +118,8 @@ int run_classic_bench(int argc, char** argv) {
     grey = unroll::add_gaussian_noise(unroll::conv_circular(grey_sharp, kernel), 0.01, 1);
     rgb = unroll::add_gaussian_noise(unroll::conv_circular(rgb_sharp, kernel), 0.01, 2);
   }
+  // Richardson-Lucy needs non-negative data; scikit-image gets the same clipped array.
+  auto grey_pos = grey.clamp_min(0.0).to(device);
   grey = grey.to(device);
   rgb = rgb.to(device);
   kernel = kernel.to(device);
@@ -138,12 +144,12 @@ int run_classic_bench(int argc, char** argv) {
                      o.iterations = 30;
                      o.boundary = unroll::RichardsonLucyOptions::BoundaryModel::Zero;
                      o.initial_value = 0.5;
-                     return unroll::richardson_lucy(grey, kernel, o).image;
+                     return unroll::richardson_lucy(grey_pos, kernel, o).image;
                    }});
   cases.push_back({"rl30_grey_normalized", grey_sharp, [&] {
                      unroll::RichardsonLucyOptions o;
                      o.iterations = 30;
-                     return unroll::richardson_lucy(grey, kernel, o).image;
+                     return unroll::richardson_lucy(grey_pos, kernel, o).image;
                    }});
   cases.push_back({"admm100_rgb", rgb_sharp, [&] {
                      unroll::AdmmTvOptions o;

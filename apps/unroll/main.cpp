@@ -1,5 +1,9 @@
 // unroll: one binary, one subcommand per job. Every error ends as one `error: ...` line and exit 1.
+#include <torch/torch.h>
+
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -27,6 +31,8 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return argc < 2 ? 1 : 0;
   }
+  // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
+  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
