@@ -427,8 +427,11 @@ bool all_tensors(const PyObject& dict) {
 }
 
 StateDict to_state_dict(const PyRef& root, const std::string& what) {
+  if (root->kind == PyObject::Kind::Object && root->s.rfind("__torch__.", 0) == 0)
+    fail(what, " is a TorchScript archive (", root->s.substr(10), "), not a state dict; in Python save "
+         "`torch.save(model.state_dict(), f)` instead");
   UNROLL_CHECK(root->kind == PyObject::Kind::Dict, what, ": expected a dict (state dict) at the top level, found a ",
-               kind_name(root->kind));
+               kind_name(root->kind), root->kind == PyObject::Kind::Object ? " (" + root->s + ")" : std::string());
   const PyObject* dict = root.get();
   if (!all_tensors(*dict)) {
     // A wrapper such as {'model': state_dict, 'optimizer': ..., 'epoch': ...}.
@@ -482,6 +485,14 @@ void check_not_legacy(const std::string& head, const std::string& what) {
 StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std::string& what) {
   UNROLL_CHECK(reader.hasRecord("data.pkl"), what, ": zip archive has no data.pkl record (a TorchScript module? "
                "save the state dict with torch.save(model.state_dict(), f) instead)");
+  if (reader.hasRecord("byteorder")) {
+    at::DataPtr order;
+    size_t n = 0;
+    std::tie(order, n) = reader.getRecord("byteorder");
+    const std::string value(static_cast<const char*>(order.get()), n);
+    UNROLL_CHECK(value == "little", what, ": tensors were saved in '", value, "' byte order; only little-endian "
+                 "checkpoints are supported");
+  }
   at::DataPtr ptr;
   size_t size = 0;
   std::tie(ptr, size) = reader.getRecord("data.pkl");

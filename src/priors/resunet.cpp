@@ -31,6 +31,8 @@ void ResUNetOptions::validate() const {
   UNROLL_CHECK(out_nc >= 1, "resunet: out_nc must be >= 1, got ", out_nc);
   UNROLL_CHECK(nc.size() == 4, "resunet: nc must list 4 widths, got ", nc.size());
   for (size_t i = 0; i < nc.size(); ++i) UNROLL_CHECK(nc[i] >= 1, "resunet: nc[", i, "] must be >= 1, got ", nc[i]);
+  UNROLL_CHECK(pad_multiple >= 8 && pad_multiple % 8 == 0, "resunet: pad_multiple must be a positive multiple of 8, got ",
+               pad_multiple);
   UNROLL_CHECK(nb >= 1, "resunet: nb must be >= 1, got ", nb);
   UNROLL_CHECK(act == 'R' || act == 'L', "resunet: act must be 'R' or 'L', got '", act, "'");
   const int64_t image_nc = noise_map ? in_nc - 1 : in_nc;
@@ -114,7 +116,7 @@ torch::Tensor ResUNet::forward(const torch::Tensor& x0) {
   const int64_t h = x0.size(2), w = x0.size(3);
   torch::Tensor x = x0;
   if (options_.padding == ResUNetPadding::Replicate) {
-    x = pad_to_multiple(x0, 8);
+    x = pad_to_multiple(x0, options_.pad_multiple);
   } else {
     UNROLL_CHECK(h % 8 == 0 && w % 8 == 0, "resunet: without internal padding the input size must be a multiple "
                  "of 8, got ", h, "x", w, " (use denoise(), which pads)");
@@ -147,7 +149,7 @@ torch::Tensor ResUNet::denoise(const torch::Tensor& x, const torch::Tensor& sigm
     input = torch::cat({x, s.expand({x.size(0), 1, x.size(2), x.size(3)})}, 1);
   }
   const int64_t h = x.size(2), w = x.size(3);
-  auto out = forward(pad_to_multiple(input, 8));
+  auto out = forward(pad_to_multiple(input, options_.pad_multiple));
   return out.narrow(2, 0, h).narrow(3, 0, w);
 }
 

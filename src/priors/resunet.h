@@ -48,6 +48,9 @@ struct ResUNetOptions {
   bool bias = false;                              ///< biases on every convolution (false in the official models)
   char act = 'R';                                 ///< 'R' ReLU, 'L' LeakyReLU(0.2)
   ResUNetPadding padding = ResUNetPadding::Replicate;
+  /// Size multiple that denoise() (and Replicate forward()) pads to; must be a multiple of 8. DPIR's
+  /// deblurring script runs DRUNet through test_mode(mode=2, modulo=16): set 16 to match it exactly.
+  int64_t pad_multiple = 8;
   bool noise_map = true;                          ///< the last input channel is the noise-level map
   /// Adds the input image (first out_nc channels) to the output. Off in the official models; on, a
   /// zero-initialised tail makes an untrained network the identity (see zero_init_tail()).
@@ -80,7 +83,7 @@ class ResUNet : public Prior {
   torch::Tensor forward(const torch::Tensor& x);
 
   /// Appends the constant noise map sigma (see Prior::denoise), pads bottom/right by replication to a
-  /// multiple of 8, runs forward() and crops back. x must have in_nc - 1 channels (in_nc without a
+  /// multiple of pad_multiple, runs forward() and crops back. x must have in_nc - 1 channels (in_nc without a
   /// noise map).
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma) override;
   using Prior::denoise;

@@ -92,6 +92,15 @@ TEST(ResUNet, OddSizesArePaddedAndCroppedBackExactly) {
   EXPECT_EQ(test::max_abs_diff(out, ref), 0.0);
   // USRNet's ResUNet pads inside forward(): same numbers.
   EXPECT_LT(test::max_abs_diff(usrnet_like.forward(input), ref), 1e-6);
+  // pad_multiple = 16 (DPIR's test_mode modulo): padded to 16x32 instead.
+  auto o16 = small_options(false);
+  o16.pad_multiple = 16;
+  ResUNet net16(o16);
+  load_into_module(net16, module_state_dict(drunet_like));
+  auto padded16 = torch::nn::functional::pad(input, torch::nn::functional::PadFuncOptions({0, 11, 0, 3}).mode(torch::kReplicate));
+  EXPECT_EQ(test::max_abs_diff(net16.denoise(x, sigma), drunet_like.forward(padded16).narrow(2, 0, 13).narrow(3, 0, 21)), 0.0);
+  o16.pad_multiple = 12;
+  EXPECT_THROW(ResUNet{o16}, Error);
   // 1x1 images work; without internal padding forward() refuses odd sizes with a clear message.
   EXPECT_EQ(drunet_like.denoise(torch::rand({1, 1, 1, 1}), 0.1).sizes(), torch::IntArrayRef({1, 1, 1, 1}));
   try {
