@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -409,6 +410,64 @@ void load_convir_state(ConvIR& model, const std::vector<std::pair<std::string, t
     UNROLL_CHECK(m.emplace(kv.first, kv.second).second, "convir: duplicate checkpoint entry '", kv.first, "'");
   }
   load_convir_state(model, m);
+}
+
+ConvIROptions convir_options_from_state(const std::vector<std::pair<std::string, torch::Tensor>>& state_in,
+                                        const ConvIROptions& defaults) {
+  const std::string dp = "module.";
+  std::map<std::string, torch::Tensor> state;
+  for (const auto& kv : state_in)
+    state[kv.first.compare(0, dp.size(), dp) == 0 ? kv.first.substr(dp.size()) : kv.first] = kv.second;
+  auto first = state.find("feat_extract.0.main.0.weight");
+  UNROLL_CHECK(first != state.end() && first->second.defined() && first->second.dim() == 4,
+               "convir: not a ConvIR state dict (no 'feat_extract.0.main.0.weight' among ", state.size(), " entries)");
+  ConvIROptions o = defaults;
+  o.base_channel = static_cast<int>(first->second.size(0));
+  const std::string stage = "Encoder.0.layers.";
+  int64_t blocks = 0;
+  bool msm = false;
+  for (const auto& kv : state) {
+    if (kv.first.compare(0, stage.size(), stage) == 0) {
+      const auto rest = kv.first.substr(stage.size());
+      blocks = std::max<int64_t>(blocks, std::stoll(rest.substr(0, rest.find('.'))) + 1);
+    }
+    if (kv.first.find(".layers.") != std::string::npos && kv.first.find(".main.1.") != std::string::npos) msm = true;
+  }
+  UNROLL_CHECK(blocks >= 1, "convir: not a ConvIR state dict (no '", stage, "*' entries)");
+  o.num_res = static_cast<int>(blocks);
+  o.use_msm = msm;
+  o.validate();
+  return o;
+}
+
+ConvIR load_convir(const std::string& path, const ConvIROptions& defaults) {
+  const auto state = load_state_dict(path);
+  ConvIROptions o;
+  try {
+    o = convir_options_from_state(state, defaults);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  ConvIR model(o);
+  load_convir_state(model, state);
+  model->eval();
+  return model;
+}
+
+ConvIR load_convir_strict(const std::string& path, const ConvIROptions& options) {
+  const auto state = load_state_dict(path);
+  ConvIR model(options);
+  try {
+    load_convir_state(model, state);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  model->eval();
+  return model;
+}
+
+void save_convir(const ConvIR& model, const std::string& path) {
+  save_state_dict(path, convir_state_dict(model));
 }
 
 // ---- standalone deblurring ---------------------------------------------------------------------------

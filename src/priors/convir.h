@@ -216,6 +216,27 @@ void load_convir_state(ConvIR& model, const std::map<std::string, torch::Tensor>
 /// The same for an ordered (name, tensor) list such as core/checkpoint.h's StateDict.
 void load_convir_state(ConvIR& model, const std::vector<std::pair<std::string, torch::Tensor>>& state);
 
+/// Reads the variant from an official state dict: num_res = number of `Encoder.0.layers.*` blocks,
+/// base_channel = output channels of `feat_extract.0.main.0.weight`, use_msm = whether the stages hold
+/// `.main.1.` (MSM) entries. The dilations are not stored in checkpoints: they (and `group`) are taken
+/// from `defaults` (official motion deblurring: {7,9,11}). Throws unroll::Error if the keys are not a
+/// ConvIR state dict.
+ConvIROptions convir_options_from_state(const std::vector<std::pair<std::string, torch::Tensor>>& state,
+                                        const ConvIROptions& defaults = {});
+
+/// Reads a checkpoint with core/checkpoint.h (bare state dict, plain dict or the official
+/// {'model': state_dict} wrapper), builds the variant it describes (convir_options_from_state) and loads
+/// it strictly. The model is returned in eval mode on the CPU.
+ConvIR load_convir(const std::string& path, const ConvIROptions& defaults = {});
+
+/// Reads a checkpoint into a model built from `options`; a checkpoint of another variant fails naming
+/// the first mismatching entry. The model is returned in eval mode on the CPU.
+ConvIR load_convir_strict(const std::string& path, const ConvIROptions& options);
+
+/// Writes the model's state dict (official names and order) with core/checkpoint.h save_state_dict;
+/// Python reads it with `model.load_state_dict(torch.load(path))`.
+void save_convir(const ConvIR& model, const std::string& path);
+
 // ---- standalone blind deblurring ----------------------------------------------------------------------
 
 struct ConvIRDeblurOptions {

@@ -316,6 +316,56 @@ TEST(ConvIRDeblur, SupportedSizeEqualsForward) {
   EXPECT_EQ(small.sizes(), torch::IntArrayRef({1, 3, 250, 250}));
 }
 
+// The official checkpoint layout (collections.OrderedDict, what torch.save(model.state_dict()) writes),
+// read by core/checkpoint.h; the variant is inferred from the keys.
+TEST(ConvIR, LoadsOfficialOrderedDictCheckpoint) {
+  const auto dir = fixture_dir();
+  if (dir.empty()) GTEST_SKIP() << "shared folder absent";
+  ConvIR m = load_convir(dir + "/weights.pth");
+  EXPECT_EQ(m->options().num_res, 4);
+  EXPECT_EQ(m->options().base_channel, 8);
+  EXPECT_TRUE(m->options().use_msm);
+  EXPECT_FALSE(m->is_training());
+  const auto io = read_plain_dict(dir + "/io.pth");
+  torch::NoGradGuard g;
+  const auto out = m->forward(io.at("x"));
+  for (int i = 0; i < 3; ++i) EXPECT_LT(test::max_abs_diff(out[i], io.at("out_" + std::to_string(i))), 1e-4);
+  // The same file for the wrong variant names the file and the first mismatch.
+  ConvIROptions b = ConvIROptions::base();
+  b.base_channel = 8;
+  const auto msg = error_of([&] { load_convir_strict(dir + "/weights.pth", b); });
+  EXPECT_NE(msg.find("weights.pth"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing entry 'Encoder.0.layers.4.main.0.main.0.weight'"), std::string::npos) << msg;
+}
+
+TEST(ConvIR, OptionsFromStateAndSaveRoundTrip) {
+  for (auto o : {ConvIROptions::small(), ConvIROptions::base(), tiny_options(false)}) {
+    o.base_channel = 8;
+    const auto inferred = convir_options_from_state(convir_state_dict(ConvIR(o)));
+    EXPECT_EQ(inferred.num_res, o.num_res);
+    EXPECT_EQ(inferred.base_channel, 8);
+    EXPECT_EQ(inferred.use_msm, o.use_msm);
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> not_convir = {{"conv.weight", torch::zeros({1, 1, 3, 3})}};
+  EXPECT_NE(error_of([&] { convir_options_from_state(not_convir); }).find("not a ConvIR state dict"),
+            std::string::npos);
+
+  torch::manual_seed(9);
+  ConvIR a(tiny_options());
+  {
+    torch::NoGradGuard g;
+    for (auto& p : a->parameters()) p.uniform_(-0.1, 0.1);
+  }
+  const auto path = test::temp_dir("convir_save") + "/model.pth";
+  save_convir(a, path);
+  ConvIR b = load_convir(path);
+  EXPECT_EQ(b->options().num_res, 1);
+  a->eval();
+  torch::NoGradGuard g;
+  auto x = torch::rand({1, 3, 256, 256});
+  EXPECT_EQ(test::max_abs_diff(a->forward(x)[2], b->forward(x)[2]), 0.0);
+}
+
 TEST(ConvIR, CudaMatchesCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "CUDA not available";
   torch::manual_seed(5);
