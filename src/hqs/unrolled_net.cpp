@@ -102,6 +102,32 @@ UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch:
   return out;
 }
 
+UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
+  std::unordered_map<std::string, torch::Tensor> by_name;
+  for (const auto& [name, t] : state) by_name.emplace(name, t);
+  auto get = [&](const std::string& key) -> const torch::Tensor& {
+    auto it = by_name.find(key);
+    UNROLL_CHECK(it != by_name.end(), "unrolled net checkpoint: missing key '", key, "' (not a USRNet-style state dict?)");
+    return it->second;
+  };
+  UnrolledNetOptions o;
+  const int64_t out = get("h.mlp.4.bias").size(0);
+  UNROLL_CHECK(out % 2 == 0, "unrolled net checkpoint: h.mlp.4.bias has odd size ", out);
+  o.iterations = static_cast<int>(out / 2);
+  o.hyper_channels = get("h.mlp.0.weight").size(0);
+  o.shared_prior = by_name.count("p.m_head.weight") > 0;
+  o.prior = resunet_options_from_state_dict(state, o.shared_prior ? "p." : "p.0.");
+  o.validate();
+  return o;
+}
+
+UnrolledNet load_unrolled_net(const std::string& path) {
+  const auto state = load_state_dict(path);
+  UnrolledNet net(unrolled_options_from_state_dict(state));
+  load_into_module(*net, state, /*strict=*/true, path);
+  return net;
+}
+
 torch::Tensor upsample_zeros(const torch::Tensor& y, int64_t sf) {
   UNROLL_CHECK(y.dim() == 4, "upsample_zeros: expected [N,C,H,W], got ", y.sizes());
   auto z = torch::zeros({y.size(0), y.size(1), y.size(2) * sf, y.size(3) * sf}, y.options());

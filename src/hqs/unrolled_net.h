@@ -78,6 +78,14 @@ class UnrolledNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UnrolledNet);
 
+/// Recovers the architecture (iterations, hyper_channels, prior widths/blocks/bias, shared vs
+/// per-iteration priors) from a state dict with USRNet's names. Throws unroll::Error if keys are missing.
+UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state);
+
+/// Reads an (official or our own) USRNet-style checkpoint, builds the matching network and loads it
+/// strictly: load_unrolled_net("usrnet_tiny.pth") gives USRNet-tiny.
+UnrolledNet load_unrolled_net(const std::string& path);
+
 /// USRNet's super-resolution data module (sf >= 1) as a reusable operator: precomputes the spectra
 /// for (y, kernel, sf) and solves  argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha ||x - z||^2  in closed form.
 class SrDataStep {

@@ -153,6 +153,41 @@ torch::Tensor ResUNet::denoise(const torch::Tensor& x, const torch::Tensor& sigm
   return out.narrow(2, 0, h).narrow(3, 0, w);
 }
 
+ResUNetOptions resunet_options_from_state_dict(const StateDict& state, const std::string& prefix) {
+  std::unordered_map<std::string, torch::Tensor> by_name;
+  for (const auto& [name, t] : state) by_name.emplace(name, t);
+  auto weight = [&](const std::string& key) -> const torch::Tensor& {
+    auto it = by_name.find(prefix + key);
+    UNROLL_CHECK(it != by_name.end(), "resunet checkpoint: missing key '", prefix + key,
+                 "' (not a ResUNet/DRUNet state dict?)");
+    UNROLL_CHECK(it->second.dim() == 4, "resunet checkpoint: '", prefix + key, "' is not a convolution weight");
+    return it->second;
+  };
+  ResUNetOptions o;
+  const auto& head = weight("m_head.weight");
+  o.in_nc = head.size(1);
+  o.out_nc = weight("m_tail.weight").size(0);
+  o.bias = by_name.count(prefix + "m_head.bias") > 0;
+  o.nb = 0;
+  while (by_name.count(prefix + "m_down1." + std::to_string(o.nb) + ".res.0.weight")) ++o.nb;
+  UNROLL_CHECK(o.nb >= 1, "resunet checkpoint: no residual blocks under '", prefix, "m_down1.'");
+  const std::string down = "." + std::to_string(o.nb) + ".weight";
+  o.nc = {head.size(0), weight("m_down1" + down).size(0), weight("m_down2" + down).size(0),
+          weight("m_down3" + down).size(0)};
+  o.noise_map = true;
+  o.validate();
+  return o;
+}
+
+std::shared_ptr<ResUNet> load_resunet(const std::string& path, ResUNetPadding padding) {
+  const auto state = load_state_dict(path);
+  auto options = resunet_options_from_state_dict(state);
+  options.padding = padding;
+  auto net = std::make_shared<ResUNet>(options);
+  load_into_module(*net, state, /*strict=*/true, path);
+  return net;
+}
+
 void ResUNet::zero_init_tail() {
   torch::NoGradGuard no_grad;
   m_tail->weight.zero_();

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checkpoint.h"
 #include "priors/prior.h"
 
 namespace unroll {
@@ -101,5 +102,15 @@ class ResUNet : public Prior {
   torch::nn::Sequential m_down1{nullptr}, m_down2{nullptr}, m_down3{nullptr}, m_body{nullptr};
   torch::nn::Sequential m_up3{nullptr}, m_up2{nullptr}, m_up1{nullptr};
 };
+
+/// Recovers the architecture from a ResUNet/UNetRes state dict (entries under `prefix`, e.g. "p." inside
+/// USRNet): in_nc, out_nc, nc, nb and bias from the weight shapes. `act` and `padding` are not stored
+/// in checkpoints and keep their defaults ('R', Replicate); set padding = None for DRUNet if forward()
+/// must behave like UNetRes (denoise() is the same either way). Throws unroll::Error naming the first
+/// missing key.
+ResUNetOptions resunet_options_from_state_dict(const StateDict& state, const std::string& prefix = "");
+
+/// Reads a ResUNet/DRUNet checkpoint, builds the matching network and loads it strictly.
+std::shared_ptr<ResUNet> load_resunet(const std::string& path, ResUNetPadding padding = ResUNetPadding::Replicate);
 
 }  // namespace unroll

@@ -59,6 +59,12 @@ TEST(UnrolledNet, UsrnetTinyMatchesTheOfficialFixture) {
   const double err = test::max_abs_diff(out.image, io.at("out"));
   EXPECT_LT(err, 1e-4);
   RecordProperty("usrnet_tiny_sf1_max_abs_err", std::to_string(err * 1e6) + "e-6");
+  // The architecture is recovered from the file alone.
+  auto loaded = load_unrolled_net(dir + "/weights_plaindict.pth");
+  EXPECT_EQ(loaded->options().iterations, 6);
+  EXPECT_EQ(loaded->options().hyper_channels, 32);
+  EXPECT_EQ(loaded->options().prior.nc, std::vector<int64_t>({16, 32, 64, 64}));
+  EXPECT_LT(test::max_abs_diff(loaded->forward(io.at("x"), io.at("k"), sigma), io.at("out")), 1e-4);
   // sf = 2: block-split data module, zero-filling upsampler, nearest initialisation.
   auto out2 = net->forward(io.at("sf2_x"), io.at("k"), sigma, static_cast<int64_t>(io.at("sf2_sf").item<double>()));
   ASSERT_EQ(out2.sizes(), io.at("sf2_out").sizes());
@@ -175,6 +181,16 @@ TEST(UnrolledNet, PerIterationPriorsAreSeparateAndNotOfficial) {
   UnrolledNet shared(toy_options(2));
   EXPECT_EQ(count_parameters(*net) - count_parameters(*shared), count_parameters(*shared->prior(0)));
   EXPECT_THROW(load_into_module(*shared, sd), Error);
+  // Architecture inference round trip for both layouts.
+  auto inferred = unrolled_options_from_state_dict(sd);
+  EXPECT_FALSE(inferred.shared_prior);
+  EXPECT_EQ(inferred.iterations, 2);
+  EXPECT_EQ(inferred.hyper_channels, 8);
+  EXPECT_EQ(inferred.prior.nc, std::vector<int64_t>({8, 8, 16, 16}));
+  EXPECT_EQ(inferred.prior.nb, 1);
+  EXPECT_EQ(inferred.prior.in_nc, 2);
+  EXPECT_TRUE(unrolled_options_from_state_dict(module_state_dict(*shared)).shared_prior);
+  EXPECT_THROW(unrolled_options_from_state_dict(module_state_dict(*shared->prior(0))), Error);
 }
 
 TEST(UnrolledNet, AdamStepsReduceTheLossOnAFixedBatch) {

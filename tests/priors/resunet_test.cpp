@@ -69,6 +69,12 @@ TEST(ResUNet, DrunetSmallMatchesTheOfficialFixture) {
     // The Prior interface builds the same noise map itself.
     auto via_prior = net.denoise(x.narrow(1, 0, 3), io.at("noise_level").reshape({1, 1, 1, 1}));
     EXPECT_LT(test::max_abs_diff(via_prior, io.at("out")), 1e-4);
+    // The architecture is recovered from the file alone.
+    auto loaded = load_resunet(dir + "/" + file, ResUNetPadding::None);
+    EXPECT_EQ(loaded->options().nc, std::vector<int64_t>({16, 32, 64, 128}));
+    EXPECT_EQ(loaded->options().nb, 2);
+    EXPECT_FALSE(loaded->options().bias);
+    EXPECT_EQ(test::max_abs_diff(loaded->forward(x), out), 0.0);
     // float64 agrees too (the fixture's float64 reference moved by 2.4e-6).
     net.to(torch::kFloat64);
     EXPECT_LT(test::max_abs_diff(net.forward(x.to(torch::kFloat64)), io.at("out").to(torch::kFloat64)), 1e-4);
