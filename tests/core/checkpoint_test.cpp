@@ -94,9 +94,11 @@ TEST(Checkpoint, LoadsEveryFixtureInBothLayouts) {
       // Buffers (BatchNorm running stats, ConvIR) are float too; the count of parameters is a lower bound.
       EXPECT_GE(params, total);
       // The fixtures are U(-0.1, 0.1) parameters: a byte-order or offset bug would break this.
-      for (const auto& [name, t] : sd)
-        if (name.find("running_var") == std::string::npos && t.is_floating_point() && t.numel() > 0)
+      for (const auto& [name, t] : sd) {
+        if (name.find("running_var") == std::string::npos && t.is_floating_point() && t.numel() > 0) {
           EXPECT_LE(t.abs().max().item<double>(), 1.0) << name;
+        }
+      }
       if (first.empty())
         first = sd;
       else
@@ -251,7 +253,7 @@ TEST(Checkpoint, CorruptAndMissingFilesGiveClearErrors) {
   std::ofstream(dir + "/text.pth") << "hello world";
   EXPECT_THROW(load_state_dict(dir + "/text.pth"), Error);
   // A raw pickle stream (what pre-1.6 torch.save wrote) is reported as the legacy format.
-  std::ofstream(dir + "/legacy.pth", std::ios::binary) << std::string("\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.", 15);
+  std::ofstream(dir + "/legacy.pth", std::ios::binary) << std::string("\x80\x02\x8a\x0a" "l\xfc\x9c" "F\xf9 j\xa8P\x19.", 15);
   try {
     load_state_dict(dir + "/legacy.pth");
     FAIL();
