@@ -59,6 +59,23 @@ TEST(UnrolledNet, UsrnetTinyMatchesTheOfficialFixture) {
   const double err = test::max_abs_diff(out.image, io.at("out"));
   EXPECT_LT(err, 1e-4);
   RecordProperty("usrnet_tiny_sf1_max_abs_err", std::to_string(err * 1e6) + "e-6");
+  // float64 end to end (the fixture's own float64 rerun moved `out` by 4.9e-7).
+  {
+    UnrolledNet net64(UnrolledNetOptions::usrnet_tiny());
+    load_into_module(*net64, load_state_dict(dir + "/weights.pth"));
+    net64->to(torch::kFloat64);
+    auto out64 = net64->forward(io.at("x").to(torch::kFloat64), io.at("k"), sigma.to(torch::kFloat64));
+    EXPECT_EQ(out64.scalar_type(), torch::kFloat64);
+    EXPECT_LT(test::max_abs_diff(out64, io.at("out")), 1e-4);
+  }
+  // A checkpoint of another architecture: clear error naming the first missing key.
+  try {
+    load_into_module(*net, load_state_dict(shared + "/fixtures/drunet_small/weights.pth"), true, "drunet_small");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing key 'p.m_head.weight'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(load_unrolled_net(shared + "/fixtures/convir_s/weights.pth"), Error);
   // The architecture is recovered from the file alone.
   auto loaded = load_unrolled_net(dir + "/weights_plaindict.pth");
   EXPECT_EQ(loaded->options().iterations, 6);
