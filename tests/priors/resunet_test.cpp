@@ -139,7 +139,7 @@ TEST(ResUNet, GlobalResidualWithZeroTailIsTheIdentity) {
   EXPECT_EQ(test::max_abs_diff(net.denoise(x, 0.1), x), 0.0);
 }
 
-TEST(ResUNet, OneAdamStepsReduceTheDenoisingLoss) {
+TEST(ResUNet, AdamStepsReduceTheDenoisingLoss) {
   torch::manual_seed(2);
   auto o = small_options(true);
   o.global_residual = true;
