@@ -1,0 +1,68 @@
+// Model weights I/O compatible with PyTorch's torch.save / torch.load (zip serialization, PyTorch >= 1.6).
+//
+// Reading: a .pth/.pt/.pkl file written by `torch.save` is a zip archive holding `<archive>/data.pkl`
+// (a protocol-2 pickle) and one record `<archive>/data/<key>` per tensor storage. LibTorch's
+// torch::pickle_load cannot read the layout of official checkpoints (it returns None for a
+// collections.OrderedDict and rejects the single-item SETITEM opcode), so this module carries its own
+// small unpickler for the state-dict subset of pickle: dicts (plain and OrderedDict, with their
+// `_metadata` attribute ignored), lists, tuples, strings, numbers, booleans, None, and tensors
+// rebuilt by `torch._utils._rebuild_tensor_v2` / `_rebuild_parameter` from persistent storages
+// (dtypes float32/64, float16, bfloat16, int64/32/16/8, uint8, bool; storage offsets, sizes and
+// strides honoured, tensors sharing a storage share memory).
+//
+// Accepted top-level layouts: a bare state dict (what `torch.save(model.state_dict())` writes, the
+// USRNet and DRUNet release format), a plain dict of tensors, and a wrapper dict whose 'model',
+// 'state_dict', 'params' or 'params_ema' entry is the state dict (ConvIR uses {'model': ...}).
+// Legacy pre-1.6 files (tar or raw pickle stream) are rejected with an error that names the format and
+// the one-line Python conversion.
+//
+// Writing: save_state_dict() writes an ordered name -> tensor map with torch::pickle_save (zip format),
+// which Python's torch.load reads back as a dict of tensors, atomically (core/atomic_file.h).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace unroll {
+
+/// An ordered state dict: (name, tensor) pairs in the file's order.
+using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
+
+/// Reads a PyTorch checkpoint (see the header comment for the accepted layouts). Tensors are on the
+/// CPU with their stored dtype. Throws unroll::Error naming `path` for missing, corrupt, legacy or
+/// unsupported files. Non-tensor entries of the state dict are skipped with a warning.
+StateDict load_state_dict(const std::string& path);
+
+/// The same tensors as a name -> tensor map.
+std::unordered_map<std::string, torch::Tensor> load_state_dict_map(const std::string& path);
+
+/// Reads a checkpoint from an in-memory zip archive; `what` names it in error messages.
+StateDict load_state_dict_from_bytes(const std::string& bytes, const std::string& what);
+
+/// Writes `tensors` (made contiguous, moved to the CPU) so that Python's `torch.load(path)` returns a
+/// dict with the same names, shapes, dtypes and values in the same order. Atomic: `path` is either
+/// the complete new file or left untouched. Throws unroll::Error on duplicate names or I/O failure.
+void save_state_dict(const std::string& path, const StateDict& tensors);
+
+/// The module's parameters and buffers in registration order, with PyTorch's dotted names.
+StateDict module_state_dict(const torch::nn::Module& module);
+
+/// Copies tensors into `module`'s parameters and buffers by name (casting to each parameter's dtype
+/// and device). With `strict`, the key sets must match exactly. Shapes must always match. On error
+/// throws unroll::Error naming the FIRST offending key: a key the module has but `state` lacks
+/// ("missing"), a key `state` has but the module lacks ("unexpected", strict only), or a shape mismatch
+/// (expected vs found shape). `what` (e.g. the file name) prefixes the message.
+void load_into_module(torch::nn::Module& module, const StateDict& state, bool strict = true,
+                      const std::string& what = "checkpoint");
+
+/// Adds `prefix` to every name (e.g. "p." to nest a prior's weights inside an unrolled network).
+StateDict add_prefix(const StateDict& state, const std::string& prefix);
+
+/// The entries whose names start with `prefix`, with the prefix removed.
+StateDict strip_prefix(const StateDict& state, const std::string& prefix);
+
+}  // namespace unroll

@@ -1,0 +1,174 @@
+#include "hqs/unrolled_net.h"
+
+#include "core/data_step.h"
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace unroll {
+
+void UnrolledNetOptions::validate() const {
+  UNROLL_CHECK(iterations >= 1, "unrolled net: iterations must be >= 1, got ", iterations);
+  UNROLL_CHECK(hyper_channels >= 1, "unrolled net: hyper_channels must be >= 1, got ", hyper_channels);
+  UNROLL_CHECK(prior.noise_map, "unrolled net: the prior must take a noise-level map (prior.noise_map = true)");
+  UNROLL_CHECK(prior.in_nc - 1 == prior.out_nc, "unrolled net: prior.in_nc must be out_nc + 1, got in_nc=",
+               prior.in_nc, ", out_nc=", prior.out_nc);
+  prior.validate();
+}
+
+UnrolledNetOptions UnrolledNetOptions::usrnet() { return UnrolledNetOptions{}; }
+
+UnrolledNetOptions UnrolledNetOptions::usrnet_tiny() {
+  UnrolledNetOptions o;
+  o.iterations = 6;
+  o.hyper_channels = 32;
+  o.prior = ResUNetOptions::usrnet_tiny();
+  return o;
+}
+
+UnrolledNetImpl::UnrolledNetImpl(const UnrolledNetOptions& options) : options_(options) {
+  options_.validate();
+  if (options_.shared_prior) {
+    priors_.push_back(register_module("p", std::make_shared<ResUNet>(options_.prior)));
+  } else {
+    torch::nn::ModuleList list;
+    for (int k = 0; k < options_.iterations; ++k) {
+      priors_.push_back(std::make_shared<ResUNet>(options_.prior));
+      list->push_back(priors_.back());
+    }
+    register_module("p", list);
+  }
+  HyperNetOptions ho;
+  ho.in_nc = 2;
+  ho.out_nc = 2 * options_.iterations;
+  ho.channels = options_.hyper_channels;
+  h_ = register_module("h", HyperNet(ho));
+}
+
+std::shared_ptr<ResUNet> UnrolledNetImpl::prior(int k) const {
+  UNROLL_CHECK(k >= 0 && k < options_.iterations, "unrolled net: iteration ", k, " out of range");
+  return options_.shared_prior ? priors_[0] : priors_[k];
+}
+
+torch::Tensor UnrolledNetImpl::forward(const torch::Tensor& y, const torch::Tensor& kernel,
+                                       const torch::Tensor& sigma, int64_t sf) {
+  return forward_all(y, kernel, sigma, sf, /*keep_intermediates=*/false).image;
+}
+
+UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch::Tensor& kernel,
+                                            const torch::Tensor& sigma, int64_t sf, bool keep_intermediates) {
+  check_image(y, "unrolled net input");
+  const int64_t channels = options_.prior.out_nc;
+  UNROLL_CHECK(y.size(1) == channels, "unrolled net: input has ", y.size(1), " channels, the model expects ",
+               channels);
+  UNROLL_CHECK(sf >= 1, "unrolled net: sf must be >= 1, got ", sf);
+  auto k = as_kernel_batch(kernel).to(y.options());
+  check_kernel(k, y.size(0), y.size(2) * sf, y.size(3) * sf, "unrolled net kernel");
+  auto s = sigma.to(y.options());
+  if (s.dim() == 0) s = s.reshape({1, 1, 1, 1});
+  UNROLL_CHECK(s.dim() == 4 && s.size(1) == 1 && s.size(2) == 1 && s.size(3) == 1 &&
+                   (s.size(0) == 1 || s.size(0) == y.size(0)),
+               "unrolled net: sigma must be [N,1,1,1] or a scalar, got ", s.sizes());
+  s = s.expand({y.size(0), 1, 1, 1});
+
+  UnrolledOutput out;
+  out.hyper = h_->forward(torch::cat({s, torch::full_like(s, static_cast<double>(sf))}, 1));
+  const int K = options_.iterations;
+
+  // Data module, precomputed once per (y, k, sf).
+  std::unique_ptr<FourierDataStep> deblur;
+  std::unique_ptr<SrDataStep> sr;
+  torch::Tensor z;
+  if (sf == 1) {
+    deblur = std::make_unique<FourierDataStep>(y, k);
+    z = y;
+  } else {
+    sr = std::make_unique<SrDataStep>(y, k, sf);
+    z = torch::nn::functional::interpolate(
+        y, torch::nn::functional::InterpolateFuncOptions()
+               .scale_factor(std::vector<double>{double(sf), double(sf)})
+               .mode(torch::kNearest));
+  }
+  for (int i = 0; i < K; ++i) {
+    auto alpha = out.hyper.narrow(1, i, 1);
+    auto beta = out.hyper.narrow(1, K + i, 1);
+    auto x = sf == 1 ? deblur->solve(z, alpha) : sr->solve(z, alpha);
+    z = prior(i)->denoise(x, beta);
+    if (keep_intermediates) {
+      out.data_steps.push_back(x);
+      out.prior_steps.push_back(z);
+    }
+  }
+  out.image = z;
+  return out;
+}
+
+UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
+  std::unordered_map<std::string, torch::Tensor> by_name;
+  for (const auto& [name, t] : state) by_name.emplace(name, t);
+  auto get = [&](const std::string& key) -> const torch::Tensor& {
+    auto it = by_name.find(key);
+    UNROLL_CHECK(it != by_name.end(), "unrolled net checkpoint: missing key '", key, "' (not a USRNet-style state dict?)");
+    return it->second;
+  };
+  UnrolledNetOptions o;
+  const int64_t out = get("h.mlp.4.bias").size(0);
+  UNROLL_CHECK(out % 2 == 0, "unrolled net checkpoint: h.mlp.4.bias has odd size ", out);
+  o.iterations = static_cast<int>(out / 2);
+  o.hyper_channels = get("h.mlp.0.weight").size(0);
+  o.shared_prior = by_name.count("p.m_head.weight") > 0;
+  o.prior = resunet_options_from_state_dict(state, o.shared_prior ? "p." : "p.0.");
+  o.validate();
+  return o;
+}
+
+UnrolledNet load_unrolled_net(const std::string& path) {
+  const auto state = load_state_dict(path);
+  UnrolledNet net(unrolled_options_from_state_dict(state));
+  load_into_module(*net, state, /*strict=*/true, path);
+  return net;
+}
+
+torch::Tensor upsample_zeros(const torch::Tensor& y, int64_t sf) {
+  UNROLL_CHECK(y.dim() == 4, "upsample_zeros: expected [N,C,H,W], got ", y.sizes());
+  auto z = torch::zeros({y.size(0), y.size(1), y.size(2) * sf, y.size(3) * sf}, y.options());
+  using torch::indexing::Slice;
+  z.index_put_({Slice(), Slice(), Slice(0, torch::indexing::None, sf), Slice(0, torch::indexing::None, sf)}, y);
+  return z;
+}
+
+SrDataStep::SrDataStep(const torch::Tensor& y, const torch::Tensor& kernel, int64_t sf)
+    : sf_(sf), height_(y.size(2) * sf), width_(y.size(3) * sf) {
+  UNROLL_CHECK(sf >= 1, "sr data step: sf must be >= 1, got ", sf);
+  auto k = as_kernel_batch(kernel).to(y.options());
+  const int64_t kh = k.size(2), kw = k.size(3);
+  UNROLL_CHECK(kh <= height_ && kw <= width_, "sr data step: kernel ", kh, "x", kw, " larger than the ", height_,
+               "x", width_, " grid");
+  // p2o: zero-pad to the HR grid, roll the centre (kh/2, kw/2) to the origin, full 2-D FFT.
+  auto padded = torch::nn::functional::pad(k, torch::nn::functional::PadFuncOptions({0, width_ - kw, 0, height_ - kh}));
+  padded = torch::roll(padded, {-(kh / 2), -(kw / 2)}, {2, 3});
+  fb_ = torch::fft::fft2(padded);
+  fbc_ = fb_.conj();
+  f2b_ = torch::real(fb_ * fbc_);
+  fbfy_ = fbc_ * torch::fft::fft2(upsample_zeros(y, sf));
+}
+
+torch::Tensor SrDataStep::solve(const torch::Tensor& z, const torch::Tensor& alpha) const {
+  UNROLL_CHECK(z.size(-2) == height_ && z.size(-1) == width_, "sr data step: z is ", z.size(-2), "x", z.size(-1),
+               ", expected ", height_, "x", width_);
+  auto a = alpha.dim() == 0 ? alpha.reshape({1, 1, 1, 1}) : alpha;
+  const int64_t h = height_ / sf_, w = width_ / sf_;
+  // Mean over the sf x sf distinct blocks of the spectrum (USRNet `splits` + mean).
+  auto block_mean = [&](const torch::Tensor& t) {
+    auto s = t.sizes().vec();
+    return t.reshape({s[0], s[1], sf_, h, sf_, w}).mean(std::vector<int64_t>{2, 4});
+  };
+  auto fr = fbfy_ + torch::fft::fft2(a * z);
+  auto fbr = block_mean(fb_ * fr);
+  auto inv_w = block_mean(f2b_);
+  auto inv_wbr = fbr / (inv_w + a);
+  auto fcb_inv_wbr = fbc_ * inv_wbr.repeat({1, 1, sf_, sf_});
+  auto fx = (fr - fcb_inv_wbr) / a;
+  return torch::real(torch::fft::ifft2(fx));
+}
+
+}  // namespace unroll

@@ -1,0 +1,106 @@
+// USRNet-style deep unfolding network: K iterations of half-quadratic splitting, each a closed-form
+// FFT data step followed by a learned ResUNet denoiser, with the per-iteration weights predicted from
+// the noise level (and scale factor) by a hyper-parameter network.
+//
+//   Zhang, Van Gool, Timofte, "Deep Unfolding Network for Image Super-Resolution", CVPR 2020
+//   (class USRNet in models/network_usrnet_v1.py of https://github.com/cszn/USRNet).
+//
+// For an observation y = (k ⊛ x)↓sf + n (circular convolution, keep the top-left pixel of every
+// sf x sf block):
+//   [alpha_1..K, beta_1..K] = h([sigma, sf])                               (HyperNet, "h.")
+//   z_0 = nearest-neighbour upsampling of y by sf                           (y itself for sf = 1)
+//   for k = 1..K:
+//     x_k = argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha_k ||x - z_{k-1}||^2         (data module, eq. 7)
+//     z_k = ResUNet([x_k, beta_k map])                                     (prior, "p.")
+//   output z_K.
+// For sf = 1 the data module is exactly core FourierDataStep::solve(z, alpha_k)
+// (x = F^-1[(conj(K)F(y) + alpha F(z)) / (|K|^2 + alpha)]); USRNet's p2o centres the kernel at
+// (kh/2, kw/2) by rolling by -(k//2), the same convention as core psf2otf. For sf > 1 the data module
+// uses USRNet's closed form with the sf x sf spectral block average (Zhao et al. 2016).
+//
+// State-dict names equal USRNet's (p.m_head.weight, ..., h.mlp.4.bias), so official USRNet checkpoints
+// (usrnet.pth / usrnet_tiny.pth) load with load_into_module(..., strict). The option shared_prior =
+// false gives every iteration its own ResUNet ("p.0.", "p.1.", ...; not checkpoint-compatible).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "hqs/hyper_net.h"
+#include "priors/resunet.h"
+
+namespace unroll {
+
+struct UnrolledNetOptions {
+  int iterations = 8;                               ///< K (n_iter); 8 for USRNet, 6 for USRNet-tiny
+  int64_t hyper_channels = 64;                      ///< h_nc; 64 for USRNet, 32 for USRNet-tiny
+  ResUNetOptions prior = ResUNetOptions::usrnet();  ///< in_nc = image channels + 1
+  bool shared_prior = true;                         ///< one prior for all iterations (USRNet)
+  void validate() const;
+
+  static UnrolledNetOptions usrnet();       ///< official USRNet (17.0M parameters)
+  static UnrolledNetOptions usrnet_tiny();  ///< official USRNet-tiny (0.59M parameters)
+};
+
+/// Everything a forward pass produced, for deep supervision and debugging.
+struct UnrolledOutput {
+  torch::Tensor image;                     ///< z_K, [N,C,H*sf,W*sf]
+  std::vector<torch::Tensor> data_steps;   ///< x_1..x_K (data-module outputs), when requested
+  std::vector<torch::Tensor> prior_steps;  ///< z_1..z_K (prior outputs; the last one is `image`), when requested
+  torch::Tensor hyper;                     ///< h([sigma, sf]), [N,2K,1,1]
+};
+
+class UnrolledNetImpl : public torch::nn::Module {
+ public:
+  explicit UnrolledNetImpl(const UnrolledNetOptions& options = {});
+
+  /// y: [N,C,H,W] observation (C = prior image channels); kernel: [kh,kw] or [N,1,kh,kw] (kh <= H*sf,
+  /// kw <= W*sf); sigma: noise level [N,1,1,1] or a scalar tensor ([0,1] scale); sf >= 1, the scale
+  /// factor (1 = deblurring). Returns the restored image [N,C,H*sf,W*sf].
+  torch::Tensor forward(const torch::Tensor& y, const torch::Tensor& kernel, const torch::Tensor& sigma,
+                        int64_t sf = 1);
+
+  /// The same pass, also returning the intermediate estimates when `keep_intermediates`.
+  UnrolledOutput forward_all(const torch::Tensor& y, const torch::Tensor& kernel, const torch::Tensor& sigma,
+                             int64_t sf = 1, bool keep_intermediates = true);
+
+  const UnrolledNetOptions& options() const { return options_; }
+  /// The prior used in iteration k (the shared one when shared_prior).
+  std::shared_ptr<ResUNet> prior(int k) const;
+  HyperNet hyper_net() const { return h_; }
+
+ private:
+  UnrolledNetOptions options_;
+  std::vector<std::shared_ptr<ResUNet>> priors_;
+  HyperNet h_{nullptr};
+};
+TORCH_MODULE(UnrolledNet);
+
+/// Recovers the architecture (iterations, hyper_channels, prior widths/blocks/bias, shared vs
+/// per-iteration priors) from a state dict with USRNet's names. Throws unroll::Error if keys are missing.
+UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state);
+
+/// Reads an (official or our own) USRNet-style checkpoint, builds the matching network and loads it
+/// strictly: load_unrolled_net("usrnet_tiny.pth") gives USRNet-tiny.
+UnrolledNet load_unrolled_net(const std::string& path);
+
+/// USRNet's super-resolution data module (sf >= 1) as a reusable operator: precomputes the spectra
+/// for (y, kernel, sf) and solves  argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha ||x - z||^2  in closed form.
+class SrDataStep {
+ public:
+  /// y: [N,C,H,W]; kernel [kh,kw] or [N,1,kh,kw]; the solution lives on the (H*sf) x (W*sf) grid.
+  SrDataStep(const torch::Tensor& y, const torch::Tensor& kernel, int64_t sf);
+  /// z: [N,C,H*sf,W*sf]; alpha: scalar tensor or [N,1,1,1] > 0.
+  torch::Tensor solve(const torch::Tensor& z, const torch::Tensor& alpha) const;
+
+ private:
+  int64_t sf_, height_, width_;
+  torch::Tensor fb_, fbc_, f2b_, fbfy_;
+};
+
+/// USRNet's zero-filling upsampler: y placed at the top-left pixel of every sf x sf block.
+torch::Tensor upsample_zeros(const torch::Tensor& y, int64_t sf);
+
+}  // namespace unroll

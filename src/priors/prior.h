@@ -1,0 +1,48 @@
+// The common interface of denoiser priors, used by plug-and-play HQS (hqs/pnp.h) and learned unrolled
+// networks (hqs/unrolled_net.h).
+//
+// A prior is a Gaussian denoiser conditioned on the noise level: denoise(x, sigma) returns an estimate
+// of the clean image underlying x = clean + N(0, sigma^2). In HQS it is the proximal step of the prior
+// term, with sigma the square root of the splitting weight (Zhang et al., "Plug-and-Play Image
+// Restoration with Deep Denoiser Prior", TPAMI 2021, eq. 7).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace unroll {
+
+class Prior : public torch::nn::Module {
+ public:
+  /// x: [N,C,H,W] with any H, W >= 1 (implementations pad internally to what they need and crop back
+  /// exactly); sigma: noise level on the [0,1] scale, [N,1,1,1] (or a 0-dim / [1,1,1,1] tensor for the
+  /// whole batch). The prior builds any noise-level map it needs itself. Returns [N,C,H,W] with x's
+  /// options. Differentiable when the implementation is (learned priors are).
+  virtual torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma) = 0;
+
+  /// Convenience overload: one noise level for the whole batch.
+  torch::Tensor denoise(const torch::Tensor& x, double sigma) {
+    return denoise(x, torch::full({1, 1, 1, 1}, sigma, x.options()));
+  }
+
+  /// Short identifier for logs and registries ("drunet", "resunet", "tv").
+  virtual std::string kind() const = 0;
+
+  /// Number of image channels the prior accepts (0 = any).
+  virtual int64_t channels() const { return 0; }
+};
+
+using PriorPtr = std::shared_ptr<Prior>;
+
+/// Builds a prior by name with its default (untrained) weights:
+///   "tv"                         TvPrior (priors/tv_prox.h), any channel count
+///   "drunet-color", "drunet-gray" the official DRUNet configurations (load weights separately)
+///   "drunet-small"                the drunet_small fixture configuration
+///   "usrnet-prior", "usrnet-tiny-prior" USRNet's ResUNet (full / tiny), colour
+/// Throws unroll::Error listing the known names otherwise. The method registry (src/eval) adds
+/// checkpoint loading on top of this.
+PriorPtr make_prior(const std::string& name);
+
+}  // namespace unroll
