@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 
 namespace unroll::test {
@@ -15,7 +17,8 @@ std::string shared_dir() {
 }
 
 std::string temp_dir(const std::string& name) {
-  fs::path p = fs::path(UNROLL_BINARY_DIR) / "test_tmp" / name;
+  // One folder per process: CTest runs tests of the same suite in parallel processes.
+  fs::path p = fs::path(UNROLL_BINARY_DIR) / "test_tmp" / (name + "_" + std::to_string(::getpid()));
   fs::remove_all(p);
   fs::create_directories(p);
   return p.string();

@@ -13,7 +13,7 @@
 namespace unroll::cli {
 
 int cmd_deblur(const std::vector<std::string>& args) {
-  std::string input, kernel_path, method, output, boundary, device_name, ref;
+  std::string input, kernel_path, method, output, boundary, device_name, ref, weights, prior;
   double noise255 = -1.0;
   int bits = 8;
   std::vector<std::string> extra;
@@ -21,7 +21,9 @@ int cmd_deblur(const std::vector<std::string>& args) {
   opts.add_options()
       ("input,i", po::value(&input)->required(), "blurred image (PNG/JPEG/TIFF/BMP, 8/16-bit, grey/RGB)")
       ("kernel,k", po::value(&kernel_path), "blur kernel: CSV/text (exact) or image (normalised)")
-      ("method,m", po::value(&method)->default_value("admm"), "wiener | rl | admm | hqs-tv")
+      ("method,m", po::value(&method)->default_value("admm"), "wiener | rl | admm | hqs-tv | pnp | usrnet | convir")
+      ("weights", po::value(&weights), "checkpoint of a learned method (usrnet: usrnet_tiny.pth; pnp: drunet_color.pth)")
+      ("prior", po::value(&prior), "pnp: tv (default without --weights) | drunet")
       ("output,o", po::value(&output)->required(), "restored image (written atomically)")
       ("noise", po::value(&noise255), "noise sigma on the 0-255 scale (default: estimated from the image)")
       ("boundary", po::value(&boundary)->default_value("liu-jia"),
@@ -40,7 +42,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
   po::variables_map vm;
   const std::string usage =
       "usage: unroll deblur --input y.png --kernel k.csv --method admm --output x.png [options]\n"
-      "methods: wiener, rl, admm, hqs-tv (`unroll deblur --list` style help: see README)";
+      "methods: wiener, rl, admm, hqs-tv, pnp (TV prior, or DRUNet with --weights), usrnet (--weights), convir (blind, --weights)";
   if (!parse(usage, opts, args, vm)) return 0;
 
   auto device = parse_device(device_name);
@@ -70,6 +72,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
   if (!kernel_path.empty()) req.kernel = read_kernel(kernel_path).to(device, dtype);
   req.sigma = vm.count("noise") ? noise255 / 255.0 : -1.0;
   req.boundary = parse_boundary(boundary);
+  req.weights = weights;
+  req.prior = prior;
   torch::Tensor sharp;
   if (!ref.empty()) {
     sharp = read_image(ref).to(dtype);

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 namespace unroll::cli {
 
 int cmd_eval(const std::vector<std::string>& args) {
-  std::string data, methods_list, out_dir, boundary, device_name;
+  std::string data, methods_list, out_dir, boundary, device_name, weights, prior;
   std::vector<std::string> params_in;
   double noise255 = 2.55;
   int limit = 0;
@@ -31,6 +31,8 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")
       ("param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")
       ("boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")
+      ("weights", po::value(&weights), "checkpoint for the learned methods (usrnet, pnp with drunet)")
+      ("prior", po::value(&prior), "pnp prior: tv | drunet")
       ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases")
       ("out", po::value(&out_dir), "folder for results.csv, summary.md and comparison grids")
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
@@ -78,6 +80,8 @@ int cmd_eval(const std::vector<std::string>& args) {
     req.kernel = c.kernel.to(device, torch::kFloat32);
     req.sigma = c.sigma;
     req.boundary = parse_boundary(boundary);
+    req.weights = weights;
+    req.prior = prior;
     for (const auto& name : names) {
       try {
         const auto t0 = std::chrono::steady_clock::now();

@@ -18,7 +18,7 @@ const char* kUsage =
     "usage: unroll <command> [options]     (unroll <command> --help for its options)\n"
     "\n"
     "commands:\n"
-    "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv)\n"
+    "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv, pnp, usrnet, convir)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
     "  eval      evaluate methods on a protocol (DPIR: Set3C x Levin kernels)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"

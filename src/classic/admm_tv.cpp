@@ -31,6 +31,7 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   FourierDataStep step(ext.image, k);
   auto reg = grad_power_spectrum(step.height(), step.width(), y.options());
   auto rho = torch::scalar_tensor(o.rho, y.options());
+  const auto inv_den = step.inverse_denominator(rho, reg);  // rho is fixed: divide once, multiply per iteration
 
   auto x = ext.image;
   auto z = grad_circular(x);
@@ -38,11 +39,12 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   SolverResult result;
   result.stop_reason = "max_iterations";
   for (int it = 0; it < o.iterations; ++it) {
-    x = step.solve_spectral(torch::fft::rfft2(grad_circular_adjoint(z - u)), rho, reg);
+    x = step.solve_with_inverse(torch::fft::rfft2(grad_circular_adjoint(z - u)), rho, inv_den);
     auto dx = grad_circular(x);
     auto z_prev = z;
-    z = o.isotropic ? group_soft_threshold(dx + u, o.lambda / o.rho) : soft_threshold(dx + u, o.lambda / o.rho);
-    u = u + dx - z;
+    auto v = dx + u;
+    z = o.isotropic ? group_soft_threshold(v, o.lambda / o.rho) : soft_threshold(v, o.lambda / o.rho);
+    u = v.sub_(z);  // u + dx - z, reusing v's memory
     result.iterations = it + 1;
     if (o.progress) o.progress(it + 1, o.iterations);
     if (o.tolerance > 0.0) {

@@ -45,10 +45,11 @@ SolverResult hqs_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, c
   SolverResult result;
   result.stop_reason = "schedule_end";
   for (double beta = o.beta0; beta <= o.beta_max * (1.0 + 1e-12); beta *= o.beta_rate) {
+    const auto a = torch::scalar_tensor(beta / o.lambda, y.options());
+    const auto inv_den = step.inverse_denominator(a, reg);
     for (int inner = 0; inner < o.inner_iterations; ++inner) {
       auto w = hyper_laplacian_prox(grad_circular(x), o.alpha, beta);
-      auto x_new = step.solve_spectral(torch::fft::rfft2(grad_circular_adjoint(w)),
-                                       torch::scalar_tensor(beta / o.lambda, y.options()), reg);
+      auto x_new = step.solve_with_inverse(torch::fft::rfft2(grad_circular_adjoint(w)), a, inv_den);
       result.residual = ((x_new - x).norm() / x.norm().clamp_min(1e-30)).item<double>();
       x = x_new;
       ++result.iterations;

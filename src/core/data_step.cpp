@@ -39,4 +39,16 @@ torch::Tensor FourierDataStep::solve_spectral(const torch::Tensor& rhs_hat, cons
   return torch::fft::irfft2(num / den, std::vector<int64_t>{height_, width_});
 }
 
+torch::Tensor FourierDataStep::inverse_denominator(const torch::Tensor& a, const torch::Tensor& reg_power) const {
+  auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
+  return 1.0 / (k_power_ + alpha * reg_power);
+}
+
+torch::Tensor FourierDataStep::solve_with_inverse(const torch::Tensor& rhs_hat, const torch::Tensor& a,
+                                                  const torch::Tensor& inverse_denominator) const {
+  auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
+  auto spec = (kty_hat_ + alpha * rhs_hat) * inverse_denominator;
+  return torch::fft::irfft2(spec, std::vector<int64_t>{height_, width_});
+}
+
 }  // namespace unroll

@@ -28,6 +28,13 @@ class FourierDataStep {
   torch::Tensor solve_spectral(const torch::Tensor& rhs_hat, const torch::Tensor& a,
                                const torch::Tensor& reg_power) const;
 
+  /// 1 / (|K|^2 + a * reg_power), real: precompute it once when a loop solves with the same `a` many
+  /// times (ADMM), then call solve_with_inverse().
+  torch::Tensor inverse_denominator(const torch::Tensor& a, const torch::Tensor& reg_power) const;
+  /// x = F^-1[(conj(K)F(y) + a * rhs_hat) * inverse_denominator]  (same result as solve_spectral).
+  torch::Tensor solve_with_inverse(const torch::Tensor& rhs_hat, const torch::Tensor& a,
+                                   const torch::Tensor& inverse_denominator) const;
+
   const torch::Tensor& otf() const { return otf_; }         ///< K, complex [N,1,H,W/2+1]
   const torch::Tensor& kty_hat() const { return kty_hat_; } ///< conj(K) F(y), complex [N,C,H,W/2+1]
   const torch::Tensor& k_power() const { return k_power_; } ///< |K|^2, real [N,1,H,W/2+1]

@@ -9,8 +9,8 @@ torch::Tensor soft_threshold(const torch::Tensor& v, double t) {
 }
 
 torch::Tensor group_soft_threshold(const torch::Tensor& v, double t) {
-  auto mag = torch::sqrt(v.pow(2).sum(2, true));
-  auto scale = (1.0 - t / mag.clamp_min(1e-12)).clamp_min(0.0);
+  auto mag = v.square().sum(2, true).sqrt_();
+  auto scale = mag.clamp_min_(1e-12).reciprocal_().mul_(-t).add_(1.0).clamp_min_(0.0);  // max(1 - t/|v|, 0)
   return v * scale;
 }
 

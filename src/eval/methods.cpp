@@ -1,6 +1,7 @@
 #include "eval/methods.h"
 
 #include <algorithm>
+#include <mutex>
 #include <sstream>
 
 #include "classic/admm_tv.h"
@@ -10,6 +11,11 @@
 #include "core/error.h"
 #include "core/noise.h"
 #include "core/tensor.h"
+#include "hqs/pnp.h"
+#include "hqs/unrolled_net.h"
+#include "priors/convir.h"
+#include "priors/prior.h"
+#include "priors/resunet.h"
 
 namespace unroll {
 namespace {
@@ -25,12 +31,39 @@ int get_int(const MethodParams& p, const std::string& name, int fallback) {
   return static_cast<int>(v);
 }
 
+// Learned models are loaded once per checkpoint path and reused (evaluation calls a method per image).
+template <class T, class Load>
+T cached(const std::string& key, Load load) {
+  static std::mutex mutex;
+  static std::map<std::string, T> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, load()).first;
+  return it->second;
+}
+
+PriorPtr pnp_prior(const DeblurRequest& r) {
+  const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
+  if (name == "tv") {
+    UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
+    return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
+  }
+  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name, "' (tv, drunet)");
+  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
+  return cached<PriorPtr>(name + ":" + r.weights, [&] {
+    auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
+    p->eval();
+    return PriorPtr(p);
+  });
+}
+
 std::vector<Method> build_registry() {
   std::vector<Method> m;
   m.push_back(Method{
       "wiener",
       "Wiener / regularised least squares, closed form (one FFT round trip)",
       true,
+      false,
       {{"nsr", "noise-to-signal ratio (balance); default: estimated from the image"},
        {"laplacian", "1 = Laplacian regulariser like skimage (default), 0 = identity (classic Wiener)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
@@ -57,6 +90,7 @@ std::vector<Method> build_registry() {
       "rl",
       "Richardson-Lucy, boundary-normalised (Bertero-Boccacci), optional TV / damping / acceleration",
       true,
+      false,
       {{"iters", "iterations (default 30)"},
        {"tv", "RL-TV weight (default 0)"},
        {"damping", "damping threshold in intensity units (default 0)"},
@@ -81,6 +115,7 @@ std::vector<Method> build_registry() {
       "admm",
       "ADMM with total variation (isotropic), closed-form FFT x-step",
       true,
+      false,
       {{"lambda", "TV weight; default from the noise level"},
        {"rho", "ADMM penalty (default 10 * lambda)"},
        {"iters", "maximum iterations (default 100)"},
@@ -102,6 +137,7 @@ std::vector<Method> build_registry() {
       "hqs-tv",
       "Half-quadratic splitting, TV or hyper-Laplacian prior (Krishnan-Fergus continuation)",
       true,
+      false,
       {{"lambda", "data weight; default from the noise level"},
        {"alpha", "prior exponent (1 = TV default, 0.667 / 0.5 = hyper-Laplacian)"},
        {"beta_max", "end of the beta continuation (default 256)"},
@@ -115,6 +151,65 @@ std::vector<Method> build_registry() {
         o.boundary = r.boundary;
         o.progress = r.progress;
         return hqs_tv(r.blurred, r.kernel, o);
+      }});
+  m.push_back(Method{
+      "pnp",
+      "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior tv or DRUNet (--weights)",
+      true,
+      false,
+      {{"iters", "iterations (default 8)"},
+       {"lambda", "a_k = lambda sigma^2 / sigma_k^2 (default 0.23)"},
+       {"ensemble", "1 = x8 flip/rotation alternation (default 0)"}},
+      [](const DeblurRequest& r, const MethodParams& p) {
+        PnpHqsOptions o;
+        o.iterations = get_int(p, "iters", o.iterations);
+        o.lambda = get(p, "lambda", o.lambda);
+        o.self_ensemble = get(p, "ensemble", 0.0) != 0.0;
+        o.boundary = r.boundary;
+        o.progress = r.progress;
+        auto prior = pnp_prior(r);
+        prior->to(r.blurred.device(), r.blurred.scalar_type());
+        torch::NoGradGuard no_grad;
+        return pnp_hqs(r.blurred, r.kernel, effective_sigma(r), *prior, o);
+      }});
+  m.push_back(Method{
+      "usrnet",
+      "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)",
+      true,
+      true,
+      {},
+      [](const DeblurRequest& r, const MethodParams&) {
+        auto net = cached<UnrolledNet>("usrnet:" + r.weights, [&] {
+          auto n = load_unrolled_net(r.weights);
+          n->eval();
+          return n;
+        });
+        net->to(r.blurred.device(), r.blurred.scalar_type());
+        torch::NoGradGuard no_grad;
+        auto y = as_image_batch(r.blurred);
+        auto k = as_kernel_batch(r.kernel).to(y.options());
+        if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
+        auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
+        SolverResult res;
+        res.image = net->forward(y, k, sigma);
+        res.iterations = 1;
+        res.stop_reason = "network";
+        return res;
+      }});
+  m.push_back(Method{
+      "convir",
+      "ConvIR end-to-end blind deblurring (no kernel) from a checkpoint (--weights, official *.pkl or Unroll .pth)",
+      false,
+      true,
+      {},
+      [](const DeblurRequest& r, const MethodParams&) {
+        auto net = cached<ConvIR>("convir:" + r.weights, [&] { return load_convir(r.weights); });
+        net->to(r.blurred.device(), r.blurred.scalar_type());
+        SolverResult res;
+        res.image = convir_deblur(net, r.blurred);
+        res.iterations = 1;
+        res.stop_reason = "network";
+        return res;
       }});
   return m;
 }
@@ -151,6 +246,7 @@ SolverResult run_method(const std::string& name, const DeblurRequest& request, c
   }
   UNROLL_CHECK(!m.needs_kernel || request.kernel.defined(), name, " is non-blind and needs a kernel (--kernel)");
   UNROLL_CHECK(request.blurred.defined(), name, ": no input image");
+  UNROLL_CHECK(!m.needs_weights || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
   return m.run(request, params);
 }
 

@@ -23,6 +23,8 @@ struct DeblurRequest {
   torch::Tensor kernel;        ///< [kh,kw] / [N,1,kh,kw]; undefined for blind methods
   double sigma = -1.0;         ///< noise level on [0,1]; < 0: estimate from the image
   Boundary boundary = Boundary::Circular;
+  std::string weights;         ///< checkpoint for learned methods (official .pth files load unchanged)
+  std::string prior;           ///< pnp: denoiser prior ("tv" default, "drunet" with weights)
   ProgressCallback progress;
 };
 
@@ -35,6 +37,7 @@ struct Method {
   std::string name;
   std::string description;
   bool needs_kernel = true;
+  bool needs_weights = false;
   std::vector<ParamInfo> params;  ///< the parameters it accepts (with defaults explained in help)
   std::function<SolverResult(const DeblurRequest&, const MethodParams&)> run;
 };

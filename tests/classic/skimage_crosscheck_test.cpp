@@ -27,6 +27,7 @@ torch::Tensor read_csv(const std::string& path) {
     for (std::string cell; std::getline(ss, cell, ',');) row.push_back(std::stod(cell));
     if (!row.empty()) rows.push_back(row);
   }
+  if (rows.empty()) throw std::runtime_error(path + ": empty or missing");
   auto t = torch::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, torch::kFloat64);
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
