@@ -67,6 +67,24 @@ TEST(EndToEndSmoke, UNetResNetLossDecreases) {
   EXPECT_LT(r.second, 0.9 * r.first) << r.first << " -> " << r.second;
 }
 
+TEST(EndToEndSmoke, KaistNetAndUNetAutoencoderLossDecrease) {
+  torch::manual_seed(0);
+  KaistNetOptions ko;
+  ko.channels = 8;
+  ko.levels = 2;
+  KaistNet kaist(ko);
+  auto [y, x] = pair(2, 24, 20);
+  auto r = train(*kaist, [&] { return losses::l1(kaist->forward(y), x); }, 40, 1e-3);
+  EXPECT_LT(r.second, 0.9 * r.first) << "kaist " << r.first << " -> " << r.second;
+
+  UNetAutoencoderOptions uo;
+  uo.channels = 8;
+  UNetAutoencoder unet(uo);
+  auto [y32, x32] = pair(2, 32, 32);
+  r = train(*unet, [&] { return losses::mse(unet->forward(y32), x32); }, 15, 1e-3);
+  EXPECT_LT(r.second, 0.9 * r.first) << "unet " << r.first << " -> " << r.second;
+}
+
 // ConvIR with its published loss; the seed-000 variant (no MSM) at a small size, and one width-8 block
 // with the MSM at the smallest size it accepts.
 TEST(EndToEndSmoke, ConvIRLossDecreases) {
