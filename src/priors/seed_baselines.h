@@ -12,6 +12,15 @@
 //               NeurIPS 2016): `depth` 3x3 valid convolutions + ReLU, then `depth` 3x3 valid transposed
 //               convolutions; every second decoder layer adds the mirrored encoder feature before its
 //               ReLU, and the outermost skip adds the input image to the output.
+//  * KaistNet   (seed 001, "KAIST_NET"): a U-Net whose encoder uses residual down-up blocks and whose
+//               decoder uses residual up-down blocks (back-projection units in the manner of DBPN, Haris
+//               et al., CVPR 2018: 5x5 stride-2 conv, leaky ReLU, 4x4 stride-2 transposed conv), with
+//               three full-resolution heads: per-pixel adaptive kernels (k*k = 25 softmax weights), a
+//               blending weight map w (sigmoid) and a residual RGB image R; output
+//               w * (B conv K_adaptive) + (1 - w) * R with B the blurred input.
+//  * UNetAutoencoder (seed 003): the classic contracting/expansive U-Net (Ronneberger et al., MICCAI
+//               2015; double 3x3 conv + BatchNorm + ReLU, max-pool, 2x2 transposed-conv up-sampling,
+//               concatenated skips, 1x1 output conv) sized for 32x32 CIFAR-10.
 //  * UNetResNet (seed 002): a small U-Net with residual blocks whose per-layer parameter counts are
 //               those of the seed's layer table (972,739 in total); see UNetResNetImpl for the layout.
 //
@@ -84,6 +93,73 @@ struct CarloNetImpl : torch::nn::Module {
   CarloNetOptions options_;
 };
 TORCH_MODULE(CarloNet);
+
+// ---- KAIST_NET -----------------------------------------------------------------------------------------
+
+struct KaistNetOptions {
+  int channels = 32;        ///< width of the full-resolution features (doubles per level)
+  int levels = 3;           ///< down-sampling levels (input padded to a multiple of 2^levels)
+  int kernel_size = 5;      ///< adaptive kernel side (5 -> 25 channels)
+  double negative_slope = 0.2;  ///< leaky ReLU slope
+  void validate() const;
+};
+
+/// Applies a per-pixel kernel field: out[n,c,y,x] = sum_{i,j} K[n, i*k+j, y, x] * B[n, c, y+i-k/2,
+/// x+j-k/2] (correlation; replicate padding). B [N,C,H,W], K [N,k*k,H,W].
+torch::Tensor apply_per_pixel_kernels(const torch::Tensor& b, const torch::Tensor& k);
+
+/// Residual down-up (encoder) or up-down (decoder) back-projection block.
+struct ProjectionBlockImpl : torch::nn::Module {
+  /// down = true: [c_in, H, W] -> [c_out, H/2, W/2]; down = false: -> [c_out, 2H, 2W].
+  ProjectionBlockImpl(int c_in, int c_out, bool down, double negative_slope);
+  torch::Tensor forward(const torch::Tensor& x);
+  bool down;
+  double slope;
+  torch::nn::Conv2d conv_a{nullptr}, conv_c{nullptr};  ///< the two resampling convs of the main direction
+  torch::nn::ConvTranspose2d deconv_a{nullptr}, deconv_c{nullptr};
+  torch::nn::Conv2d back_conv{nullptr};            ///< back-projection (up-down blocks)
+  torch::nn::ConvTranspose2d back_deconv{nullptr};  ///< back-projection (down-up blocks)
+};
+TORCH_MODULE(ProjectionBlock);
+
+struct KaistNetImpl : torch::nn::Module {
+  explicit KaistNetImpl(KaistNetOptions options = {});
+  /// b [N,3,H,W] blurred, any H, W >= 1 -> [N,3,H,W].
+  torch::Tensor forward(const torch::Tensor& b);
+  /// The three heads on a supported size (sides multiples of 2^levels): {K [N,k*k,H,W] (softmax),
+  /// w [N,1,H,W] (sigmoid), R [N,3,H,W]}.
+  std::vector<torch::Tensor> heads(const torch::Tensor& b);
+  const KaistNetOptions& options() const { return options_; }
+
+  torch::nn::Conv2d head{nullptr}, kernel_head{nullptr}, weight_head{nullptr}, residual_head{nullptr};
+  torch::nn::ModuleList encoder{nullptr}, decoder{nullptr};
+
+ private:
+  KaistNetOptions options_;
+};
+TORCH_MODULE(KaistNet);
+
+// ---- U-Net autoencoder (seed 003) ----------------------------------------------------------------------
+
+struct UNetAutoencoderOptions {
+  int channels = 64;  ///< width of the first level (doubles per level)
+  int depth = 3;      ///< pooling levels (32x32 -> 4x4 at depth 3)
+  int image_channels = 3;
+  void validate() const;
+};
+
+struct UNetAutoencoderImpl : torch::nn::Module {
+  explicit UNetAutoencoderImpl(UNetAutoencoderOptions options = {});
+  /// x [N,C,H,W], any H, W >= 1 (padded to a multiple of 2^depth) -> [N,C,H,W] (no global skip).
+  torch::Tensor forward(const torch::Tensor& x);
+  torch::nn::ModuleList down{nullptr}, up{nullptr}, up_conv{nullptr};
+  torch::nn::Sequential bottom{nullptr};
+  torch::nn::Conv2d out{nullptr};
+
+ private:
+  UNetAutoencoderOptions options_;
+};
+TORCH_MODULE(UNetAutoencoder);
 
 // ---- U-Net + ResNet (seed 002) --------------------------------------------------------------------------
 

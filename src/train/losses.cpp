@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/metrics.h"
+#include "train/perceptual_loss.h"
 
 namespace unroll {
 
@@ -34,7 +35,14 @@ std::string trim_lower(std::string s) {
   return s;
 }
 
-PixelLoss named_loss(const std::string& name) {
+PixelLoss named_loss(const std::string& name, const std::string& vgg16_weights) {
+  if (name == "perceptual") {
+    UNROLL_CHECK(!vgg16_weights.empty(), "make_loss: the perceptual loss needs VGG16 weights (a torchvision "
+                                         "vgg16 state dict); none were given");
+    PerceptualLossOptions o;
+    o.weights = vgg16_weights;
+    return PerceptualLoss(o).as_pixel_loss();
+  }
   if (name == "l1") return losses::l1;
   if (name == "mse" || name == "l2") return losses::mse;
   if (name == "charbonnier") return [](const torch::Tensor& p, const torch::Tensor& t) { return losses::charbonnier(p, t); };
@@ -129,9 +137,11 @@ torch::Tensor convir_loss(const std::vector<torch::Tensor>& outputs, const torch
   return content + options.fft_weight * multiscale_loss(outputs, target, losses::fft, options.target_resize);
 }
 
-std::vector<std::string> loss_names() { return {"l1", "mse", "l2", "charbonnier", "fft", "sobel", "gradient", "ssim"}; }
+std::vector<std::string> loss_names() { return {"l1", "mse", "l2", "charbonnier", "fft", "sobel", "gradient", "ssim", "perceptual"}; }
 
-PixelLoss make_loss(const std::string& spec_in) {
+PixelLoss make_loss(const std::string& spec) { return make_loss(spec, std::string()); }
+
+PixelLoss make_loss(const std::string& spec_in, const std::string& vgg16_weights) {
   const std::string spec = trim_lower(spec_in);
   UNROLL_CHECK(!spec.empty(), "make_loss: empty loss name");
   std::vector<std::pair<double, PixelLoss>> terms;
@@ -154,7 +164,7 @@ PixelLoss make_loss(const std::string& spec_in) {
       UNROLL_CHECK(used == w.size() && !w.empty() && std::isfinite(weight) && weight >= 0,
                    "make_loss: bad weight \"", w, "\" in \"", spec_in, "\" (expected a number >= 0)");
     }
-    terms.emplace_back(weight, named_loss(name));
+    terms.emplace_back(weight, named_loss(name, vgg16_weights));
   }
   if (terms.size() == 1 && terms[0].first == 1.0) return terms[0].second;
   return [terms](const torch::Tensor& pred, const torch::Tensor& target) {

@@ -71,10 +71,15 @@ torch::Tensor multiscale_loss(const std::vector<torch::Tensor>& outputs, const t
                               const PixelLoss& loss, TargetResize mode = TargetResize::Bilinear);
 
 /// Builds a loss from its name: "l1", "mse" (or "l2"), "charbonnier", "fft", "sobel" (or "gradient"),
-/// "ssim", or a '+'-separated weighted sum of them with optional "w*" factors ("l1+0.1*fft").
+/// "ssim" ("perceptual" needs the overload below), or a '+'-separated weighted sum of them with optional "w*" factors ("l1+0.1*fft").
 /// Names are case-insensitive, spaces ignored. Throws unroll::Error naming the unknown term and listing
 /// the known ones, or a bad weight.
 PixelLoss make_loss(const std::string& spec);
+
+/// The same, where the term "perceptual" is also allowed: VGG16 features (train/perceptual_loss.h) with
+/// weights read now from `vgg16_weights` (so a missing file fails at start-up). Without weights,
+/// make_loss("...perceptual...") throws saying so.
+PixelLoss make_loss(const std::string& spec, const std::string& vgg16_weights);
 
 /// The names make_loss() knows (for --help texts and error messages).
 std::vector<std::string> loss_names();

@@ -136,5 +136,78 @@ TEST(UNetResNet, OddSizes) {
   EXPECT_EQ(y.sizes(), torch::IntArrayRef({1, 3, 1, 1}));
 }
 
+TEST(PerPixelKernels, DeltaUniformAndDirectShifts) {
+  torch::manual_seed(3);
+  auto b = torch::rand({2, 3, 7, 6}, torch::kFloat64);
+  auto delta = torch::zeros({2, 25, 7, 6}, torch::kFloat64);
+  delta.select(1, 12).fill_(1.0);
+  EXPECT_EQ(test::max_abs_diff(apply_per_pixel_kernels(b, delta), b), 0.0);
+  auto uniform = torch::full({2, 25, 7, 6}, 1.0 / 25, torch::kFloat64);
+  auto box = torch::avg_pool2d(torch::replication_pad2d(b, {2, 2, 2, 2}), {5, 5}, {1, 1});
+  EXPECT_LT(test::max_abs_diff(apply_per_pixel_kernels(b, uniform), box), 1e-12);
+  // Random field against explicit shifts of the replicate-padded image.
+  auto k = torch::rand({2, 9, 7, 6}, torch::kFloat64);
+  auto padded = torch::replication_pad2d(b, {1, 1, 1, 1});
+  auto direct = torch::zeros_like(b);
+  for (int64_t i = 0; i < 3; ++i)
+    for (int64_t j = 0; j < 3; ++j)
+      direct += k.narrow(1, i * 3 + j, 1) * padded.narrow(2, i, 7).narrow(3, j, 6);
+  EXPECT_LT(test::max_abs_diff(apply_per_pixel_kernels(b, k), direct), 1e-12);
+  EXPECT_THROW(apply_per_pixel_kernels(b, torch::rand({2, 8, 7, 6}, torch::kFloat64)), Error);
+}
+
+TEST(KaistNet, ParameterCountOddSizesAndBlendIdentity) {
+  KaistNet m;
+  const int64_t c = 32;
+  auto down = [](int64_t ci, int64_t co) { return 66 * ci * co + 2 * co + ci; };
+  auto up = [](int64_t ci, int64_t co) { return 57 * ci * co + 2 * co + ci; };
+  int64_t expected = conv_params(3, c, 3) + conv_params(c, 25, 3) + conv_params(c, 1, 3) + conv_params(c, 3, 3);
+  for (int64_t l = 0; l < 3; ++l) expected += down(c << l, c << (l + 1)) + up(c << (l + 1), c << l);
+  EXPECT_EQ(module_parameter_count(*m), expected);
+
+  KaistNetOptions o;
+  o.channels = 8;
+  o.levels = 2;
+  KaistNet small(o);
+  expect_shape_and_gradient(*small, [&](const torch::Tensor& x) { return small->forward(x); }, {{37, 50}, {2, 3}});
+  // 1x1: a constant padded image, on which every normalised kernel gives the same value (so the kernel
+  // head gets no gradient there): shape only.
+  EXPECT_EQ(small->forward(test::test_image(3, 1, 1)).sizes(), torch::IntArrayRef({1, 3, 1, 1}));
+  // Kernel head -> centre tap, weight head -> w = 1: the output is the input.
+  {
+    torch::NoGradGuard g;
+    small->kernel_head->weight.zero_();
+    small->kernel_head->bias.fill_(-50.0);
+    small->kernel_head->bias[12] = 50.0;
+    small->weight_head->weight.zero_();
+    small->weight_head->bias.fill_(50.0);
+  }
+  auto x = test::test_image(3, 13, 10);
+  EXPECT_LT(test::max_abs_diff(small->forward(x), x), 1e-6);
+  KaistNetOptions bad;
+  bad.kernel_size = 4;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
+TEST(UNetAutoencoder, ParameterCountAndOddSizes) {
+  UNetAutoencoder m;
+  auto dc = [](int64_t i, int64_t o) { return 9 * i * o + 9 * o * o + 4 * o; };  // two bias-free convs + 2 BN
+  const int64_t c = 64;
+  int64_t expected = dc(3, c) + dc(c, 2 * c) + dc(2 * c, 4 * c) + dc(4 * c, 8 * c) + conv_params(c, 3, 1);
+  for (int64_t l = 0; l < 3; ++l) expected += conv_params(c << (l + 1), c << l, 2) + dc(c << (l + 1), c << l);
+  EXPECT_EQ(module_parameter_count(*m), expected);
+
+  UNetAutoencoderOptions o;
+  o.channels = 8;
+  UNetAutoencoder small(o);
+  small->train();
+  expect_shape_and_gradient(
+      *small, [&](const torch::Tensor& x) { return small->forward(torch::cat({x, x.flip(3)}, 0)).narrow(0, 0, 1); },
+      {{32, 32}, {37, 50}, {5, 3}});
+  UNetAutoencoderOptions bad;
+  bad.depth = 0;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
 }  // namespace
 }  // namespace unroll
