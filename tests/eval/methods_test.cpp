@@ -1,0 +1,77 @@
+// The method registry: every method is reachable by name, validates its inputs, and learned methods
+// load official checkpoints (fixtures) through it.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "core/fft.h"
+#include "core/metrics.h"
+#include "core/noise.h"
+#include "eval/methods.h"
+#include "test_util.h"
+
+namespace unroll {
+namespace {
+
+DeblurRequest small_problem(torch::Tensor* sharp) {
+  *sharp = test::test_image(3, 40, 48, 5);
+  DeblurRequest r;
+  r.kernel = test::test_kernel(7, 2);
+  r.blurred = add_gaussian_noise(conv_circular(*sharp, r.kernel), 0.01, 0);
+  r.sigma = 0.01;
+  return r;
+}
+
+TEST(Methods, EveryWeightFreeMethodImprovesTheInput) {
+  torch::Tensor sharp;
+  auto r = small_problem(&sharp);
+  const double input = psnr(r.blurred, sharp);
+  for (const auto& m : all_methods()) {
+    if (m.needs_weights) continue;
+    auto out = run_method(m.name, r).image;
+    ASSERT_EQ(out.sizes(), sharp.sizes()) << m.name;
+    EXPECT_GT(psnr(out, sharp), input + 2.0) << m.name;
+  }
+}
+
+TEST(Methods, ValidationErrors) {
+  torch::Tensor sharp;
+  auto r = small_problem(&sharp);
+  EXPECT_THROW(find_method("nope"), Error);
+  EXPECT_THROW(run_method("admm", r, {{"bogus", 1.0}}), Error);
+  EXPECT_THROW(run_method("admm", r, {{"lambda", NAN}}), Error);
+  EXPECT_THROW(run_method("usrnet", r), Error);  // needs --weights
+  EXPECT_THROW(run_method("convir", r), Error);
+  auto no_kernel = r;
+  no_kernel.kernel = torch::Tensor();
+  EXPECT_THROW(run_method("wiener", no_kernel), Error);
+  auto bad_prior = r;
+  bad_prior.prior = "bm3d";
+  EXPECT_THROW(run_method("pnp", bad_prior), Error);
+  auto missing = r;
+  missing.weights = "/nonexistent/usrnet.pth";
+  EXPECT_THROW(run_method("usrnet", missing), Error);
+}
+
+TEST(Methods, LearnedMethodsLoadOfficialCheckpoints) {
+  const std::string shared = test::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not present";
+  torch::Tensor sharp;
+  auto r = small_problem(&sharp);
+  r.weights = shared + "/fixtures/usrnet_tiny/weights.pth";
+  auto u = run_method("usrnet", r);
+  EXPECT_EQ(u.image.sizes(), sharp.sizes());
+  EXPECT_TRUE(torch::isfinite(u.image).all().item<bool>());
+  r.weights = shared + "/fixtures/drunet_small/weights.pth";
+  r.prior = "drunet";
+  auto p = run_method("pnp", r, {{"iters", 2}});
+  EXPECT_EQ(p.iterations, 2);
+  EXPECT_EQ(p.image.sizes(), sharp.sizes());
+  DeblurRequest c;
+  c.blurred = torch::rand({1, 3, 37, 50});
+  c.weights = shared + "/fixtures/convir_s/weights.pth";
+  auto out = run_method("convir", c);  // blind: no kernel
+  EXPECT_EQ(out.image.sizes(), c.blurred.sizes());
+}
+
+}  // namespace
+}  // namespace unroll
