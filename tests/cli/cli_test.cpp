@@ -24,7 +24,8 @@ struct Run {
 
 Run unroll_cli(const std::string& args) {
   Run r;
-  r.code = test::run_command(kExe + " " + args, &r.output);
+  // One torch thread per process: CTest runs tests in parallel and OpenMP oversubscription is slow.
+  r.code = test::run_command("OMP_NUM_THREADS=1 " + kExe + " " + args, &r.output);
   return r;
 }
 

@@ -32,7 +32,7 @@ const char* kExe = nullptr;
   if (!kExe) GTEST_SKIP() << "the unroll binary is not built (UNROLL_BUILD_APPS=OFF)"
 
 int synth(const std::string& args, std::string* output) {
-  return test::run_command(std::string(kExe) + " synth " + args, output);
+  return test::run_command("OMP_NUM_THREADS=1 " + std::string(kExe) + " synth " + args, output);
 }
 
 /// Three sharp images, one of a different size, values kept inside [0.15, 0.85] so that AWGN is not clipped.
