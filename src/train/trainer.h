@@ -48,7 +48,8 @@ struct TrainerOptions {
   double grad_clip = 0;           ///< maximum global L2 norm of the gradients; 0 disables clipping
   double adam_beta1 = 0.9, adam_beta2 = 0.999;  ///< Adam's decay rates, in [0,1)
   double weight_decay = 0;        ///< Adam's (L2) weight decay, >= 0
-  uint64_t seed = 0;              ///< seed of every random draw of the tasks, and of torch's CPU RNG
+  uint64_t seed = 0;              ///< seed of every random draw of the tasks; the Trainer's constructor
+                                  ///< also calls torch::manual_seed(seed) for callbacks using torch's RNG
   int64_t checkpoint_every = 0;   ///< steps between checkpoints (>= 0; 0 = only at the end)
   int64_t validate_every = 0;     ///< steps between validations (>= 0; 0 = only at the end)
   int64_t log_every = 10;         ///< steps between CSV rows (>= 1); validation steps and the last one always log
@@ -101,7 +102,8 @@ class Trainer {
   /// allows.
   bool resume();
 
-  /// Runs from the current step until `stop_at` steps are done (-1 = options.steps), validating,
+  /// Runs from the current step (0 unless resume() found a checkpoint: run() without resume() starts
+  /// afresh and replaces an older train_log.csv) until `stop_at` steps are done (-1 = options.steps), validating,
   /// logging and checkpointing as configured; a checkpoint is always written when the loop stops
   /// (also when stop_at < steps). Throws unroll::Error naming the step when the loss is not finite.
   TrainResult run(int64_t stop_at = -1);

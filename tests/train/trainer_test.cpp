@@ -331,6 +331,16 @@ TEST(Trainer, NonFiniteLossNamesTheStep) {
   expect_error_naming([&] { t.run(); }, "at step 2");
 }
 
+TEST(Trainer, GradientNormIsTheGlobalL2Norm) {
+  auto a = torch::zeros({2}, torch::requires_grad()), b = torch::zeros({1}, torch::requires_grad());
+  auto c = torch::zeros({3}, torch::requires_grad());  // no gradient: ignored
+  (a * torch::tensor({3.0f, 0.0f})).sum().backward();
+  (b * 4.0).sum().backward();
+  EXPECT_NEAR(gradient_norm({a, b, c}), 5.0, 1e-6);
+  torch::nn::utils::clip_grad_norm_(std::vector<torch::Tensor>{a, b}, 1.0);
+  EXPECT_NEAR(gradient_norm({a, b}), 1.0, 1e-5);
+}
+
 TEST(TrainingTasks, KernelMixAndBatchesAreDeterministic) {
   auto o = unrolled_options(1);
   auto k1 = sample_kernels(o, 16, 11), k2 = sample_kernels(o, 16, 11);
