@@ -376,6 +376,8 @@ TEST(TrainingTasks, DenoiserTrainingImprovesValidationPsnr) {
   auto r = train_denoiser(model, images(4, 48, 80), val, o);
   EXPECT_EQ(r.step, 30);
   EXPECT_GT(r.last_val_psnr, before + 3.0) << before << " -> " << r.last_val_psnr;
+  std::printf("denoiser validation PSNR at sigma 25/255: %.2f dB untrained -> %.2f dB after 30 steps\n", before,
+              r.last_val_psnr);
 }
 
 TEST(TrainingTasks, UnrolledTrainingRunsAndItsCheckpointLoads) {
@@ -398,6 +400,20 @@ TEST(TrainingTasks, UnrolledTrainingRunsAndItsCheckpointLoads) {
   EXPECT_TRUE(again.losses.empty());
   auto after = module_state_dict(*model);
   for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i].second, after[i].second));
+}
+
+TEST(TrainingTasks, UnrolledLossWorksForLinearBlurModes) {
+  torch::manual_seed(10);
+  UnrolledNet model(tiny_unrolled());
+  for (BlurMode mode : {BlurMode::Same, BlurMode::Valid}) {
+    auto o = unrolled_options(1);
+    o.blur = mode;
+    auto loss = unrolled_batch_loss(model, images(2, 40, 120), o)(0);
+    EXPECT_TRUE(std::isfinite(loss.item<double>())) << blur_mode_name(mode);
+    EXPECT_GT(loss.item<double>(), 0.0);
+    loss.backward();
+    EXPECT_TRUE(model->parameters()[0].grad().defined());
+  }
 }
 
 }  // namespace
