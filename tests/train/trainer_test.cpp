@@ -139,24 +139,20 @@ TEST(TrainerOptions, BadValuesNameTheField) {
   expect_error_naming([&] { bad([](TrainerOptions& o) { o.validate_every = -2; }).validate(); }, "validate_every");
   expect_error_naming([&] { bad([](TrainerOptions& o) { o.log_every = 0; }).validate(); }, "log_every");
 
-  DenoiserTrainingOptions d;
-  d.sigma_max = 0;
-  expect_error_naming([&] { d.validate(); }, "sigma_max");
-  d = {};
-  d.loss = "l7";
-  expect_error_naming([&] { d.validate(); }, "l7");
-  d = {};
-  d.trainer.lr = -1;
-  expect_error_naming([&] { d.validate(); }, "lr");
-  UnrolledTrainingOptions u;
-  u.motion_fraction = 1.5;
-  expect_error_naming([&] { u.validate(); }, "motion_fraction");
-  u = {};
-  u.trainer.crop = 16;  // kernels.size 25 does not fit
-  expect_error_naming([&] { u.validate(); }, "kernels.size");
-  u = {};
-  u.kernels.length_max = 40;
-  expect_error_naming([&] { u.validate(); }, "length_max");
+  DenoiserTrainingOptions d1, d2, d3;
+  d1.sigma_max = 0;
+  expect_error_naming([&] { d1.validate(); }, "sigma_max");
+  d2.loss = "l7";
+  expect_error_naming([&] { d2.validate(); }, "l7");
+  d3.trainer.lr = -1;
+  expect_error_naming([&] { d3.validate(); }, "lr");
+  UnrolledTrainingOptions u1, u2, u3;
+  u1.motion_fraction = 1.5;
+  expect_error_naming([&] { u1.validate(); }, "motion_fraction");
+  u2.trainer.crop = 16;  // kernels.size 25 does not fit
+  expect_error_naming([&] { u2.validate(); }, "kernels.size");
+  u3.kernels.length_max = 40;
+  expect_error_naming([&] { u3.validate(); }, "length_max");
 
   // The trainer itself refuses bad options and models without parameters.
   auto model = std::make_shared<ResUNet>(tiny_resunet());
