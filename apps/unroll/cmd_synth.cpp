@@ -7,7 +7,8 @@
 // Output (built in a hidden staging folder beside --out and renamed into place only when every pair
 // was written, so a failure never leaves a half-written dataset):
 //   <out>/blur/<name>.png      blurred observation (8-bit, or 16-bit with --bits 16)
-//   <out>/sharp/<name>.png     the sharp image as used (grey with --grey, cropped for --blur valid)
+//   <out>/sharp/<name>.png     the sharp image as blurred (grey with --grey, cropped for --blur valid; rounded
+//                              to the output bit depth before blurring, so it is exactly the blur's input)
 //   <out>/kernels/<name>.csv   the kernel, float64 CSV (not for rotational: its parameters are in the manifest)
 //   <out>/manifest.csv         datasets/readers.h write_manifest: one row per pair with every parameter
 // <name> is the sharp file's stem, with "_<copy>" appended when --count-per-image > 1.
@@ -268,7 +269,10 @@ int cmd_synth(const std::vector<std::string>& args) {
     ProgressLine progress("synth", total, 1.0);
     for (size_t i = 0; i < files.size(); ++i) {
       const auto& file = files[i];
-      const torch::Tensor image = read_image(file, read_options);  // [1,C,H,W] float32
+      // [1,C,H,W] float32, rounded to the output bit depth first (a no-op for sources of that depth; matters
+      // for --grey), so that the stored sharp image is exactly the one that was blurred.
+      const double levels = bits == 8 ? 255.0 : 65535.0;
+      const torch::Tensor image = (read_image(file, read_options).clamp(0.0, 1.0) * levels).round() / levels;
       const int64_t h = image.size(2), w = image.size(3);
       if (mask.defined())
         UNROLL_CHECK(mask.size(2) == h && mask.size(3) == w, mask_path, ": mask is ", mask.size(3), "x", mask.size(2),

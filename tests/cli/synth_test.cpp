@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <map>
 #include <cmath>
@@ -111,6 +112,8 @@ TEST(SynthCli, GaussianDatasetReadsBackWithKernelsAndRecordedNoise) {
     count += static_cast<double>(r.numel());
     blur_change += (conv_circular(x, k) - x).abs().mean().item<double>() / rows.size();
   }
+  std::cout << "[ synth    ] residual std of blur - k(*)sharp: " << std::sqrt(sq / count) * 255.0 << "/255 (recorded 10/255), "
+            << count << " samples\n";
   EXPECT_NEAR(std::sqrt(sq / count), 10.0 / 255.0, 0.08 * 10.0 / 255.0);  // AWGN of the recorded level
   EXPECT_GT(blur_change, 0.002);  // the kernels really blur
   // Copies of one image got different kernels.
@@ -248,4 +251,38 @@ TEST(SynthCli, BadInputsFailCleanlyAndWriteNothing) {
   ASSERT_EQ(synth(ok + "--kernels gaussian --force", &log), 0) << log;
   EXPECT_FALSE(fs::exists(out + "/keep.txt"));
   EXPECT_EQ(list_folder_pairs(out).pairs.size(), 3u);
+}
+
+TEST(SynthCli, ValidBlurWithAKernelFileGreyAndJpeg) {
+  REQUIRE_EXE();
+  const std::string root = test::temp_dir("synth_valid");
+  const std::string sharp = make_sharp_folder(root);
+  auto k = test::test_kernel(5, 3);
+  k = torch::cat({k, torch::zeros({5, 2}, k.options())}, 1);  // 5x7, not square
+  k = k / k.sum();
+  write_kernel_text(root + "/k.csv", k.to(torch::kFloat64));
+  std::string log;
+  ASSERT_EQ(synth("--sharp " + sharp + " --kernels file:" + root + "/k.csv --blur valid --grey --jpeg 95 --noise 0 --limit 1 --out " +
+                  root + "/ds", &log), 0) << log;
+  const auto rows = read_manifest(root + "/ds/manifest.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].parameters.at("blur"), "valid");
+  EXPECT_EQ(rows[0].parameters.at("jpeg"), "95");
+  EXPECT_LT(test::max_abs_diff(read_kernel_text(rows[0].files.kernel), k.to(torch::kFloat64)), 1e-6);
+  auto y = read_image(rows[0].files.blurred).to(torch::kFloat64);
+  auto x = read_image(rows[0].files.sharp).to(torch::kFloat64);
+  ASSERT_EQ(y.sizes(), (torch::IntArrayRef{1, 1, 32 - 5 + 1, 40 - 7 + 1}));
+  ASSERT_EQ(x.sizes(), y.sizes());
+  ImageReadOptions grey;
+  grey.grey = true;
+  auto full = read_image(sharp + "/img0.png", grey).to(torch::kFloat64);
+  auto expected = conv_fft(full, k.to(torch::kFloat64), ConvMode::Valid);
+  EXPECT_LT((y - expected).abs().mean().item<double>(), 2.0 / 255.0);  // JPEG q95 + 8 bits
+  // The stored sharp image is the window of the original that the valid blur sees (grey rounded to 8 bits).
+  EXPECT_LT(test::max_abs_diff(x, full.narrow(2, 5 - 1 - 5 / 2, y.size(2)).narrow(3, 7 - 1 - 7 / 2, y.size(3))),
+            0.5 / 255.0 + 1e-6);
+  // ... and the blur is the valid convolution of the stored sharp image (up to JPEG).
+  auto from_stored = conv_fft(read_image(sharp + "/img0.png", grey).to(torch::kFloat64).mul(255).round().div(255),
+                              k.to(torch::kFloat64), ConvMode::Valid);
+  EXPECT_LT((y - from_stored).abs().mean().item<double>(), 2.0 / 255.0);
 }

@@ -1,0 +1,300 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "core/progress.h"
+
+namespace unroll {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kLogHeader = "step,lr,loss,val_psnr,seconds\n";
+
+std::string format_row(const TrainLogRow& r) {
+  char buf[160];
+  char val[40] = "";
+  if (std::isfinite(r.val_psnr)) std::snprintf(val, sizeof val, "%.4f", r.val_psnr);
+  std::snprintf(buf, sizeof buf, "%lld,%.9g,%.9g,%s,%.3f\n", static_cast<long long>(r.step), r.lr, r.loss, val,
+                r.seconds);
+  return buf;
+}
+
+torch::Tensor scalar_i64(int64_t v) { return torch::tensor({v}, torch::kInt64); }
+torch::Tensor scalar_f64(double v) { return torch::tensor({v}, torch::kFloat64); }
+
+}  // namespace
+
+void TrainerOptions::validate() const {
+  UNROLL_CHECK(steps > 0, "trainer: steps must be > 0, got ", steps);
+  UNROLL_CHECK(batch >= 1, "trainer: batch must be >= 1, got ", batch);
+  UNROLL_CHECK(crop >= 8, "trainer: crop must be >= 8, got ", crop);
+  UNROLL_CHECK(std::isfinite(lr) && lr > 0, "trainer: lr must be > 0, got ", lr);
+  UNROLL_CHECK(warmup_steps >= 0 && warmup_steps < steps, "trainer: warmup_steps must be in [0, steps = ", steps,
+               "), got ", warmup_steps);
+  UNROLL_CHECK(std::isfinite(min_lr) && min_lr >= 0 && min_lr <= lr, "trainer: min_lr must be in [0, lr = ", lr,
+               "], got ", min_lr);
+  UNROLL_CHECK(std::isfinite(grad_clip) && grad_clip >= 0, "trainer: grad_clip must be >= 0 (0 = off), got ",
+               grad_clip);
+  UNROLL_CHECK(adam_beta1 >= 0 && adam_beta1 < 1, "trainer: adam_beta1 must be in [0, 1), got ", adam_beta1);
+  UNROLL_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "trainer: adam_beta2 must be in [0, 1), got ", adam_beta2);
+  UNROLL_CHECK(std::isfinite(weight_decay) && weight_decay >= 0, "trainer: weight_decay must be >= 0, got ",
+               weight_decay);
+  UNROLL_CHECK(checkpoint_every >= 0, "trainer: checkpoint_every must be >= 0 (0 = only at the end), got ",
+               checkpoint_every);
+  UNROLL_CHECK(validate_every >= 0, "trainer: validate_every must be >= 0 (0 = only at the end), got ",
+               validate_every);
+  UNROLL_CHECK(log_every >= 1, "trainer: log_every must be >= 1, got ", log_every);
+}
+
+double lr_at(const TrainerOptions& o, int64_t step) {
+  UNROLL_CHECK(step >= 0 && step < o.steps, "trainer: lr_at step must be in [0, steps = ", o.steps, "), got ", step);
+  if (step < o.warmup_steps) return o.lr * static_cast<double>(step + 1) / static_cast<double>(o.warmup_steps);
+  const int64_t span = o.steps - 1 - o.warmup_steps;
+  double t = span > 0 ? static_cast<double>(step - o.warmup_steps) / static_cast<double>(span) : 0.0;
+  t = std::min(1.0, std::max(0.0, t));
+  return o.min_lr + (o.lr - o.min_lr) * 0.5 * (1.0 + std::cos(M_PI * t));
+}
+
+double gradient_norm(const std::vector<torch::Tensor>& parameters) {
+  double sq = 0;
+  for (const auto& p : parameters) {
+    if (!p.grad().defined()) continue;
+    const double n = p.grad().detach().norm().item<double>();
+    sq += n * n;
+  }
+  return std::sqrt(sq);
+}
+
+Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, BatchLoss batch_loss, TrainerOptions options,
+                 Validator validator)
+    : model_(std::move(model)), batch_loss_(std::move(batch_loss)), options_(std::move(options)),
+      validator_(std::move(validator)) {
+  options_.validate();
+  UNROLL_CHECK(model_ != nullptr, "trainer: model is null");
+  UNROLL_CHECK(static_cast<bool>(batch_loss_), "trainer: batch_loss callback is empty");
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model_->parameters())
+    if (p.requires_grad()) params.push_back(p);
+  UNROLL_CHECK(!params.empty(), "trainer: the model has no trainable parameters");
+  torch::optim::AdamOptions adam(options_.lr);
+  adam.betas({options_.adam_beta1, options_.adam_beta2}).weight_decay(options_.weight_decay);
+  optimizer_ = std::make_unique<torch::optim::Adam>(params, adam);
+  torch::manual_seed(options_.seed);
+}
+
+std::string Trainer::model_path() const {
+  return options_.out_dir.empty() ? "" : (fs::path(options_.out_dir) / "model.pth").string();
+}
+std::string Trainer::resume_path() const {
+  return options_.out_dir.empty() ? "" : (fs::path(options_.out_dir) / "resume.pt").string();
+}
+std::string Trainer::log_path() const {
+  return options_.out_dir.empty() ? "" : (fs::path(options_.out_dir) / "train_log.csv").string();
+}
+
+void Trainer::save_checkpoint() {
+  if (options_.out_dir.empty()) return;
+  save_state_dict(model_path(), module_state_dict(*model_));
+
+  // Model tensors under index keys (archive keys cannot hold PyTorch's dotted names), with the names
+  // joined in one string so resume() can check them before touching the model.
+  torch::serialize::OutputArchive root, model_ar, optim_ar;
+  const StateDict state = module_state_dict(*model_);
+  std::string names;
+  for (size_t i = 0; i < state.size(); ++i) {
+    model_ar.write("t" + std::to_string(i), state[i].second.detach());
+    names += state[i].first + "\n";
+  }
+  model_ar.write("names", c10::IValue(names));
+  optimizer_->save(optim_ar);
+  root.write("model", model_ar);
+  root.write("optimizer", optim_ar);
+  root.write("step", scalar_i64(step_));
+  root.write("steps", scalar_i64(options_.steps));
+  root.write("seconds", scalar_f64(seconds_));
+  root.write("last_val_psnr", scalar_f64(last_val_psnr_));
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    root.write("cpu_rng", gen.get_state());
+  }
+  write_atomically(resume_path(), [&](const std::string& tmp) { root.save_to(tmp); });
+}
+
+bool Trainer::resume() {
+  if (options_.out_dir.empty()) return false;
+  const std::string path = resume_path();
+  if (!fs::exists(path)) return false;
+  torch::serialize::InputArchive root, model_ar, optim_ar;
+  torch::Tensor step, steps, seconds, val, rng;
+  try {
+    root.load_from(path);
+    root.read("step", step);
+    root.read("steps", steps);
+    root.read("seconds", seconds);
+    root.read("last_val_psnr", val);
+    root.read("cpu_rng", rng);
+    root.read("model", model_ar);
+    root.read("optimizer", optim_ar);
+  } catch (const std::exception& e) {
+    fail("trainer: cannot read checkpoint ", path, " (corrupt or not a resume.pt): ", e.what());
+  }
+  const int64_t s = step.item<int64_t>();
+  UNROLL_CHECK(s >= 0 && s <= options_.steps, "trainer: checkpoint ", path, " is at step ", s,
+               " but this run has only steps = ", options_.steps);
+  // Read and check every model tensor before changing anything.
+  const StateDict live = module_state_dict(*model_);
+  StateDict saved;
+  {
+    c10::IValue names_value;
+    UNROLL_CHECK(model_ar.try_read("names", names_value) && names_value.isString(), "trainer: checkpoint ", path,
+                 " has no model names (corrupt or not a resume.pt)");
+    std::istringstream names(names_value.toStringRef());
+    for (std::string name; std::getline(names, name);) {
+      torch::Tensor t;
+      UNROLL_CHECK(model_ar.try_read("t" + std::to_string(saved.size()), t), "trainer: checkpoint ", path,
+                   " lacks the tensor of '", name, "' (corrupt)");
+      saved.emplace_back(name, t);
+    }
+  }
+  for (size_t i = 0; i < std::max(saved.size(), live.size()); ++i) {
+    UNROLL_CHECK(i < saved.size(), "trainer: checkpoint ", path, " is of another model: it lacks '", live[i].first, "'");
+    UNROLL_CHECK(i < live.size(), "trainer: checkpoint ", path, " is of another model: unexpected '", saved[i].first,
+                 "'");
+    UNROLL_CHECK(saved[i].first == live[i].first, "trainer: checkpoint ", path, " is of another model: entry ", i,
+                 " is '", saved[i].first, "', the model's is '", live[i].first, "'");
+    UNROLL_CHECK(saved[i].second.sizes() == live[i].second.sizes(), "trainer: checkpoint ", path,
+                 " is of another model: '", live[i].first, "' has shape ", saved[i].second.sizes(),
+                 ", the model's is ", live[i].second.sizes());
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < live.size(); ++i) live[i].second.copy_(saved[i].second);
+    optimizer_->load(optim_ar);
+  } catch (const std::exception& e) {
+    fail("trainer: checkpoint ", path, " does not match this optimiser: ", e.what());
+  }
+  {
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(rng);
+  }
+  step_ = s;
+  seconds_ = seconds.item<double>();
+  last_val_psnr_ = val.item<double>();
+  truncate_log_after(step_);
+  return true;
+}
+
+void Trainer::truncate_log_after(int64_t step) {
+  const std::string path = log_path();
+  if (path.empty()) return;
+  std::string kept = kLogHeader;
+  std::ifstream in(path);
+  std::string line;
+  bool header = true;
+  while (std::getline(in, line)) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    if (line.empty()) continue;
+    long long row_step = -1;
+    if (std::sscanf(line.c_str(), "%lld", &row_step) == 1 && row_step <= step) kept += line + "\n";
+  }
+  write_text_atomically(path, kept);
+  log_started_ = true;
+}
+
+void Trainer::append_log(const TrainLogRow& row) {
+  const std::string path = log_path();
+  if (path.empty()) return;
+  if (!log_started_) {
+    write_text_atomically(path, kLogHeader);  // a fresh run replaces any older log
+    log_started_ = true;
+  }
+  const std::string text = format_row(row);
+  std::ofstream out(path, std::ios::app | std::ios::binary);
+  UNROLL_CHECK(out.good(), "trainer: cannot open ", path, " for appending");
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.flush();
+  UNROLL_CHECK(out.good(), "trainer: failed writing ", path, " (disk full?)");
+}
+
+double Trainer::run_validation() {
+  if (!validator_) return std::numeric_limits<double>::quiet_NaN();
+  model_->eval();
+  double v;
+  {
+    torch::NoGradGuard no_grad;
+    v = validator_();
+  }
+  model_->train();
+  return v;
+}
+
+TrainResult Trainer::run(int64_t stop_at) {
+  if (stop_at < 0) stop_at = options_.steps;
+  UNROLL_CHECK(stop_at <= options_.steps, "trainer: stop_at must be <= steps = ", options_.steps, ", got ", stop_at);
+  TrainResult result;
+  result.first_step = step_;
+  if (!log_started_ && step_ > 0) truncate_log_after(step_);
+  const auto params = optimizer_->param_groups().front().params();
+  ProgressLine progress("train", std::max<int64_t>(stop_at - step_, 0), options_.progress ? 1.0 : 1e300);
+  model_->train();
+  while (step_ < stop_at) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = lr_at(options_, step_);
+    for (auto& group : optimizer_->param_groups())
+      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    optimizer_->zero_grad();
+    torch::Tensor loss = batch_loss_(step_);
+    UNROLL_CHECK(loss.defined() && loss.numel() == 1, "trainer: batch_loss must return a one-element tensor at step ",
+                 step_);
+    const double loss_value = loss.item<double>();
+    UNROLL_CHECK(std::isfinite(loss_value), "trainer: loss is ", loss_value, " at step ", step_,
+                 " (lr ", lr, "); lower lr or enable grad_clip");
+    loss.backward();
+    if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
+    optimizer_->step();
+    ++step_;
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result.losses.push_back(loss_value);
+
+    const bool last = step_ == stop_at;
+    const bool do_val = (options_.validate_every > 0 && step_ % options_.validate_every == 0) ||
+                        step_ == options_.steps;
+    TrainLogRow row{step_, lr, loss_value, std::numeric_limits<double>::quiet_NaN(), seconds_};
+    if (do_val && validator_) {
+      last_val_psnr_ = run_validation();
+      row.val_psnr = last_val_psnr_;
+    }
+    if (step_ % options_.log_every == 0 || do_val || last) append_log(row);
+    if ((options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) || last) save_checkpoint();
+
+    char status[128];
+    if (std::isfinite(last_val_psnr_))
+      std::snprintf(status, sizeof status, "step %lld  loss %.5f  lr %.2e  val %.2f dB",
+                    static_cast<long long>(step_), loss_value, lr, last_val_psnr_);
+    else
+      std::snprintf(status, sizeof status, "step %lld  loss %.5f  lr %.2e", static_cast<long long>(step_),
+                    loss_value, lr);
+    progress.update(step_ - result.first_step, status);
+  }
+  progress.finish();
+  result.step = step_;
+  result.last_val_psnr = last_val_psnr_;
+  result.seconds = seconds_;
+  return result;
+}
+
+}  // namespace unroll

@@ -1,0 +1,249 @@
+#include "train/training_tasks.h"
+
+#include <cmath>
+
+#include "core/error.h"
+#include "core/metrics.h"
+#include "core/noise.h"
+#include "datasets/loader.h"
+#include "train/losses.h"
+
+namespace unroll {
+namespace {
+
+// Distinct streams for the draws of one step (image choice + augmentation, kernels, noise level, noise).
+constexpr uint64_t kImageStream = 0x1D8E4E27C47D124Full;
+constexpr uint64_t kKernelStream = 0x2545F4914F6CDD1Dull;
+constexpr uint64_t kSigmaStream = 0x9FB21C651E98DF25ull;
+constexpr uint64_t kNoiseStream = 0x5851F42D4C957F2Dull;
+constexpr uint64_t kValStream = 0xB492B66FBE98F273ull;
+
+uint64_t step_seed(uint64_t seed, uint64_t stream, int64_t step) {
+  return mix_seed(mix_seed(seed ^ stream) + static_cast<uint64_t>(step));
+}
+
+torch::TensorOptions model_options(const torch::nn::Module& model) {
+  const auto params = model.parameters();
+  UNROLL_CHECK(!params.empty(), "training: the model has no parameters");
+  return params.front().options().requires_grad(false);
+}
+
+torch::Tensor centre_crop(const torch::Tensor& x, int64_t s) {
+  if (s <= 0) return x;
+  const int64_t h = x.size(2), w = x.size(3);
+  UNROLL_CHECK(h >= s && w >= s, "training: validation image ", h, "x", w, " is smaller than val_crop ", s);
+  return x.narrow(2, (h - s) / 2, s).narrow(3, (w - s) / 2, s);
+}
+
+// Per-sample noise levels ~ U[0, sigma_max], float64 [n] on the CPU.
+torch::Tensor draw_sigmas(int64_t n, double sigma_max, uint64_t seed) {
+  SeededRng rng(seed);
+  auto s = torch::empty({n}, torch::kFloat64);
+  auto a = s.accessor<double, 1>();
+  for (int64_t i = 0; i < n; ++i) a[i] = rng.uniform(0.0, sigma_max);
+  return s;
+}
+
+void check_dataset(const std::shared_ptr<const PairDataset>& d, const char* what) {
+  UNROLL_CHECK(d != nullptr, "training: ", what, " dataset is null");
+  UNROLL_CHECK(d->size() > 0, "training: ", what, " dataset is empty");
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+
+std::shared_ptr<const PairDataset> clean_image_dataset(const std::vector<torch::Tensor>& images) {
+  UNROLL_CHECK(!images.empty(), "clean_image_dataset: no images");
+  std::vector<ImagePair> pairs;
+  for (size_t i = 0; i < images.size(); ++i) {
+    torch::Tensor x = images[i];
+    UNROLL_CHECK(x.defined() && (x.dim() == 3 || (x.dim() == 4 && x.size(0) == 1)),
+                 "clean_image_dataset: image ", i, " must be [1,C,H,W] or [C,H,W], got ", x.sizes());
+    if (x.dim() == 3) x = x.unsqueeze(0);
+    UNROLL_CHECK(x.size(1) == images[0].size(images[0].dim() - 3), "clean_image_dataset: image ", i, " has ",
+                 x.size(1), " channels, image 0 has ", images[0].size(images[0].dim() - 3));
+    x = x.to(torch::kFloat32);
+    pairs.push_back(ImagePair{x, x, torch::Tensor(), std::nullopt, "image" + std::to_string(i)});
+  }
+  return std::make_shared<TensorPairDataset>(std::move(pairs));
+}
+
+torch::Tensor sample_clean_batch(const PairDataset& dataset, const TrainerOptions& trainer, const CropSampling& sampling,
+                                 int64_t step) {
+  UNROLL_CHECK(dataset.size() > 0, "training: the training dataset is empty");
+  LoaderOptions lo;
+  lo.crop_size = trainer.crop;
+  lo.flips = sampling.flips;
+  lo.rot90 = sampling.rot90;
+  SeededRng rng(step_seed(trainer.seed, kImageStream, step));
+  std::vector<torch::Tensor> crops;
+  for (int64_t i = 0; i < trainer.batch; ++i) {
+    const int64_t index = rng.integer(0, dataset.size() - 1);
+    ImagePair p = dataset.get(index);
+    p.blurred = p.sharp;  // only the clean image is used
+    p.kernel = torch::Tensor();
+    torch::Tensor c = augment_pair(p, lo, rng.next_seed()).sharp.to(torch::kFloat32);
+    if (!crops.empty())
+      UNROLL_CHECK(c.size(1) == crops.front().size(1), "training: image '", p.name, "' has ", c.size(1),
+                   " channels, the batch ", crops.front().size(1), " (convert the dataset's colours)");
+    crops.push_back(c);
+  }
+  return torch::cat(crops, 0).contiguous();
+}
+
+// ------------------------------------------------------------------------------------------------
+// (a) Denoiser
+
+void DenoiserTrainingOptions::validate() const {
+  trainer.validate();
+  UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max > 0, "denoiser training: sigma_max must be > 0, got ", sigma_max);
+  UNROLL_CHECK(std::isfinite(val_sigma) && val_sigma >= 0, "denoiser training: val_sigma must be >= 0, got ", val_sigma);
+  UNROLL_CHECK(val_crop >= 0, "denoiser training: val_crop must be >= 0 (0 = whole images), got ", val_crop);
+  make_loss(loss);  // throws naming an unknown term
+}
+
+BatchLoss denoiser_batch_loss(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+                              const DenoiserTrainingOptions& options) {
+  options.validate();
+  UNROLL_CHECK(model != nullptr, "denoiser training: model is null");
+  check_dataset(train_set, "training");
+  auto loss_fn = make_loss(options.loss);
+  return [model, train_set, options, loss_fn](int64_t step) {
+    const auto opts = model_options(*model);
+    const auto& t = options.trainer;
+    auto clean = sample_clean_batch(*train_set, t, options.sampling, step).to(opts);
+    UNROLL_CHECK(model->channels() == 0 || clean.size(1) == model->channels(), "denoiser training: images have ",
+                 clean.size(1), " channels, the model expects ", model->channels());
+    const int64_t n = clean.size(0);
+    auto sigma = draw_sigmas(n, options.sigma_max, step_seed(t.seed, kSigmaStream, step)).to(opts).view({n, 1, 1, 1});
+    auto noisy = clean + sigma * seeded_randn_like(clean, step_seed(t.seed, kNoiseStream, step));
+    return loss_fn(model->denoise(noisy, sigma), clean);
+  };
+}
+
+Validator denoiser_validator(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> val_set,
+                             const DenoiserTrainingOptions& options) {
+  options.validate();
+  check_dataset(val_set, "validation");
+  return [model, val_set, options]() {
+    const auto opts = model_options(*model);
+    double sum = 0;
+    for (int64_t i = 0; i < val_set->size(); ++i) {
+      auto clean = centre_crop(val_set->get(i).sharp, options.val_crop).to(opts);
+      auto noisy = add_gaussian_noise(clean, options.val_sigma, step_seed(options.trainer.seed, kValStream, i));
+      sum += psnr(model->denoise(noisy, options.val_sigma).clamp(0, 1), clean);
+    }
+    return sum / static_cast<double>(val_set->size());
+  };
+}
+
+std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<ResUNet> model,
+                                               std::shared_ptr<const PairDataset> train_set,
+                                               std::shared_ptr<const PairDataset> val_set,
+                                               const DenoiserTrainingOptions& options) {
+  auto loss = denoiser_batch_loss(model, train_set, options);
+  Validator val = val_set ? denoiser_validator(model, val_set, options) : Validator();
+  return std::make_unique<Trainer>(model, std::move(loss), options.trainer, std::move(val));
+}
+
+TrainResult train_denoiser(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+                           std::shared_ptr<const PairDataset> val_set, const DenoiserTrainingOptions& options,
+                           bool resume) {
+  auto trainer = make_denoiser_trainer(std::move(model), std::move(train_set), std::move(val_set), options);
+  if (resume) trainer->resume();
+  return trainer->run();
+}
+
+// ------------------------------------------------------------------------------------------------
+// (b) Unrolled network
+
+void UnrolledTrainingOptions::validate() const {
+  trainer.validate();
+  KernelSpec k = kernels;
+  k.type = KernelType::Mixed;
+  k.validate();
+  UNROLL_CHECK(kernels.size <= trainer.crop, "unrolled training: kernels.size (", kernels.size,
+               ") must be <= trainer.crop (", trainer.crop, ")");
+  UNROLL_CHECK(motion_fraction >= 0 && motion_fraction <= 1, "unrolled training: motion_fraction must be in [0, 1], got ",
+               motion_fraction);
+  UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max >= 0, "unrolled training: sigma_max must be >= 0, got ", sigma_max);
+  UNROLL_CHECK(std::isfinite(val_sigma) && val_sigma >= 0, "unrolled training: val_sigma must be >= 0, got ", val_sigma);
+  UNROLL_CHECK(val_crop >= 0, "unrolled training: val_crop must be >= 0 (0 = whole images), got ", val_crop);
+  make_loss(loss);
+}
+
+torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed) {
+  SeededRng rng(seed);
+  std::vector<torch::Tensor> ks;
+  for (int64_t i = 0; i < n; ++i) {
+    KernelSpec spec = options.kernels;
+    spec.type = rng.uniform() < options.motion_fraction ? KernelType::Motion : KernelType::Gaussian;
+    ks.push_back(random_kernel(spec, rng.next_seed()).unsqueeze(0).unsqueeze(0));
+  }
+  return torch::cat(ks, 0);
+}
+
+BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                              const UnrolledTrainingOptions& options) {
+  options.validate();
+  UNROLL_CHECK(!model.is_empty(), "unrolled training: model is null");
+  check_dataset(train_set, "training");
+  auto loss_fn = make_loss(options.loss);
+  return [model, train_set, options, loss_fn](int64_t step) mutable {
+    const auto opts = model_options(*model);
+    const auto& t = options.trainer;
+    auto clean = sample_clean_batch(*train_set, t, options.sampling, step).to(opts);
+    const int64_t n = clean.size(0);
+    auto kernels = sample_kernels(options, n, step_seed(t.seed, kKernelStream, step)).to(opts);
+    DegradeOptions d;
+    d.blur = options.blur;
+    d.sigma_min = 0;
+    d.sigma_max = options.sigma_max;
+    auto pair = degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
+    auto sigma = pair.sigma.to(opts).view({n, 1, 1, 1});
+    return loss_fn(model->forward(pair.blurred, pair.kernel, sigma), pair.sharp);
+  };
+}
+
+Validator unrolled_validator(UnrolledNet model, std::shared_ptr<const PairDataset> val_set,
+                             const UnrolledTrainingOptions& options) {
+  options.validate();
+  check_dataset(val_set, "validation");
+  return [model, val_set, options]() mutable {
+    const auto opts = model_options(*model);
+    DegradeOptions d;
+    d.blur = options.blur;
+    d.fixed_sigma(options.val_sigma);
+    double sum = 0;
+    for (int64_t i = 0; i < val_set->size(); ++i) {
+      auto clean = centre_crop(val_set->get(i).sharp, options.val_crop).to(opts);
+      KernelSpec spec = options.kernels;
+      spec.type = i % 2 == 0 ? KernelType::Motion : KernelType::Gaussian;
+      const uint64_t seed = step_seed(options.trainer.seed, kValStream, i);
+      auto kernel = random_kernel(spec, seed).to(opts);
+      auto pair = degrade(clean, kernel, d, mix_seed(seed));
+      auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
+      sum += psnr(model->forward(pair.blurred, kernel, sigma).clamp(0, 1), pair.sharp);
+    }
+    return sum / static_cast<double>(val_set->size());
+  };
+}
+
+std::unique_ptr<Trainer> make_unrolled_trainer(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                               std::shared_ptr<const PairDataset> val_set,
+                                               const UnrolledTrainingOptions& options) {
+  auto loss = unrolled_batch_loss(model, train_set, options);
+  Validator val = val_set ? unrolled_validator(model, val_set, options) : Validator();
+  return std::make_unique<Trainer>(model.ptr(), std::move(loss), options.trainer, std::move(val));
+}
+
+TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                           std::shared_ptr<const PairDataset> val_set, const UnrolledTrainingOptions& options,
+                           bool resume) {
+  auto trainer = make_unrolled_trainer(std::move(model), std::move(train_set), std::move(val_set), options);
+  if (resume) trainer->resume();
+  return trainer->run();
+}
+
+}  // namespace unroll

@@ -1,0 +1,121 @@
+// The two concrete training tasks of issue 4, built on train/trainer.h:
+//
+//  (a) Denoiser prior (ResUNet / DRUNet, priors/resunet.h), as DPIR trains DRUNet (Zhang et al.,
+//      "Plug-and-Play Image Restoration with Deep Denoiser Prior", TPAMI 2021, Sec. 3.3): clean crops,
+//      per-sample noise sigma ~ U[0, sigma_max], input = noisy image + constant noise-level map
+//      (ResUNet::denoise appends it), L1 loss against the clean crop.
+//  (b) Unrolled HQS network (hqs/unrolled_net.h), as USRNet is trained (Zhang, Van Gool, Timofte,
+//      CVPR 2020, Sec. 4.1) for deblurring (sf = 1): synthetic pairs made on the fly from clean crops,
+//      kernels a `motion_fraction` share camera-shake motion trajectories (datasets/kernels.h
+//      KernelType::Motion, Boracchi & Foi) and the rest anisotropic Gaussians, noise sigma ~ U[0,
+//      sigma_max] (25/255 by default), circular blur by default (the DPIR/USRNet protocol; Same or
+//      Valid for real-image models), L1 loss, optionally plus an FFT term ("l1+0.1*fft", train/losses.h).
+//
+// Data. Clean images come from any PairDataset (datasets/pair_dataset.h): only each pair's `sharp`
+// member is used, so a folder reader from the OpenCV layer (datasets/readers.h), a synthetic-pairs
+// dataset, or in-memory images (clean_image_dataset below) all work. Sample i of step s is image
+// index ~ U{0..size-1} cropped, flipped and rotated by datasets/loader.h augment_pair, every draw
+// seeded from (trainer.seed, s, i) with mix_seed: a batch is a pure function of the step, which is
+// what makes resume bit-identical (trainer.h, "Determinism contract").
+//
+// Validation (every trainer.validate_every steps and at the end): mean PSNR (core/metrics.h, outputs
+// clamped to [0,1]) over the validation dataset's sharp images (centre-cropped to val_crop when > 0),
+// degraded deterministically from (trainer.seed, i): (a) noise of std val_sigma; (b) blur (the task's
+// blur mode) by a kernel from the training ranges, motion for even i and Gaussian for odd i, then
+// noise of std val_sigma.
+//
+// Devices: batches are moved to the device and dtype of the model's first parameter.
+#pragma once
+#include <torch/torch.h>
+#include <memory>
+#include <string>
+#include <vector>
+#include "datasets/degrade.h"
+#include "datasets/kernels.h"
+#include "datasets/pair_dataset.h"
+#include "hqs/unrolled_net.h"
+#include "priors/resunet.h"
+#include "train/trainer.h"
+
+namespace unroll {
+
+/// In-memory clean images ([1,C,H,W] or [C,H,W] float in [0,1], all with the same C) as a PairDataset
+/// whose pairs have blurred == sharp, named "image0", "image1", ...
+std::shared_ptr<const PairDataset> clean_image_dataset(const std::vector<torch::Tensor>& images);
+
+/// Sample-drawing options shared by both tasks.
+struct CropSampling {
+  bool flips = true;   ///< random horizontal / vertical flips
+  bool rot90 = true;   ///< random rotation by k * 90 degrees
+};
+
+/// `trainer.batch` clean crops [B,C,crop,crop] for `step` (float32, CPU), a pure function of
+/// (dataset, crop, batch, seed, step); see the header comment.
+torch::Tensor sample_clean_batch(const PairDataset& dataset, const TrainerOptions& trainer, const CropSampling& sampling,
+                                 int64_t step);
+
+// ------------------------------------------------------------------------------------------------
+// (a) Denoiser prior
+// ------------------------------------------------------------------------------------------------
+struct DenoiserTrainingOptions {
+  TrainerOptions trainer;
+  CropSampling sampling;
+  double sigma_max = 50.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, > 0
+  double val_sigma = 25.0 / 255.0;  ///< validation noise sigma, >= 0
+  int64_t val_crop = 0;             ///< centre crop of validation images (0 = whole images)
+  std::string loss = "l1";          ///< train/losses.h make_loss spec
+  void validate() const;            ///< throws unroll::Error naming the field (trainer fields included)
+};
+
+/// The loss of step `step`'s batch for `model` (train/trainer.h BatchLoss).
+BatchLoss denoiser_batch_loss(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+                              const DenoiserTrainingOptions& options);
+/// Mean validation PSNR (dB) of `model` on `val_set` at val_sigma.
+Validator denoiser_validator(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> val_set,
+                             const DenoiserTrainingOptions& options);
+/// A Trainer wired to the two callbacks above (`val_set` may be null: no validation).
+std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<ResUNet> model,
+                                               std::shared_ptr<const PairDataset> train_set,
+                                               std::shared_ptr<const PairDataset> val_set,
+                                               const DenoiserTrainingOptions& options);
+/// make_denoiser_trainer, then (with `resume`) continue from out_dir/resume.pt if present, then run
+/// to trainer.steps. model.pth in out_dir then holds the trained weights (load_resunet reads it).
+TrainResult train_denoiser(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+                           std::shared_ptr<const PairDataset> val_set, const DenoiserTrainingOptions& options,
+                           bool resume = true);
+
+// ------------------------------------------------------------------------------------------------
+// (b) Unrolled network
+// ------------------------------------------------------------------------------------------------
+struct UnrolledTrainingOptions {
+  TrainerOptions trainer;
+  CropSampling sampling;
+  /// Kernel ranges (size, Gaussian sigmas, motion lengths); `type` is ignored: each sample is Motion
+  /// with probability motion_fraction, Gaussian otherwise. kernels.size must be <= trainer.crop.
+  KernelSpec kernels;
+  double motion_fraction = 0.5;     ///< in [0,1]
+  double sigma_max = 25.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, >= 0
+  BlurMode blur = BlurMode::Circular;
+  double val_sigma = 2.55 / 255.0;  ///< validation noise sigma, >= 0
+  int64_t val_crop = 0;             ///< centre crop of validation images (0 = whole images)
+  std::string loss = "l1";          ///< make_loss spec, e.g. "l1+0.1*fft"
+  void validate() const;
+};
+
+/// A deterministic training kernel batch [n,1,k,k] (float64, CPU) for `seed` (each sample Motion
+/// with probability motion_fraction, else Gaussian).
+torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed);
+
+BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                              const UnrolledTrainingOptions& options);
+Validator unrolled_validator(UnrolledNet model, std::shared_ptr<const PairDataset> val_set,
+                             const UnrolledTrainingOptions& options);
+std::unique_ptr<Trainer> make_unrolled_trainer(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                               std::shared_ptr<const PairDataset> val_set,
+                                               const UnrolledTrainingOptions& options);
+/// As train_denoiser; model.pth is a USRNet-named state dict that load_unrolled_net reads.
+TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                           std::shared_ptr<const PairDataset> val_set, const UnrolledTrainingOptions& options,
+                           bool resume = true);
+
+}  // namespace unroll
