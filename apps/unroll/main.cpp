@@ -22,6 +22,7 @@ const char* kUsage =
     "  metrics   PSNR / SSIM / score of images against a reference\n"
     "  eval      evaluate methods on a protocol (DPIR: Set3C x Levin kernels)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
+    "  train     train a denoiser prior or an unrolled network from an experiment config (INI)\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
     "  synth     make a paired blurred/sharp dataset from sharp images (kernels, noise, rotational blur)\n";
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return unroll::cli::cmd_bench(args);
     if (command == "eval") return unroll::cli::cmd_eval(args);
     if (command == "synth") return unroll::cli::cmd_synth(args);
+    if (command == "train") return unroll::cli::cmd_train(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   } catch (const std::exception& e) {
