@@ -23,7 +23,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("kernel,k", po::value(&kernel_path), "blur kernel: CSV/text (exact) or image (normalised)")
       ("method,m", po::value(&method)->default_value("admm"), "wiener | rl | admm | hqs-tv | pnp | usrnet | convir")
       ("weights", po::value(&weights), "checkpoint of a learned method (usrnet: usrnet_tiny.pth; pnp: drunet_color.pth)")
-      ("prior", po::value(&prior), "pnp: tv (default without --weights) | drunet")
+      ("prior", po::value(&prior), "pnp prior: default = shipped models/denoiser_small.pth (else tv); tv; drunet (with --weights)")
       ("output,o", po::value(&output)->required(), "restored image (written atomically)")
       ("noise", po::value(&noise255), "noise sigma on the 0-255 scale (default: estimated from the image)")
       ("boundary", po::value(&boundary)->default_value("liu-jia"),

@@ -1,6 +1,8 @@
 #include "eval/methods.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <mutex>
 #include <sstream>
 
@@ -43,6 +45,17 @@ T cached(const std::string& key, Load load) {
 }
 
 PriorPtr pnp_prior(const DeblurRequest& r) {
+  // Default: the shipped denoiser (models/denoiser_small.pth) when present, else the TV prior.
+  if (r.prior.empty() && r.weights.empty()) {
+    const std::string shipped = shipped_model("denoiser_small.pth");
+    if (!shipped.empty()) {
+      return cached<PriorPtr>("shipped:" + shipped, [&] {
+        auto p = load_resunet(shipped, ResUNetPadding::Replicate);
+        p->eval();
+        return PriorPtr(p);
+      });
+    }
+  }
   const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
   if (name == "tv") {
     UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
@@ -154,7 +167,7 @@ std::vector<Method> build_registry() {
       }});
   m.push_back(Method{
       "pnp",
-      "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior tv or DRUNet (--weights)",
+      "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, tv, or DRUNet (--weights)",
       true,
       false,
       {{"iters", "iterations (default 8)"},
@@ -231,6 +244,20 @@ const Method& find_method(const std::string& name) {
 }
 
 std::vector<std::string> classical_method_names() { return {"wiener", "rl", "admm", "hqs-tv"}; }
+
+std::string shipped_model(const std::string& file) {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("UNROLL_MODELS")) dirs.push_back(env);
+#ifdef UNROLL_MODELS_DIR
+  dirs.push_back(UNROLL_MODELS_DIR);
+#endif
+  dirs.push_back("models");
+  for (const auto& d : dirs) {
+    const std::string p = d + "/" + file;
+    if (std::filesystem::exists(p)) return p;
+  }
+  return "";
+}
 
 double effective_sigma(const DeblurRequest& request) {
   if (request.sigma >= 0.0) return request.sigma;

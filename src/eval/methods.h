@@ -54,6 +54,10 @@ std::vector<std::string> classical_method_names();
 /// Validates the request and parameters (kernel present when needed, known parameter names) and runs.
 SolverResult run_method(const std::string& name, const DeblurRequest& request, const MethodParams& params = {});
 
+/// Path of a model shipped with Unroll (models/<file>): $UNROLL_MODELS/<file>, else the source tree's
+/// models/ folder, else ./models/; "" when none exists.
+std::string shipped_model(const std::string& file);
+
 /// The noise level a method uses: request.sigma if >= 0, else the Immerkaer estimate of the image.
 double effective_sigma(const DeblurRequest& request);
 
