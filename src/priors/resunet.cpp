@@ -108,6 +108,9 @@ ResUNet::ResUNet(const ResUNetOptions& options) : options_(options) {
     register_module(up_names[s], *ups[s]);
   }
   m_tail = register_module("m_tail", conv(nc[0], options_.out_nc, 3, 1, 1, bias));
+  // Official checkpoints have no global residual; Unroll marks its own residual models with a buffer so
+  // the flag travels with the weights (load_resunet reads it back).
+  if (options_.global_residual) register_buffer(kGlobalResidualKey, torch::ones({1}));
 }
 
 torch::Tensor ResUNet::forward(const torch::Tensor& x0) {
@@ -175,6 +178,7 @@ ResUNetOptions resunet_options_from_state_dict(const StateDict& state, const std
   o.nc = {head.size(0), weight("m_down1" + down).size(0), weight("m_down2" + down).size(0),
           weight("m_down3" + down).size(0)};
   o.noise_map = true;
+  o.global_residual = by_name.count(prefix + kGlobalResidualKey) > 0;
   o.validate();
   return o;
 }

@@ -36,6 +36,10 @@
 
 namespace unroll {
 
+/// State-dict key of the marker buffer that ResUNets with global_residual = true carry (absent in the
+/// official checkpoints), so that load_resunet() restores the flag.
+inline constexpr const char* kGlobalResidualKey = "global_residual";
+
 enum class ResUNetPadding {
   Replicate,  ///< replicate-pad bottom/right to a multiple of 8 in forward() (USRNet)
   None,       ///< forward() requires multiples of 8 (DRUNet / UNetRes); denoise() still pads

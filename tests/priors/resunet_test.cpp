@@ -214,3 +214,28 @@ TEST(ResUNet, CudaMatchesCpu) {
 
 }  // namespace
 }  // namespace unroll
+
+namespace unroll {
+namespace {
+
+TEST(ResUNet, GlobalResidualFlagTravelsWithTheWeights) {
+  ResUNetOptions o = ResUNetOptions::usrnet_tiny();
+  o.nc = {8, 16, 16, 16};
+  o.nb = 1;
+  o.global_residual = true;
+  ResUNet net(o);
+  net.zero_init_tail();
+  const std::string path = test::temp_dir("resunet_residual") + "/m.pth";
+  save_state_dict(path, module_state_dict(net));
+  auto loaded = load_resunet(path);
+  auto x = torch::rand({1, 3, 16, 16});
+  // Zero tail + global residual is the identity; without the flag it would output zeros.
+  EXPECT_LT(test::max_abs_diff(loaded->denoise(x, 0.1), x), 1e-6);
+  o.global_residual = false;
+  ResUNet plain(o);
+  save_state_dict(path, module_state_dict(plain));
+  EXPECT_FALSE(load_resunet(path)->options().global_residual);
+}
+
+}  // namespace
+}  // namespace unroll
