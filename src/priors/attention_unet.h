@@ -27,10 +27,12 @@
 //
 // Position encoding (position_encoding): Sinusoidal adds a fixed (parameter-free) DETR-style 2-D
 // encoding to the tokens: the first c/2 channels encode the row, the last c/2 the column, each as c/4
-// sines then c/4 cosines of (integer position) * 1/10000^(k/(c/4)), k = 0..c/4-1. Fixed encodings work for any image
-// size, which a prior must accept (a learned table would fix the token grid). None adds nothing (the
-// attention is then permutation-equivariant over tokens; the convolutions still carry position).
+// sines then c/4 cosines of (integer position) * 1/10000^(k/(c/4)), k = 0..c/4-1, added before the
+// first LayerNorm. A fixed encoding works for any image size, which a prior must accept (a learned table
+// would fix the token grid). None adds nothing (the attention is then permutation-equivariant over tokens; the convolutions still carry position).
 //
+// Size: the default options (C=3, nc {32,64,128}, nb 2, 4 heads) have 1,203,907 parameters: 132,480 in the
+// self-attention block, 27,424 in the SE units (1,044,003 with both attentions off).
 // Cost: global attention over (H/2^(L-1)) * (W/2^(L-1)) tokens is quadratic in that count; with
 // 3 scales a 256x256 image gives 4096 tokens (a 4096^2 attention matrix per head).
 //

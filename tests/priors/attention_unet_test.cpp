@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <iostream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -117,6 +118,8 @@ TEST(AttentionUNet, SwitchingAttentionsOffRemovesTheirParameters) {
   auto no_pe = o;
   no_pe.position_encoding = PositionEncoding::None;
   EXPECT_EQ(count_parameters(AttentionUNet(no_pe)), full);
+  // The default configuration (documented in the header).
+  EXPECT_EQ(count_parameters(AttentionUNet()), 1203907);
 }
 
 TEST(AttentionUNet, ZeroTailWithGlobalResidualIsTheIdentity) {
@@ -190,6 +193,7 @@ TEST(AttentionUNet, AdamStepsReduceAnL1DenoisingLoss) {
     loss.backward();
     adam.step();
   }
+  std::cout << "[ info     ] L1 loss over 5 Adam steps: " << losses.front() << " -> " << losses.back() << "\n";
   EXPECT_LT(losses.back(), 0.9 * losses.front()) << "first " << losses.front() << " last " << losses.back();
 }
 
