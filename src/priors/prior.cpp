@@ -1,6 +1,7 @@
 #include "priors/prior.h"
 
 #include "core/error.h"
+#include "priors/attention_unet.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
 
@@ -13,8 +14,9 @@ PriorPtr make_prior(const std::string& name) {
   if (name == "drunet-small") return std::make_shared<ResUNet>(ResUNetOptions::drunet_small());
   if (name == "usrnet-prior") return std::make_shared<ResUNet>(ResUNetOptions::usrnet());
   if (name == "usrnet-tiny-prior") return std::make_shared<ResUNet>(ResUNetOptions::usrnet_tiny());
+  if (name == "attention-unet") return std::make_shared<AttentionUNet>();
   fail("unknown prior '", name,
-       "'; known: tv, drunet-color, drunet-gray, drunet-small, usrnet-prior, usrnet-tiny-prior");
+       "'; known: tv, drunet-color, drunet-gray, drunet-small, usrnet-prior, usrnet-tiny-prior, attention-unet");
 }
 
 }  // namespace unroll

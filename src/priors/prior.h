@@ -41,6 +41,7 @@ using PriorPtr = std::shared_ptr<Prior>;
 ///   "drunet-color", "drunet-gray" the official DRUNet configurations (load weights separately)
 ///   "drunet-small"                the drunet_small fixture configuration
 ///   "usrnet-prior", "usrnet-tiny-prior" USRNet's ResUNet (full / tiny), colour
+///   "attention-unet"              AttentionUNet (priors/attention_unet.h) with its default options
 /// Throws unroll::Error listing the known names otherwise. The method registry (src/eval) adds
 /// checkpoint loading on top of this.
 PriorPtr make_prior(const std::string& name);

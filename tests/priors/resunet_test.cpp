@@ -197,6 +197,7 @@ TEST(ResUNet, OptionsValidationNamesTheField) {
   EXPECT_THROW(make_prior("nope"), Error);
   EXPECT_EQ(make_prior("drunet-small")->channels(), 3);
   EXPECT_EQ(make_prior("tv")->kind(), "tv");
+  EXPECT_EQ(make_prior("attention-unet")->kind(), "attention-unet");
 }
 
 TEST(ResUNet, CudaMatchesCpu) {
