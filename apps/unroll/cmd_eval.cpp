@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "datasets/readers.h"
 #include "eval/methods.h"
 #include "eval/protocol.h"
 #include "eval/report.h"
@@ -26,7 +27,9 @@ int cmd_eval(const std::vector<std::string>& args) {
   int limit = 0;
   po::options_description opts("eval options");
   opts.add_options()
-      ("data", po::value(&data)->required(), "dpir:IMAGES_DIR:KERNELS_DIR  (DPIR protocol: circular blur, seeded noise)")
+      ("data", po::value(&data)->required(),
+       "dpir:IMAGES_DIR:KERNELS_DIR (DPIR protocol: circular blur, seeded noise) | folder:DIR (blur/ + sharp/ "
+       "or a manifest.csv from `unroll synth`; kernels and noise levels are used when the folder has them)")
       ("noise", po::value(&noise255)->default_value(2.55), "noise sigma on the 0-255 scale")
       ("methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")
       ("param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")
@@ -59,15 +62,33 @@ int cmd_eval(const std::vector<std::string>& args) {
     }
   }
 
-  UNROLL_CHECK(data.rfind("dpir:", 0) == 0, "--data: unsupported dataset '", data, "' (supported: dpir:IMAGES:KERNELS)");
-  auto rest = data.substr(5);
-  auto colon = rest.find(':');
-  UNROLL_CHECK(colon != std::string::npos, "--data dpir: expects dpir:IMAGES_DIR:KERNELS_DIR");
-  auto cases = dpir_protocol_cases(rest.substr(0, colon), rest.substr(colon + 1), noise255 / 255.0, 0);
+  std::vector<EvalCase> cases;
+  if (data.rfind("dpir:", 0) == 0) {
+    auto rest = data.substr(5);
+    auto colon = rest.find(':');
+    UNROLL_CHECK(colon != std::string::npos, "--data dpir: expects dpir:IMAGES_DIR:KERNELS_DIR");
+    cases = dpir_protocol_cases(rest.substr(0, colon), rest.substr(colon + 1), noise255 / 255.0, 0);
+  } else if (data.rfind("folder:", 0) == 0) {
+    auto listing = list_folder_pairs(data.substr(7));
+    UNROLL_CHECK(!listing.pairs.empty(), data, ": no blurred/sharp pairs found");
+    FilePairDataset dataset(listing.pairs);
+    for (int64_t i = 0; i < dataset.size(); ++i) {
+      auto pair = dataset.get(i);
+      EvalCase c;
+      c.name = pair.name;
+      c.sharp = pair.sharp.to(torch::kFloat64);
+      c.blurred = pair.blurred.to(torch::kFloat64);
+      c.kernel = pair.kernel;
+      c.sigma = pair.noise_sigma.value_or(-1.0);
+      cases.push_back(std::move(c));
+    }
+  } else {
+    fail("--data: unsupported dataset '", data, "' (supported: dpir:IMAGES:KERNELS, folder:DIR)");
+  }
   if (limit > 0 && static_cast<size_t>(limit) < cases.size()) cases.resize(limit);
 
   std::map<std::string, double> sum_psnr, sum_ssim, sum_time;
-  std::map<std::string, int> failures;
+  std::map<std::string, int> failures, needs_kernel;
   std::ostringstream csv;
   csv << "case,method,psnr,ssim,score,seconds,error\n";
   double input_psnr = 0.0;
@@ -77,12 +98,18 @@ int cmd_eval(const std::vector<std::string>& args) {
     input_psnr += dpir_psnr(c.blurred, c.sharp);
     DeblurRequest req;
     req.blurred = c.blurred.to(device, torch::kFloat32);
-    req.kernel = c.kernel.to(device, torch::kFloat32);
+    if (c.kernel.defined()) req.kernel = c.kernel.to(device, torch::kFloat32);
     req.sigma = c.sigma;
     req.boundary = parse_boundary(boundary);
     req.weights = weights;
     req.prior = prior;
     for (const auto& name : names) {
+      if (find_method(name).needs_kernel && !c.kernel.defined()) {
+        ++needs_kernel[name];  // listed, not silently skipped
+        csv << c.name << "," << name << ",,,,,needs kernel\n";
+        progress.update(++done);
+        continue;
+      }
       try {
         const auto t0 = std::chrono::steady_clock::now();
         auto r = run_method(name, req, params[name]);
@@ -104,13 +131,15 @@ int cmd_eval(const std::vector<std::string>& args) {
   }
   progress.finish();
   const double n = static_cast<double>(cases.size());
-  std::vector<std::vector<std::string>> rows{{"blurred input", fixed(input_psnr / n, 2), "-", "-", "-"}};
+  std::vector<std::vector<std::string>> rows{{"blurred input", fixed(input_psnr / n, 2), "-", "-", "-", "-"}};
   for (const auto& name : names) {
-    const double ok = n - failures[name];
+    const double ok = n - failures[name] - needs_kernel[name];
     rows.push_back({name, ok > 0 ? fixed(sum_psnr[name] / ok, 2) : "-", ok > 0 ? fixed(sum_ssim[name] / ok, 4) : "-",
-                    ok > 0 ? fixed(sum_time[name] / ok, 3) : "-", std::to_string(failures[name])});
+                    ok > 0 ? fixed(sum_time[name] / ok, 3) : "-", std::to_string(failures[name]),
+                    std::to_string(needs_kernel[name])});
   }
-  const std::string table = markdown_table({"method", "PSNR (dB, 8-bit)", "SSIM", "s / image", "failed"}, rows);
+  const std::string table =
+      markdown_table({"method", "PSNR (dB, 8-bit)", "SSIM", "s / image", "failed", "needs kernel"}, rows);
   std::cout << cases.size() << " cases, noise " << fixed(noise255, 2) << "/255\n" << table;
   if (!out_dir.empty()) {
     write_text_atomically(out_dir + "/results.csv", csv.str());

@@ -117,6 +117,30 @@ TEST_F(Cli, DemoWritesComparisonAndTable) {
   EXPECT_NE(text.find("| admm |"), std::string::npos);
 }
 
+TEST_F(Cli, EvalOnASynthesisedFolderAndOnPairsWithoutKernels) {
+  fs::create_directories(dir_ + "/sharp_in");
+  for (int i = 0; i < 2; ++i) write_image(dir_ + "/sharp_in/img" + std::to_string(i) + ".png", test::test_image(3, 40, 44, i));
+  auto r = unroll_cli("synth --sharp " + dir_ + "/sharp_in --kernels gaussian --size 9 --noise 2.55 --out " + dir_ + "/pairs");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = unroll_cli("eval --data folder:" + dir_ + "/pairs --methods wiener,admm --out " + dir_ + "/report");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 cases"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| admm |"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ + "/report/results.csv"));
+  // Plain blur/ + sharp/ folders carry no kernel: non-blind methods are listed as "needs kernel".
+  fs::create_directories(dir_ + "/plain/blur");
+  fs::create_directories(dir_ + "/plain/sharp");
+  write_image(dir_ + "/plain/blur/a.png", test::test_image(3, 40, 44, 1));
+  write_image(dir_ + "/plain/sharp/a.png", test::test_image(3, 40, 44, 2));
+  r = unroll_cli("eval --data folder:" + dir_ + "/plain --methods admm --out " + dir_ + "/report2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| admm | - | - | - | 0 | 1 |"), std::string::npos) << r.output;
+  std::ifstream csv(dir_ + "/report2/results.csv");
+  std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("needs kernel"), std::string::npos) << text;
+  expect_error("eval --data gopro_typo:" + dir_, "unsupported dataset");
+}
+
 TEST_F(Cli, HelpForEverything) {
   for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "bench classic "}) {
     auto r = unroll_cli(c + "--help");
