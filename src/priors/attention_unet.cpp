@@ -1,5 +1,7 @@
 #include "priors/attention_unet.h"
 
+#include "priors/padding.h"
+
 #include <cmath>
 
 #include "core/error.h"
@@ -13,12 +15,6 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(true));
 }
 
-torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t m) {
-  const int64_t h = x.size(2), w = x.size(3);
-  const int64_t pb = (m - h % m) % m, pr = (m - w % m) % m;
-  if (pb == 0 && pr == 0) return x;
-  return F::pad(x, F::PadFuncOptions({0, pr, 0, pb}).mode(torch::kReplicate));
-}
 
 }  // namespace
 

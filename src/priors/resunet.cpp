@@ -1,5 +1,7 @@
 #include "priors/resunet.h"
 
+#include "priors/padding.h"
+
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -16,12 +18,6 @@ torch::nn::ConvTranspose2d conv_t(int64_t in, int64_t out, bool bias) {
   return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 2).stride(2).padding(0).bias(bias));
 }
 
-torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t m) {
-  const int64_t h = x.size(2), w = x.size(3);
-  const int64_t pb = (m - h % m) % m, pr = (m - w % m) % m;
-  if (pb == 0 && pr == 0) return x;
-  return F::pad(x, F::PadFuncOptions({0, pr, 0, pb}).mode(torch::kReplicate));
-}
 
 }  // namespace
 
