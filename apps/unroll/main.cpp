@@ -20,7 +20,7 @@ const char* kUsage =
     "commands:\n"
     "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv, pnp, usrnet, convir)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
-    "  eval      evaluate methods on a protocol (DPIR: Set3C x Levin kernels)\n"
+    "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
     "  train     train a denoiser prior or an unrolled network from an experiment config (INI)\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
