@@ -376,6 +376,25 @@ TEST(TrainingTasks, DenoiserTrainingImprovesValidationPsnr) {
               r.last_val_psnr);
 }
 
+// Any Prior trains as a denoiser (here the attention U-Net); its checkpoint loads back with load_prior.
+TEST(TrainingTasks, AnyPriorTrainsAsADenoiserAndLoadsBack) {
+  const std::string dir = test::temp_dir("trainer_attention_prior");
+  torch::manual_seed(10);
+  auto model = make_prior("attention-unet");
+  DenoiserTrainingOptions o;
+  o.trainer = quick(4, dir);
+  o.val_crop = 32;
+  auto r = train_denoiser(model, images(2, 40, 130), images(1, 40, 140), o);
+  EXPECT_EQ(r.step, 4);
+  EXPECT_TRUE(std::isfinite(r.last_val_psnr));
+  auto loaded = load_prior("attention-unet", (fs::path(dir) / "model.pth").string());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto x = test::test_image(3, 24, 24, 3);
+  EXPECT_TRUE(torch::allclose(loaded->denoise(x, 0.1), model->denoise(x, 0.1), 1e-5, 1e-6));
+  EXPECT_THROW(load_prior("convir-s", (fs::path(dir) / "model.pth").string()), Error);  // another architecture
+}
+
 TEST(TrainingTasks, UnrolledTrainingRunsAndItsCheckpointLoads) {
   const std::string dir = test::temp_dir("trainer_unrolled");
   torch::manual_seed(9);
