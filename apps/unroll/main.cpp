@@ -23,6 +23,7 @@ const char* kUsage =
     "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
     "  train     train a denoiser prior or an unrolled network from an experiment config (INI)\n"
+    "  experiment  train and evaluate the variants of an experiment config -> report.md + plot\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
     "  synth     make a paired blurred/sharp dataset from sharp images (kernels, noise, rotational blur)\n";
 
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return unroll::cli::cmd_eval(args);
     if (command == "synth") return unroll::cli::cmd_synth(args);
     if (command == "train") return unroll::cli::cmd_train(args);
+    if (command == "experiment") return unroll::cli::cmd_experiment(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   } catch (const std::exception& e) {
