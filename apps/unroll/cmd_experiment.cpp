@@ -16,6 +16,7 @@
 //                 resunet prior, unless `method` says otherwise).
 //   [size.quick] [size.full]  keys (any of the above except variant keys) overriding the rest for
 //                 that size; applied last.
+//                 `variant.NAME.KEY = value` inside a size section sets a training key of one variant.
 // Values may use ${VAR} for environment variables (an unset variable is an error naming it).
 // Unknown keys and bad values are errors naming the key and its line.
 #include <algorithm>
@@ -274,6 +275,7 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
   // Classify and validate every entry: base keys, [size.*] overrides, [variant.*] keys.
   std::vector<Entry> base;
   std::map<std::string, std::vector<Entry>> size_entries;
+  std::map<std::string, std::map<std::string, std::vector<Entry>>> size_variant_entries;  // size -> variant -> keys
   std::vector<std::string> variant_order;
   std::map<std::string, std::vector<Entry>> variants;
   auto validate_plain = [&](const std::string& key, const Entry& e) {
@@ -309,6 +311,18 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
       const std::string size = e.key.substr(5, dot - 5), key = e.key.substr(dot + 1);
       UNROLL_CHECK(size == "quick" || size == "full", where(path, e), ": unknown size '", size, "' (quick, full)");
       UNROLL_CHECK(key != "experiment.size" && key != "experiment.name", where(path, e), ": cannot be set per size");
+      if (key.rfind("variant.", 0) == 0) {
+        // [size.quick] variant.NAME.train.steps = 8: a training key of one variant at this size.
+        const auto vdot = key.find('.', 8);
+        UNROLL_CHECK(vdot != std::string::npos && vdot > 8, where(path, e), ": expected variant.NAME.KEY");
+        const std::string vname = key.substr(8, vdot - 8), vkey = key.substr(vdot + 1);
+        UNROLL_CHECK(
+            is_train_config_key(vkey) && vkey != "experiment.name" && vkey != "experiment.task" && vkey != "train.out",
+            where(path, e), ": per-size variant keys must be training keys such as train.steps");
+        check_value(train_desc, vkey, e.value, path, e);
+        size_variant_entries[size][vname].push_back(Entry{vkey, e.value, e.line});
+        continue;
+      }
       validate_plain(key, e);
       size_entries[size].push_back(Entry{key, e.value, e.line});
     } else {
@@ -319,6 +333,13 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
   check_no_duplicates(base, path, "");
   for (const auto& [sz, layer] : size_entries) check_no_duplicates(layer, path, "size." + sz + ".");
   for (const auto& [vn, layer] : variants) check_no_duplicates(layer, path, "variant." + vn + ".");
+  for (const auto& [sz, per_variant] : size_variant_entries) {
+    for (const auto& [vn, layer] : per_variant) {
+      UNROLL_CHECK(variants.count(vn), path, ":", layer.front().line, ": size.", sz, ".variant.", vn,
+                   ": there is no [variant.", vn, "]");
+      check_no_duplicates(layer, path, "size." + sz + ".variant." + vn + ".");
+    }
+  }
 
   std::string size = size_flag;
   for (const auto& e : base)
@@ -447,6 +468,8 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
     const std::string task = own.count("task") ? own["task"] : (own.count("method") ? "" : base_task);
     v.trained = !task.empty();
     UNROLL_CHECK(v.trained || own.count("method"), what, ": give a method to evaluate, or a task to train");
+    UNROLL_CHECK(v.trained || size_variant_entries[size][vname].empty(), what,
+                 ": per-size training keys need a task (task = unrolled | denoiser)");
     UNROLL_CHECK(v.trained || vtrain.empty(), what, ": training keys (", vtrain.empty() ? "" : vtrain.front().key,
                  ") need a task (task = unrolled | denoiser)");
     UNROLL_CHECK(task.empty() || task == "unrolled" || task == "denoiser", what,
@@ -464,7 +487,11 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
       v.task = task;
       v.dir = (fs::path(plan.out_dir) / vname).string();
       // The variant's `unroll train` config: base training keys, the variant's, then the size's.
-      auto kv = resolve({only(base, true), vtrain, only(size_layer, true), {Entry{"experiment.task", task, 0}}});
+      auto kv = resolve({only(base, true),
+                         vtrain,
+                         only(size_layer, true),
+                         size_variant_entries[size][vname],
+                         {Entry{"experiment.task", task, 0}}});
       kv.insert(kv.begin(), {"experiment.name", name + "_" + vname});
       kv.push_back({"train.out", v.dir});
       v.train_config = "# Written by `unroll experiment " + path + "` (size " + size + ") for variant " + vname +
