@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "datasets/readers.h"
 #include "hqs/unrolled_net.h"
+#include "hqs/warm_start.h"
 #include "io/image_io.h"
 #include "priors/resunet.h"
 #include "train/training_tasks.h"
@@ -58,7 +59,8 @@ int cmd_train(const std::vector<std::string>& args) {
   po::variables_map cvm;
   if (!parse("usage: unroll train --config experiments/X.ini [--steps N] [--out DIR]", cli_opts, args, cvm)) return 0;
 
-  std::string task, nc_text, train_dir, val_dir, out_dir, loss;
+  std::string task, nc_text, train_dir, val_dir, out_dir, loss, init_prior;
+  bool shared_prior = true;
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0;
   bool global_residual = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5;
@@ -70,9 +72,13 @@ int cmd_train(const std::vector<std::string>& args) {
       ("experiment.task", po::value(&task)->required(), "denoiser | unrolled")
       ("model.nc", po::value(&nc_text)->default_value("16,32,64,64"), "ResUNet widths of the four scales")
       ("model.nb", po::value(&nb)->default_value(2), "residual blocks per scale")
-      ("model.global_residual", po::value(&global_residual)->default_value(true), "denoiser: add the input (identity start)")
+      ("model.global_residual", po::value(&global_residual)->default_value(true), "add the input to the prior output, zero-initialised tail (denoiser default 1; unrolled from scratch: 0 unless set)")
       ("model.iterations", po::value(&iterations)->default_value(6), "unrolled: K")
       ("model.hyper_channels", po::value(&hyper)->default_value(32), "unrolled: HyPaNet width")
+      ("model.shared_prior", po::value(&shared_prior)->default_value(true), "unrolled: one prior for all iterations")
+      ("model.init_prior", po::value(&init_prior),
+       "unrolled: warm start from this denoiser checkpoint (architecture from the file; the hyper-network is "
+       "fitted to the DPIR schedule, so training starts from plug-and-play HQS)")
       ("data.train", po::value(&train_dir), "folder of sharp training images")
       ("data.val", po::value(&val_dir), "folder of validation images (optional)")
       ("data.max_images", po::value(&max_images)->default_value(0), "use only the first N training images (0 = all)")
@@ -117,6 +123,7 @@ int cmd_train(const std::vector<std::string>& args) {
   fs::copy_file(config_path, out_dir + "/config.ini", fs::copy_options::overwrite_existing);
 
   TrainResult result;
+  torch::manual_seed(t.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
   if (task == "denoiser") {
     ResUNetOptions m;
     m.nc = parse_int_list(nc_text, "model.nc");
@@ -131,12 +138,29 @@ int cmd_train(const std::vector<std::string>& args) {
     o.loss = loss;
     result = train_denoiser(model, train_set, val_set, o, resume);
   } else if (task == "unrolled") {
-    UnrolledNetOptions m = UnrolledNetOptions::usrnet_tiny();
-    m.iterations = static_cast<int>(iterations);
-    m.hyper_channels = hyper;
-    m.prior.nc = parse_int_list(nc_text, "model.nc");
-    m.prior.nb = nb;
-    UnrolledNet model(m);
+    UnrolledNet model{nullptr};
+    if (!init_prior.empty()) {
+      for (const char* key : {"model.nc", "model.nb", "model.global_residual"}) {
+        UNROLL_CHECK(vm[key].defaulted(), config_path, ": ", key,
+                     " cannot be combined with model.init_prior (the architecture comes from the checkpoint)");
+      }
+      ScheduleFit fit;
+      model = unrolled_from_denoiser(init_prior, static_cast<int>(iterations), hyper, shared_prior, {}, &fit);
+      std::cout << "warm start from " << init_prior << ": hyper-network fitted to the DPIR schedule (mean |log "
+                << "error| " << fit.mean_log_error << ", max " << fit.max_log_error << ")\n";
+    } else {
+      UnrolledNetOptions m = UnrolledNetOptions::usrnet_tiny();
+      m.iterations = static_cast<int>(iterations);
+      m.hyper_channels = hyper;
+      m.shared_prior = shared_prior;
+      m.prior.nc = parse_int_list(nc_text, "model.nc");
+      m.prior.nb = nb;
+      m.prior.global_residual = !vm["model.global_residual"].defaulted() && global_residual;
+      model = UnrolledNet(m);
+      if (m.prior.global_residual) {
+        for (int k = 0; k < (shared_prior ? 1 : m.iterations); ++k) model->prior(k)->zero_init_tail();
+      }
+    }
     UnrolledTrainingOptions o;
     o.trainer = t;
     o.kernels.size = kernel_size;
