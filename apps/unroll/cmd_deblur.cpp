@@ -3,9 +3,11 @@
 #include <iostream>
 
 #include "cli.h"
+#include "rotation_cli.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "core/tensor.h"
 #include "eval/methods.h"
 #include "eval/report.h"
 #include "io/image_io.h"
@@ -13,7 +15,8 @@
 namespace unroll::cli {
 
 int cmd_deblur(const std::vector<std::string>& args) {
-  std::string input, kernel_path, method, output, boundary, device_name, ref, weights, prior;
+  std::string input, kernel_path, method, output, boundary, device_name, ref, weights, prior, blur = "uniform";
+  RotationArgs rotation_args;
   double noise255 = -1.0;
   int bits = 8;
   std::vector<std::string> extra;
@@ -21,6 +24,9 @@ int cmd_deblur(const std::vector<std::string>& args) {
   opts.add_options()
       ("input,i", po::value(&input)->required(), "blurred image (PNG/JPEG/TIFF/BMP, 8/16-bit, grey/RGB)")
       ("kernel,k", po::value(&kernel_path), "blur kernel: CSV/text (exact) or image (normalised)")
+      ("blur", po::value(&blur)->default_value("uniform"),
+       "uniform (a kernel, --kernel) | rotational (a spinning part: --rpm/--exposure or --angle, --centre; "
+       "without a sweep the angle is estimated; methods wiener, hqs-tv, pnp, unrolled, usrnet)")
       ("method,m", po::value(&method)->default_value("admm"), "wiener | rl | admm | hqs-tv | pnp | usrnet | convir")
       ("weights", po::value(&weights), "checkpoint of a learned method (usrnet: usrnet_tiny.pth; pnp: drunet_color.pth)")
       ("prior", po::value(&prior), "pnp prior: default = shipped models/denoiser_small.pth (else tv); tv; drunet (with --weights)")
@@ -39,16 +45,25 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("double", po::bool_switch(), "compute in float64")
       ("bits", po::value(&bits)->default_value(8), "output bit depth: 8 or 16")
       ("ref", po::value(&ref), "sharp reference: print PSNR/SSIM of the result");
+  add_rotation_options(opts, rotation_args);
   po::variables_map vm;
   const std::string usage =
       "usage: unroll deblur --input y.png --kernel k.csv --method admm --output x.png [options]\n"
+      "       unroll deblur --input y.png --blur rotational --rpm 1200 --exposure 0.004 --centre X,Y -m hqs-tv -o x.png\n"
       "methods: wiener, rl, admm, hqs-tv, pnp (TV prior, or DRUNet with --weights), usrnet (--weights), convir (blind, --weights)";
   if (!parse(usage, opts, args, vm)) return 0;
 
   auto device = parse_device(device_name);
   auto dtype = vm["double"].as<bool>() ? torch::kFloat64 : torch::kFloat32;
   const Method& m = find_method(method);
-  UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
+  UNROLL_CHECK(blur == "uniform" || blur == "rotational", "--blur must be uniform or rotational, got '", blur, "'");
+  const bool rotational = blur == "rotational";
+  if (rotational) {
+    UNROLL_CHECK(kernel_path.empty(), "--kernel does not apply to --blur rotational (the blur is the rotation)");
+  } else {
+    reject_rotation_options(vm, "--blur uniform");
+    UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
+  }
   UNROLL_CHECK(bits == 8 || bits == 16, "--bits must be 8 or 16, got ", bits);
   UNROLL_CHECK(!vm.count("noise") || noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
 
@@ -74,6 +89,29 @@ int cmd_deblur(const std::vector<std::string>& args) {
   req.boundary = parse_boundary(boundary);
   req.weights = weights;
   req.prior = prior;
+  if (rotational) {
+    const RotationSpec spec = parse_rotation(vm, rotation_args, "--blur rotational", /*angle_required=*/false);
+    RotationalBlurModel model;
+    const auto y = as_image_batch(req.blurred);
+    std::tie(model.centre_x, model.centre_y) =
+        spec.centre.value_or(std::pair{(y.size(3) - 1) / 2.0, (y.size(2) - 1) / 2.0});
+    if (!spec.mask.empty()) {
+      ImageReadOptions ro;
+      ro.grey = true;
+      model.mask = read_image(spec.mask, ro).to(device, dtype);
+      UNROLL_CHECK(model.mask.size(2) == y.size(2) && model.mask.size(3) == y.size(3), spec.mask, ": mask is ",
+                   model.mask.size(3), "x", model.mask.size(2), ", the input is ", y.size(3), "x", y.size(2));
+    }
+    if (spec.angle) {
+      model.angle = *spec.angle;
+    } else {
+      const AngleEstimate est = estimate_rotation_angle(req.blurred, model, req.sigma);
+      model.angle = est.angle;
+      std::cout << "estimated sweep angle " << fixed(model.angle * 180.0 / M_PI, 3) << " degrees (centre "
+                << model.centre_x << "," << model.centre_y << ")\n";
+    }
+    req.rotation = model;
+  }
   torch::Tensor sharp;
   if (!ref.empty()) {
     sharp = read_image(ref).to(dtype);

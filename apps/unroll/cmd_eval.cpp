@@ -37,27 +37,26 @@ int cmd_eval(const std::vector<std::string>& args) {
   double noise255 = 2.55;
   int64_t limit = 0, grids = 3;
   po::options_description opts("eval options");
-  opts.add_options()(
-      "data", po::value(&data)->required()->composing(),
-      "dataset (repeatable): gopro:PATH[:test|train] | reds:PATH[:val|reds4|train] | "
-      "rsblur:PATH[:test|val|train|LIST.txt] "
-      "| cifar10:PATH[:test|train] | folder:DIR | synthetic:SHARP_DIR[,kernels=K][,noise=N][,size=S][,count=C][,seed=S]"
-      "[,blur=B][,crop=P] | dpir:IMAGES_DIR:KERNELS_DIR   (src/eval/harness.h)")(
-      "noise", po::value(&noise255)->default_value(2.55),
-      "noise sigma (0-255 scale) of dpir and of synthetic without noise=")(
-      "methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")(
-      "param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")(
-      "weights", po::value(&weights_in)->composing(),
-      "checkpoint: method=FILE for one method (repeatable), or FILE for every learned method")(
-      "prior", po::value(&prior), "pnp prior: tv | drunet | resunet")(
-      "metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur")(
-      "boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")(
-      "limit", po::value(&limit)->default_value(0), "evaluate only the first N cases of each dataset")(
-      "out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")(
-      "save-images", po::bool_switch(), "also write every restored image to OUT/images/<dataset>/<method>/")(
-      "grids", po::value(&grids)->default_value(3),
-      "comparison grids for the first N cases of each dataset (needs --out)")(
-      "device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
+  // clang-format off
+  opts.add_options()
+      ("data", po::value(&data)->required()->composing(),
+       "dataset (repeatable): gopro:PATH[:test|train] | reds:PATH[:val|reds4|train] | rsblur:PATH[:test|val|train|LIST.txt] "
+       "| cifar10:PATH[:test|train] | folder:DIR | synthetic:SHARP_DIR[,kernels=K][,noise=N][,size=S][,count=C][,seed=S]"
+       "[,blur=B][,crop=P] | dpir:IMAGES_DIR:KERNELS_DIR   (src/eval/harness.h)")
+      ("noise", po::value(&noise255)->default_value(2.55), "noise sigma (0-255 scale) of dpir and of synthetic without noise=")
+      ("methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")
+      ("param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")
+      ("weights", po::value(&weights_in)->composing(),
+       "checkpoint: method=FILE for one method (repeatable), or FILE for every learned method")
+      ("prior", po::value(&prior), "pnp prior: tv | drunet | resunet | attention-unet | convir-s")
+      ("metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur")
+      ("boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")
+      ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases of each dataset")
+      ("out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")
+      ("save-images", po::bool_switch(), "also write every restored image to OUT/images/<dataset>/<method>/")
+      ("grids", po::value(&grids)->default_value(3), "comparison grids for the first N cases of each dataset (needs --out)")
+      ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
+  // clang-format on
   po::variables_map vm;
   if (!parse("usage: unroll eval --data KIND:PATH [--data ...] --methods admm,hqs-tv [--limit N] [--out DIR]", opts,
              args, vm))

@@ -12,7 +12,7 @@
 //                 task, and any training key (model.iterations = 4, train.loss = l1+0.1*fft, ...)
 //                 overriding the base config. A variant with `method` and no `task` is evaluated as
 //                 is; every other variant is trained (task from the variant or [experiment]) and
-//                 evaluated with its checkpoint (unrolled -> `usrnet`, denoiser -> `pnp` with the
+//                 evaluated with its checkpoint (unrolled -> `unrolled`, denoiser -> `pnp` with the
 //                 resunet prior, unless `method` says otherwise).
 //   [size.quick] [size.full]  keys (any of the above except variant keys) overriding the rest for
 //                 that size; applied last.
@@ -136,14 +136,24 @@ struct ExperimentKeys {
 };
 
 void add_experiment_options(po::options_description& d, ExperimentKeys& k) {
-  d.add_options()("experiment.description", po::value(&k.description), "")("experiment.size", po::value(&k.size), "")(
-      "experiment.out", po::value(&k.out), "")("data.test", po::value(&k.test)->composing(), "")(
-      "data.noise", po::value(&k.noise), "")("eval.methods", po::value(&k.methods), "")(
-      "eval.params", po::value(&k.params), "")("eval.weights", po::value(&k.weights), "")(
-      "eval.prior", po::value(&k.prior), "")("eval.metric", po::value(&k.metric), "")(
-      "eval.limit", po::value(&k.limit), "")("eval.grids", po::value(&k.grids), "")(
-      "eval.boundary", po::value(&k.boundary), "")("eval.device", po::value(&k.device), "")(
-      "eval.save_images", po::value(&k.save_images), "");
+  // clang-format off
+  d.add_options()
+      ("experiment.description", po::value(&k.description), "")
+      ("experiment.size", po::value(&k.size), "")
+      ("experiment.out", po::value(&k.out), "")
+      ("data.test", po::value(&k.test)->composing(), "")
+      ("data.noise", po::value(&k.noise), "")
+      ("eval.methods", po::value(&k.methods), "")
+      ("eval.params", po::value(&k.params), "")
+      ("eval.weights", po::value(&k.weights), "")
+      ("eval.prior", po::value(&k.prior), "")
+      ("eval.metric", po::value(&k.metric), "")
+      ("eval.limit", po::value(&k.limit), "")
+      ("eval.grids", po::value(&k.grids), "")
+      ("eval.boundary", po::value(&k.boundary), "")
+      ("eval.device", po::value(&k.device), "")
+      ("eval.save_images", po::value(&k.save_images), "");
+  // clang-format on
 }
 
 bool is_experiment_key(const std::string& key) {
@@ -474,7 +484,7 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
                  ") need a task (task = unrolled | denoiser)");
     UNROLL_CHECK(task.empty() || task == "unrolled" || task == "denoiser", what,
                  ": task must be unrolled or denoiser, got '", task, "'");
-    v.method.method = own.count("method") ? own["method"] : task == "unrolled" ? "usrnet" : "pnp";
+    v.method.method = own.count("method") ? own["method"] : task == "unrolled" ? "unrolled" : "pnp";
     find_method(v.method.method);
     v.method.params = parse_params(own["params"], "", what + " params");
     check_method_params(v.method.method, v.method.params, what + " params");
@@ -510,13 +520,15 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
 int cmd_experiment(const std::vector<std::string>& args) {
   std::string config, size, out;
   po::options_description opts("experiment options");
-  opts.add_options()("config", po::value(&config)->required(),
-                     "experiment config (INI), e.g. experiments/a_classical_vs_learned.ini")(
-      "size", po::value(&size), "quick | full (default: experiment.size, else full)")(
-      "only-eval", po::bool_switch(), "do not train: evaluate the finished checkpoints")(
-      "resume", po::bool_switch(), "continue unfinished training runs from their checkpoints")(
-      "dry-run", po::bool_switch(), "check the config and print the plan; train and evaluate nothing")(
-      "out", po::value(&out), "output folder (default: experiment.out, else runs/experiments/<name>/<size>)");
+  // clang-format off
+  opts.add_options()
+      ("config", po::value(&config)->required(), "experiment config (INI), e.g. experiments/a_classical_vs_learned.ini")
+      ("size", po::value(&size), "quick | full (default: experiment.size, else full)")
+      ("only-eval", po::bool_switch(), "do not train: evaluate the finished checkpoints")
+      ("resume", po::bool_switch(), "continue unfinished training runs from their checkpoints")
+      ("dry-run", po::bool_switch(), "check the config and print the plan; train and evaluate nothing")
+      ("out", po::value(&out), "output folder (default: experiment.out, else runs/experiments/<name>/<size>)");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("config", 1);
   po::variables_map vm;

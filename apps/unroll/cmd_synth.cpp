@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "rotation_cli.h"
 #include "core/error.h"
 #include "core/kernel.h"
 #include "core/noise.h"
@@ -45,26 +46,6 @@ std::string num(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.10g", v);
   return buf;
-}
-
-/// "X,Y" -> two finite numbers; anything else is an error naming the option.
-std::pair<double, double> parse_centre(const std::string& text) {
-  const auto comma = text.find(',');
-  auto bad = [&]() { fail("--centre expects X,Y (two numbers, pixels; e.g. 64.5,40), got '", text, "'"); };
-  if (comma == std::string::npos || text.find(',', comma + 1) != std::string::npos) bad();
-  auto number = [&](const std::string& s) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(s, &used);
-    } catch (const std::exception&) {
-      bad();
-    }
-    while (used < s.size() && std::isspace(static_cast<unsigned char>(s[used]))) ++used;
-    if (used != s.size() || !std::isfinite(v)) bad();
-    return v;
-  };
-  return {number(text.substr(0, comma)), number(text.substr(comma + 1))};
 }
 
 /// The parsed --kernels value.
@@ -125,8 +106,9 @@ fs::path clean_path(const std::string& p) {
 }  // namespace
 
 int cmd_synth(const std::vector<std::string>& args) {
-  std::string sharp_dir, kernels_text, blur_text, centre_text, mask_path, out_dir;
-  double noise255 = 0, noise_max255 = -1, rpm = -1, exposure = -1, angle_deg = -1;
+  std::string sharp_dir, kernels_text, blur_text, out_dir;
+  double noise255 = 0, noise_max255 = -1;
+  RotationArgs rotation_args;
   int64_t size = 25, count = 1, seed = 0, limit = 0;
   int jpeg = 0, bits = 8;
   po::options_description opts("synth options");
@@ -139,11 +121,6 @@ int cmd_synth(const std::vector<std::string>& args) {
       ("noise-max", po::value(&noise_max255), "draw sigma per pair uniformly in [--noise, --noise-max] (0-255 scale)")
       ("size", po::value(&size), "side of generated kernels (default 25)")
       ("blur", po::value(&blur_text), "circular (default) | same | valid  (kernel sources only)")
-      ("rpm", po::value(&rpm), "rotational: revolutions per minute (with --exposure)")
-      ("exposure", po::value(&exposure), "rotational: exposure time, seconds (with --rpm)")
-      ("angle", po::value(&angle_deg), "rotational: sweep angle in degrees (instead of --rpm/--exposure)")
-      ("centre", po::value(&centre_text), "rotational: rotation centre X,Y in pixels (default: the image centre)")
-      ("mask", po::value(&mask_path), "rotational: image marking the rotating part (white); the rest stays sharp")
       ("jpeg", po::value(&jpeg), "re-encode the blurred image as JPEG of this quality (1-100) before saving")
       ("quantize", po::bool_switch(), "round the blurred image to 8 bits before JPEG (8-bit output rounds anyway)")
       ("bits", po::value(&bits)->default_value(8), "PNG bit depth of blur/ and sharp/: 8 or 16 (16 = unquantised)")
@@ -153,6 +130,7 @@ int cmd_synth(const std::vector<std::string>& args) {
       ("limit", po::value(&limit)->default_value(0), "use only the first N sharp images (sorted by name); 0 = all")
       ("force", po::bool_switch(), "replace --out if it exists and is not empty")
       ("out", po::value(&out_dir)->required(), "output folder (blur/, sharp/, kernels/, manifest.csv)");
+  add_rotation_options(opts, rotation_args);
   po::variables_map vm;
   const std::string usage =
       "usage: unroll synth --sharp DIR --kernels gaussian|linear|motion|defocus|mixed|levin:DIR|file:K.csv|rotational\n"
@@ -197,35 +175,23 @@ int cmd_synth(const std::vector<std::string>& args) {
   bool centre_given = false;
   double sweep_deg = 0;
   torch::Tensor mask;
-  const bool rpm_given = vm.count("rpm") > 0, exposure_given = vm.count("exposure") > 0, angle_given = vm.count("angle") > 0;
+  RotationSpec spec;
   if (rotational) {
-    UNROLL_CHECK(rpm_given || exposure_given || angle_given,
-                 "--kernels rotational needs the sweep: --rpm R --exposure T, or --angle DEG");
-    UNROLL_CHECK(!(angle_given && (rpm_given || exposure_given)), "give either --rpm/--exposure or --angle, not both");
-    if (angle_given) {
-      UNROLL_CHECK(std::isfinite(angle_deg) && angle_deg >= 0, "--angle must be >= 0 degrees, got ", angle_deg);
-      rot.angle = angle_deg * M_PI / 180.0;
-    } else {
-      UNROLL_CHECK(rpm_given && exposure_given, "--kernels rotational needs both --rpm and --exposure (got only ",
-                   rpm_given ? "--rpm" : "--exposure", ")");
-      UNROLL_CHECK(std::isfinite(rpm) && rpm >= 0, "--rpm must be >= 0, got ", rpm);
-      UNROLL_CHECK(std::isfinite(exposure) && exposure > 0, "--exposure must be > 0 seconds, got ", exposure);
-      rot.angle = rpm_exposure_to_angle(rpm, exposure);
-    }
+    spec = parse_rotation(vm, rotation_args, "--kernels rotational", /*angle_required=*/true);
+    rot.angle = *spec.angle;
     sweep_deg = rot.angle * 180.0 / M_PI;
-    if (!centre_text.empty()) {
-      std::tie(rot.centre_x, rot.centre_y) = parse_centre(centre_text);
+    if (spec.centre) {
+      std::tie(rot.centre_x, rot.centre_y) = *spec.centre;
       centre_given = true;
     }
     rot.validate();
-    if (!mask_path.empty()) {
+    if (!spec.mask.empty()) {
       ImageReadOptions ro;
       ro.grey = true;
-      mask = read_image(mask_path, ro);  // [1,1,H,W] in [0,1]
+      mask = read_image(spec.mask, ro);  // [1,1,H,W] in [0,1]
     }
   } else {
-    for (const char* key : {"rpm", "exposure", "angle", "centre", "mask"})
-      UNROLL_CHECK(!vm.count(key), "--", key, " applies to --kernels rotational only (got --kernels ", kernels_text, ")");
+    reject_rotation_options(vm, "--kernels " + kernels_text);
   }
 
   // Sharp images.
@@ -269,7 +235,7 @@ int cmd_synth(const std::vector<std::string>& args) {
       const torch::Tensor image = (read_image(file, read_options).clamp(0.0, 1.0) * levels).round() / levels;
       const int64_t h = image.size(2), w = image.size(3);
       if (mask.defined())
-        UNROLL_CHECK(mask.size(2) == h && mask.size(3) == w, mask_path, ": mask is ", mask.size(3), "x", mask.size(2),
+        UNROLL_CHECK(mask.size(2) == h && mask.size(3) == w, spec.mask, ": mask is ", mask.size(3), "x", mask.size(2),
                      " but ", file, " is ", w, "x", h);
       for (int64_t c = 0; c < count; ++c) {
         const int64_t p = static_cast<int64_t>(i) * count + c;
@@ -330,8 +296,8 @@ int cmd_synth(const std::vector<std::string>& args) {
           if (quantize) blurred = quantize_8bit(blurred);
           if (jpeg > 0) blurred = degrade_options.jpeg_codec(blurred, jpeg).to(blurred.options());
           par["blur"] = "rotational";
-          if (rpm_given) par["rpm"] = num(rpm);
-          if (exposure_given) par["exposure"] = num(exposure);
+          if (spec.rpm_given) par["rpm"] = num(spec.rpm);
+          if (spec.exposure_given) par["exposure"] = num(spec.exposure);
           par["angle_deg"] = num(sweep_deg);
           par["centre_x"] = num(o.centre_x);
           par["centre_y"] = num(o.centre_y);
@@ -339,7 +305,7 @@ int cmd_synth(const std::vector<std::string>& args) {
           par["copies"] = std::to_string(rotational_copies(o, h, w));
           par["copies_per_degree"] = num(copies_per_degree(farthest_pixel_distance(h, w, o.centre_x, o.centre_y),
                                                            o.max_arc_step));
-          par["mask"] = mask.defined() ? fs::path(mask_path).filename().string() : "";
+          par["mask"] = mask.defined() ? fs::path(spec.mask).filename().string() : "";
         }
         row.files.noise_sigma = sigma;
         par["sigma255"] = num(sigma * 255.0);

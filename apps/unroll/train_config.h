@@ -16,7 +16,8 @@ namespace unroll::cli {
 
 struct TrainConfig {
   std::string source;  ///< where the config came from (file name), for messages
-  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss;
+  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior;
+  bool shared_prior = true;
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
   bool global_residual = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5;

@@ -11,7 +11,15 @@
 
 #include <torch/torch.h>
 
+#include <functional>
+
 namespace unroll {
+
+/// A quadratic data step x = argmin_x ||A x - y||^2 + a ||x - z||^2 for some fixed observation y and
+/// forward operator A, as a callable (z, a) -> x. FourierDataStep::solve (A = convolution) and
+/// RotationalDataStep::solve (core/polar.h, A = rotational blur) are two; HQS loops (hqs/pnp.h,
+/// hqs/unrolled_net.h) take any of them. `a`: scalar tensor or [N,1,1,1].
+using DataStepFn = std::function<torch::Tensor(const torch::Tensor& z, const torch::Tensor& a)>;
 
 class FourierDataStep {
  public:

@@ -118,12 +118,6 @@ void RotationalBlurOptions::validate() const {
   UNROLL_CHECK(chunk_elements >= 1, "rotational blur: chunk_elements must be >= 1, got ", chunk_elements);
 }
 
-double farthest_pixel_distance(int64_t height, int64_t width, double cx, double cy) {
-  const double dx = std::max(std::abs(cx), std::abs(static_cast<double>(width - 1) - cx));
-  const double dy = std::max(std::abs(cy), std::abs(static_cast<double>(height - 1) - cy));
-  return std::hypot(dx, dy);
-}
-
 double copies_per_degree(double r_max, double max_arc_step) {
   UNROLL_CHECK(max_arc_step > 0, "copies_per_degree: max_arc_step must be > 0, got ", max_arc_step);
   return r_max * (kPi / 180.0) / max_arc_step;

@@ -54,6 +54,8 @@
 
 #include <torch/torch.h>
 
+#include "core/polar.h"
+
 #include <cstdint>
 #include <string>
 
@@ -63,10 +65,9 @@ namespace unroll {
 /// seconds: 2*pi*rpm/60*exposure_s. Throws unless rpm is finite and >= 0 and exposure_s finite and > 0.
 double rpm_exposure_to_angle(double rpm, double exposure_s);
 
-enum class MotionSpan {
-  Centred,  ///< [-theta/2, theta/2]: the blurred image is aligned with the mid-exposure position
-  Forward,  ///< [0, theta]: aligned with the start of the exposure
-};
+/// Centred: [-theta/2, theta/2], the blurred image is aligned with the mid-exposure position;
+/// Forward: [0, theta], aligned with the start of the exposure (one enum with the polar solver's).
+using MotionSpan = SweepSpan;
 
 enum class WarpPadding { Zeros, Border, Reflection };
 
@@ -85,8 +86,7 @@ struct RotationalBlurOptions {
   void validate() const;
 };
 
-/// Distance from (cx, cy) to the farthest pixel centre of an H x W image.
-double farthest_pixel_distance(int64_t height, int64_t width, double cx, double cy);
+/// farthest_pixel_distance (the distance to the farthest pixel centre) comes from core/polar.h.
 
 /// The number of copies M used for an H x W image (see the header comment).
 int64_t rotational_copies(const RotationalBlurOptions& options, int64_t height, int64_t width);

@@ -1,6 +1,7 @@
 #include "eval/methods.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -18,6 +19,7 @@
 #include "priors/convir.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
+#include "priors/tv_prox.h"
 
 namespace unroll {
 namespace {
@@ -75,6 +77,40 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
   });
 }
 
+// Rotational blur: defaults calibrated on Set3C (docs/experiments/rotational).
+constexpr int kRotationalTvIterations = 16;
+double rotational_default_nsr(const RotationalBlurModel& m, double sigma) {
+  return 400.0 * std::pow(m.effective_sigma(sigma), 2);
+}
+
+UnrolledNet cached_unrolled_net(const std::string& path) {
+  return cached<UnrolledNet>("unrolled:" + path, [&] {
+    auto n = load_unrolled_net(path);
+    n->eval();
+    return n;
+  });
+}
+
+// One pass of an unrolled network on the request's observation, extended for the request's boundary
+// like every FFT solver (core/boundary.h) and cropped back.
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r) {
+  net->to(r.blurred.device(), r.blurred.scalar_type());
+  torch::NoGradGuard no_grad;
+  if (r.rotation) return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
+  auto y = as_image_batch(r.blurred);
+  auto k = as_kernel_batch(r.kernel).to(y.options());
+  if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
+  const Extended ext = extend_for_deconvolution(y, k, r.boundary);
+  auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
+  SolverResult res;
+  res.image = ext.crop(net->forward(ext.image, k, sigma));
+  if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
+  if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
+  res.iterations = net->options().iterations;
+  res.stop_reason = "network";
+  return res;
+}
+
 std::vector<Method> build_registry() {
   std::vector<Method> m;
   m.push_back(Method{
@@ -85,6 +121,10 @@ std::vector<Method> build_registry() {
       {{"nsr", "noise-to-signal ratio (balance); default: estimated from the image"},
        {"laplacian", "1 = Laplacian regulariser like skimage (default), 0 = identity (classic Wiener)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
+        if (r.rotation) {
+          return rotational_wiener(r.blurred, *r.rotation,
+                                   get(p, "nsr", rotational_default_nsr(*r.rotation, effective_sigma(r))));
+        }
         WienerOptions o;
         o.regularizer = get(p, "laplacian", 1.0) != 0.0 ? WienerOptions::Regularizer::Laplacian
                                                         : WienerOptions::Regularizer::Identity;
@@ -103,7 +143,8 @@ std::vector<Method> build_registry() {
         res.iterations = 1;
         res.stop_reason = "closed_form";
         return res;
-      }});
+      },
+      /*rotational=*/true});
   m.push_back(Method{
       "rl",
       "Richardson-Lucy, boundary-normalised (Bertero-Boccacci), optional TV / damping / acceleration",
@@ -161,6 +202,15 @@ std::vector<Method> build_registry() {
        {"beta_max", "end of the beta continuation (default 256)"},
        {"inner", "w/x alternations per beta (default 3)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
+        if (r.rotation) {
+          // Rotational blur: HQS with the polar data step and the TV proximal operator as the z-step.
+          RotationalHqsOptions o;
+          o.pnp.iterations = get_int(p, "iters", kRotationalTvIterations);
+          o.pnp.lambda = get(p, "lambda", o.pnp.lambda);
+          o.pnp.progress = r.progress;
+          TvPrior tv;
+          return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), tv, o);
+        }
         HqsTvOptions o;
         o.alpha = get(p, "alpha", 1.0);
         o.lambda = get(p, "lambda", default_hqs_lambda(effective_sigma(r), o.alpha));
@@ -169,7 +219,8 @@ std::vector<Method> build_registry() {
         o.boundary = r.boundary;
         o.progress = r.progress;
         return hqs_tv(r.blurred, r.kernel, o);
-      }});
+      },
+      /*rotational=*/true});
   m.push_back(Method{
       "pnp",
       "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, tv, or DRUNet (--weights)",
@@ -188,32 +239,36 @@ std::vector<Method> build_registry() {
         auto prior = pnp_prior(r);
         prior->to(r.blurred.device(), r.blurred.scalar_type());
         torch::NoGradGuard no_grad;
+        if (r.rotation) {
+          RotationalHqsOptions ro;
+          ro.pnp = o;
+          return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), *prior, ro);
+        }
         return pnp_hqs(r.blurred, r.kernel, effective_sigma(r), *prior, o);
-      }});
+      },
+      /*rotational=*/true});
+  m.push_back(Method{
+      "unrolled",
+      "Deep-unfolding HQS network (HyPaNet -> FFT data step -> ResUNet prior, K iterations): the shipped "
+      "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
+      true,
+      false,
+      {},
+      [](const DeblurRequest& r, const MethodParams&) {
+        std::string path = r.weights;
+        if (path.empty()) path = shipped_model("unrolled_small.pth");
+        UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
+        return run_unrolled(cached_unrolled_net(path), r);
+      },
+      /*rotational=*/true});
   m.push_back(Method{
       "usrnet",
       "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)",
       true,
       true,
       {},
-      [](const DeblurRequest& r, const MethodParams&) {
-        auto net = cached<UnrolledNet>("usrnet:" + r.weights, [&] {
-          auto n = load_unrolled_net(r.weights);
-          n->eval();
-          return n;
-        });
-        net->to(r.blurred.device(), r.blurred.scalar_type());
-        torch::NoGradGuard no_grad;
-        auto y = as_image_batch(r.blurred);
-        auto k = as_kernel_batch(r.kernel).to(y.options());
-        if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
-        auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
-        SolverResult res;
-        res.image = net->forward(y, k, sigma);
-        res.iterations = 1;
-        res.stop_reason = "network";
-        return res;
-      }});
+      [](const DeblurRequest& r, const MethodParams&) { return run_unrolled(cached_unrolled_net(r.weights), r); },
+      /*rotational=*/true});
   m.push_back(Method{
       "convir",
       "ConvIR end-to-end blind deblurring (no kernel) from a checkpoint (--weights, official *.pkl or Unroll .pth)",
@@ -276,7 +331,15 @@ SolverResult run_method(const std::string& name, const DeblurRequest& request, c
     UNROLL_CHECK(known, name, ": unknown parameter '", key, "'");
     UNROLL_CHECK(std::isfinite(value), name, ": parameter '", key, "' is not finite");
   }
-  UNROLL_CHECK(!m.needs_kernel || request.kernel.defined(), name, " is non-blind and needs a kernel (--kernel)");
+  if (request.rotation) {
+    std::ostringstream supported;
+    for (const auto& x : all_methods()) {
+      if (x.rotational) supported << (supported.tellp() > 0 ? ", " : "") << x.name;
+    }
+    UNROLL_CHECK(m.rotational, name, " does not solve rotational blur (methods that do: ", supported.str(), ")");
+  } else {
+    UNROLL_CHECK(!m.needs_kernel || request.kernel.defined(), name, " is non-blind and needs a kernel (--kernel)");
+  }
   UNROLL_CHECK(request.blurred.defined(), name, ": no input image");
   UNROLL_CHECK(!m.needs_weights || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
   return m.run(request, params);

@@ -7,11 +7,13 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/boundary.h"
 #include "core/solver.h"
+#include "hqs/rotational.h"
 
 namespace unroll {
 
@@ -25,6 +27,9 @@ struct DeblurRequest {
   Boundary boundary = Boundary::Circular;
   std::string weights;         ///< checkpoint for learned methods (official .pth files load unchanged)
   std::string prior;           ///< pnp: denoiser prior ("tv" default, "drunet" with weights)
+  /// Rotational motion blur (hqs/rotational.h) instead of a kernel: only methods with
+  /// Method::rotational accept it; `kernel` and `boundary` are then unused.
+  std::optional<RotationalBlurModel> rotation;
   ProgressCallback progress;
 };
 
@@ -40,6 +45,7 @@ struct Method {
   bool needs_weights = false;
   std::vector<ParamInfo> params;  ///< the parameters it accepts (with defaults explained in help)
   std::function<SolverResult(const DeblurRequest&, const MethodParams&)> run;
+  bool rotational = false;        ///< also solves DeblurRequest::rotation (the polar data step)
 };
 
 /// Every registered method, in display order.

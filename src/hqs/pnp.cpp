@@ -56,6 +56,31 @@ torch::Tensor inverse_augment(const torch::Tensor& x, int mode) {
   return augment(x, mode);
 }
 
+SolverResult pnp_hqs_with(const DataStepFn& data_step, const torch::Tensor& y, double sigma, Prior& prior,
+                          const PnpHqsOptions& options) {
+  options.validate();
+  check_image(y, "pnp-hqs input");
+  UNROLL_CHECK(prior.channels() == 0 || prior.channels() == y.size(1), "pnp-hqs: the ", prior.kind(),
+               " prior expects ", prior.channels(), " channels, the image has ", y.size(1));
+  const auto schedule = dpir_schedule(sigma, options);
+  torch::Tensor z = y, previous;
+  const int K = options.iterations;
+  for (int i = 0; i < K; ++i) {
+    auto x = data_step(z, torch::full({}, schedule.alphas[i], y.options()));
+    const int mode = options.self_ensemble ? i % 8 : 0;
+    auto level = torch::full({1, 1, 1, 1}, schedule.sigmas[i], x.options());
+    previous = z;
+    z = inverse_augment(prior.denoise(augment(x, mode), level), mode);
+    if (options.progress) options.progress(i + 1, K);
+  }
+  SolverResult result;
+  result.image = options.clip ? z.clamp(0.0, 1.0) : z;
+  result.residual = ((z - previous).norm() / previous.norm().clamp_min(1e-12)).item<double>();
+  result.iterations = K;
+  result.stop_reason = "schedule_end";
+  return result;
+}
+
 SolverResult pnp_hqs(const torch::Tensor& blurred, const torch::Tensor& kernel, double sigma, Prior& prior,
                      const PnpHqsOptions& options) {
   options.validate();
@@ -64,31 +89,15 @@ SolverResult pnp_hqs(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   check_image(y, "pnp-hqs input");
   auto k = as_kernel_batch(kernel).to(y.options());
   check_kernel(k, y.size(0), y.size(2), y.size(3), "pnp-hqs kernel");
-  UNROLL_CHECK(prior.channels() == 0 || prior.channels() == y.size(1), "pnp-hqs: the ", prior.kind(),
-               " prior expects ", prior.channels(), " channels, the image has ", y.size(1));
-  const auto schedule = dpir_schedule(sigma, options);
-
   const Extended ext = extend_for_deconvolution(y, k, options.boundary);
   const FourierDataStep data(ext.image, k);
-  torch::Tensor z = ext.image, previous;
-  const int K = options.iterations;
-  for (int i = 0; i < K; ++i) {
-    auto x = data.solve(z, schedule.alphas[i]);
-    const int mode = options.self_ensemble ? i % 8 : 0;
-    auto level = torch::full({1, 1, 1, 1}, schedule.sigmas[i], x.options());
-    previous = z;
-    z = inverse_augment(prior.denoise(augment(x, mode), level), mode);
-    if (options.progress) options.progress(i + 1, K);
-  }
-  SolverResult result;
-  auto out = ext.crop(z);
-  if (options.clip) out = out.clamp(0.0, 1.0);
-  result.residual = ((z - previous).norm() / previous.norm().clamp_min(1e-12)).item<double>();
+  SolverResult result = pnp_hqs_with(
+      [&](const torch::Tensor& z, const torch::Tensor& a) { return data.solve(z, a); }, ext.image, sigma, prior,
+      options);
+  auto out = ext.crop(result.image);
   if (original_dim == 2) out = out.squeeze(0).squeeze(0);
   if (original_dim == 3) out = out.squeeze(0);
   result.image = out;
-  result.iterations = K;
-  result.stop_reason = "schedule_end";
   return result;
 }
 

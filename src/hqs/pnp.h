@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/boundary.h"
+#include "core/data_step.h"
 #include "core/solver.h"
 #include "priors/prior.h"
 
@@ -56,6 +57,13 @@ PnpSchedule dpir_schedule(double sigma, const PnpHqsOptions& options = {});
 /// ||z_K - z_{K-1}|| / ||z_{K-1}||; stop_reason "schedule_end".
 SolverResult pnp_hqs(const torch::Tensor& blurred, const torch::Tensor& kernel, double sigma, Prior& prior,
                      const PnpHqsOptions& options = {});
+
+/// The same iteration around any data step (core/data_step.h DataStepFn), on the observation `y`
+/// [N,C,H,W] as given (no boundary extension; options.boundary is ignored): z_0 = y, x_k =
+/// data_step(z_{k-1}, a_k), z_k = D(x_k, sigma_k). Returns z_K ([N,C,H,W]) with the same residual and
+/// stop reason as pnp_hqs. Used with core/polar.h RotationalDataStep for rotational blur.
+SolverResult pnp_hqs_with(const DataStepFn& data_step, const torch::Tensor& y, double sigma, Prior& prior,
+                          const PnpHqsOptions& options = {});
 
 /// The eight dihedral transforms of DPIR's augment_img_tensor4 (mode 0..7) on [N,C,H,W] and their
 /// inverses: inverse_augment(augment(x, m), m) == x.

@@ -54,44 +54,26 @@ torch::Tensor UnrolledNetImpl::forward(const torch::Tensor& y, const torch::Tens
   return forward_all(y, kernel, sigma, sf, /*keep_intermediates=*/false).image;
 }
 
-UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch::Tensor& kernel,
-                                            const torch::Tensor& sigma, int64_t sf, bool keep_intermediates) {
+torch::Tensor UnrolledNetImpl::check_inputs(const torch::Tensor& y, const torch::Tensor& sigma) const {
   check_image(y, "unrolled net input");
   const int64_t channels = options_.prior.out_nc;
   UNROLL_CHECK(y.size(1) == channels, "unrolled net: input has ", y.size(1), " channels, the model expects ",
                channels);
-  UNROLL_CHECK(sf >= 1, "unrolled net: sf must be >= 1, got ", sf);
-  auto k = as_kernel_batch(kernel).to(y.options());
-  check_kernel(k, y.size(0), y.size(2) * sf, y.size(3) * sf, "unrolled net kernel");
   auto s = sigma.to(y.options());
   if (s.dim() == 0) s = s.reshape({1, 1, 1, 1});
   UNROLL_CHECK(s.dim() == 4 && s.size(1) == 1 && s.size(2) == 1 && s.size(3) == 1 &&
                    (s.size(0) == 1 || s.size(0) == y.size(0)),
                "unrolled net: sigma must be [N,1,1,1] or a scalar, got ", s.sizes());
-  s = s.expand({y.size(0), 1, 1, 1});
+  return s.expand({y.size(0), 1, 1, 1});
+}
 
-  UnrolledOutput out;
-  out.hyper = h_->forward(torch::cat({s, torch::full_like(s, static_cast<double>(sf))}, 1));
+void UnrolledNetImpl::iterate(const DataStepFn& data_step, torch::Tensor z, UnrolledOutput& out,
+                              bool keep_intermediates) {
   const int K = options_.iterations;
-
-  // Data module, precomputed once per (y, k, sf).
-  std::unique_ptr<FourierDataStep> deblur;
-  std::unique_ptr<SrDataStep> sr;
-  torch::Tensor z;
-  if (sf == 1) {
-    deblur = std::make_unique<FourierDataStep>(y, k);
-    z = y;
-  } else {
-    sr = std::make_unique<SrDataStep>(y, k, sf);
-    z = torch::nn::functional::interpolate(
-        y, torch::nn::functional::InterpolateFuncOptions()
-               .scale_factor(std::vector<double>{double(sf), double(sf)})
-               .mode(torch::kNearest));
-  }
   for (int i = 0; i < K; ++i) {
     auto alpha = out.hyper.narrow(1, i, 1);
     auto beta = out.hyper.narrow(1, K + i, 1);
-    auto x = sf == 1 ? deblur->solve(z, alpha) : sr->solve(z, alpha);
+    auto x = data_step(z, alpha);
     z = prior(i)->denoise(x, beta);
     if (keep_intermediates) {
       out.data_steps.push_back(x);
@@ -99,6 +81,40 @@ UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch:
     }
   }
   out.image = z;
+}
+
+UnrolledOutput UnrolledNetImpl::forward_with(const DataStepFn& data_step, const torch::Tensor& y,
+                                             const torch::Tensor& sigma, bool keep_intermediates) {
+  auto s = check_inputs(y, sigma);
+  UnrolledOutput out;
+  out.hyper = h_->forward(torch::cat({s, torch::ones_like(s)}, 1));
+  iterate(data_step, y, out, keep_intermediates);
+  return out;
+}
+
+UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch::Tensor& kernel,
+                                            const torch::Tensor& sigma, int64_t sf, bool keep_intermediates) {
+  auto s = check_inputs(y, sigma);
+  UNROLL_CHECK(sf >= 1, "unrolled net: sf must be >= 1, got ", sf);
+  auto k = as_kernel_batch(kernel).to(y.options());
+  check_kernel(k, y.size(0), y.size(2) * sf, y.size(3) * sf, "unrolled net kernel");
+
+  UnrolledOutput out;
+  out.hyper = h_->forward(torch::cat({s, torch::full_like(s, static_cast<double>(sf))}, 1));
+  // Data module, precomputed once per (y, k, sf).
+  if (sf == 1) {
+    const FourierDataStep deblur(y, k);
+    iterate([&](const torch::Tensor& z, const torch::Tensor& a) { return deblur.solve(z, a); }, y, out,
+            keep_intermediates);
+  } else {
+    const SrDataStep sr(y, k, sf);
+    auto z0 = torch::nn::functional::interpolate(
+        y, torch::nn::functional::InterpolateFuncOptions()
+               .scale_factor(std::vector<double>{double(sf), double(sf)})
+               .mode(torch::kNearest));
+    iterate([&](const torch::Tensor& z, const torch::Tensor& a) { return sr.solve(z, a); }, z0, out,
+            keep_intermediates);
+  }
   return out;
 }
 

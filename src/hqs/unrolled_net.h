@@ -28,6 +28,7 @@
 #include <memory>
 #include <vector>
 
+#include "core/data_step.h"
 #include "hqs/hyper_net.h"
 #include "priors/resunet.h"
 
@@ -66,12 +67,23 @@ class UnrolledNetImpl : public torch::nn::Module {
   UnrolledOutput forward_all(const torch::Tensor& y, const torch::Tensor& kernel, const torch::Tensor& sigma,
                              int64_t sf = 1, bool keep_intermediates = true);
 
+  /// The iteration around any data step (core/data_step.h), for deblurring (sf = 1) with another
+  /// forward model, e.g. core/polar.h RotationalDataStep: z_0 = y, x_k = data_step(z_{k-1}, alpha_k),
+  /// z_k = prior([x_k, beta_k map]), with [alpha, beta] = h([sigma, 1]).
+  UnrolledOutput forward_with(const DataStepFn& data_step, const torch::Tensor& y, const torch::Tensor& sigma,
+                              bool keep_intermediates = false);
+
   const UnrolledNetOptions& options() const { return options_; }
   /// The prior used in iteration k (the shared one when shared_prior).
   std::shared_ptr<ResUNet> prior(int k) const;
   HyperNet hyper_net() const { return h_; }
 
  private:
+  /// Checks y and sigma, returns sigma as [N,1,1,1] in y's options.
+  torch::Tensor check_inputs(const torch::Tensor& y, const torch::Tensor& sigma) const;
+  /// The K iterations from z_0 = `z` with the hyper-parameters `hyper` [N,2K,1,1].
+  void iterate(const DataStepFn& data_step, torch::Tensor z, UnrolledOutput& out, bool keep_intermediates);
+
   UnrolledNetOptions options_;
   std::vector<std::shared_ptr<ResUNet>> priors_;
   HyperNet h_{nullptr};

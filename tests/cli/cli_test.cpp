@@ -64,6 +64,42 @@ TEST_F(Cli, DeblurEveryClassicalMethod) {
   EXPECT_NE(r.output.find("5 iteration(s)"), std::string::npos) << r.output;
 }
 
+TEST_F(Cli, DeblurRotationalBlur) {
+  // A spinning part: synthesise with `unroll synth`, restore with the polar-domain solvers, with the
+  // sweep given and estimated.
+  fs::create_directories(dir_ + "/sharp");
+  write_image(dir_ + "/sharp/part.png", test::test_image(3, 64, 64, 3));
+  auto s = unroll_cli("synth --sharp " + dir_ + "/sharp --kernels rotational --angle 12 --noise 1 --bits 16 --out " +
+                      dir_ + "/rot");
+  ASSERT_EQ(s.code, 0) << s.output;
+  const std::string in = " -i " + dir_ + "/rot/blur/part.png --blur rotational --noise 1 --ref " + dir_ +
+                         "/rot/sharp/part.png";
+  for (const std::string m : {"wiener", "hqs-tv", "pnp"}) {
+    const std::string out = dir_ + "/rot_" + m + ".png";
+    auto r = unroll_cli("deblur" + in + " --angle 12 --centre 31.5,31.5 -m " + m + " -o " + out);
+    EXPECT_EQ(r.code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(out)) << m;
+    EXPECT_NE(r.output.find("PSNR"), std::string::npos) << r.output;
+  }
+  auto r = unroll_cli("deblur" + in + " --rpm 1000 --exposure 0.002 -m hqs-tv -o " + dir_ + "/rot_rpm.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  r = unroll_cli("deblur" + in + " -m wiener -o " + dir_ + "/rot_est.png");  // no sweep: estimated
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("estimated sweep angle"), std::string::npos) << r.output;
+
+  const std::string out = " -o " + dir_ + "/never.png";
+  expect_error("deblur" + in + " --angle 5 -m admm" + out, "does not solve rotational blur");
+  expect_error("deblur" + in + " --angle 5 -k " + dir_ + "/k.csv -m wiener" + out, "--kernel does not apply");
+  expect_error("deblur" + in + " --rpm 1000 -m wiener" + out, "--exposure");
+  expect_error("deblur" + in + " --angle -3 -m wiener" + out, "--angle must be >= 0");
+  expect_error("deblur" + in + " --angle 5 --centre 3 -m wiener" + out, "--centre expects X,Y");
+  expect_error("deblur -i " + dir_ + "/blurred.png --blur spiral --angle 5 -m wiener" + out,
+               "--blur must be uniform or rotational");
+  expect_error("deblur -i " + dir_ + "/blurred.png -k " + dir_ + "/k.csv --angle 5 -m wiener" + out,
+               "is for rotational only");
+  EXPECT_FALSE(fs::exists(dir_ + "/never.png"));
+}
+
 TEST_F(Cli, MetricsTable) {
   auto r = unroll_cli("metrics --ref " + dir_ + "/blurred.png " + dir_ + "/blurred.png");
   EXPECT_EQ(r.code, 0) << r.output;

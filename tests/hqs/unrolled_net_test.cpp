@@ -236,6 +236,25 @@ TEST(UnrolledNet, AdamStepsReduceTheLossOnAFixedBatch) {
   for (const auto& p : net->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
 }
 
+TEST(UnrolledNet, ForwardWithAnyDataStepMatchesTheConvolutionPass) {
+  torch::manual_seed(4);
+  UnrolledNet net(toy_options(3));
+  torch::NoGradGuard no_grad;
+  auto y = torch::rand({2, 1, 16, 24});
+  auto k = test::test_kernel(5, 1);
+  auto sigma = torch::full({2, 1, 1, 1}, 0.03);
+  const FourierDataStep step(y, k);
+  auto with = net->forward_with([&](const torch::Tensor& z, const torch::Tensor& a) { return step.solve(z, a); }, y,
+                                sigma, /*keep_intermediates=*/true);
+  auto all = net->forward_all(y, k, sigma, 1, true);
+  EXPECT_LT(test::max_abs_diff(with.image, all.image), 1e-6);
+  ASSERT_EQ(with.data_steps.size(), 3u);
+  EXPECT_LT(test::max_abs_diff(with.data_steps[1], all.data_steps[1]), 1e-6);
+  EXPECT_THROW(net->forward_with([&](const torch::Tensor& z, const torch::Tensor&) { return z; }, y,
+                                 torch::full({3, 1, 1, 1}, 0.1)),
+               Error);
+}
+
 TEST(UnrolledNet, CudaMatchesCpu) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::manual_seed(9);
