@@ -130,11 +130,6 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
       UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to model.family resunet only (", c.family,
                    " has a fixed architecture)");
   }
-  c.trainer.out_dir = c.out_dir;
-  return c;
-}
-
-TrainResult run_train_config(const TrainConfig& c, bool resume) {
   UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", c.source, ": model.init_prior applies to task unrolled");
   if (!c.init_prior.empty()) {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"}) {
@@ -142,6 +137,11 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
                    " cannot be combined with model.init_prior (the architecture comes from the checkpoint)");
     }
   }
+  c.trainer.out_dir = c.out_dir;
+  return c;
+}
+
+TrainResult run_train_config(const TrainConfig& c, bool resume) {
   auto train_set = clean_images(c.train_dir, c.max_images, "data.train", "train");
   std::shared_ptr<const PairDataset> val_set;
   if (!c.val_dir.empty()) val_set = clean_images(c.val_dir, c.val_images, "data.val", "test");

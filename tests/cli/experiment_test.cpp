@@ -160,6 +160,8 @@ TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
       {"data.ini", "[experiment]\nname = x\n[data]\ntest = gopro_typo:/x\n[eval]\nmethods = wiener\n",
        "unsupported dataset"},
       {"family.ini", head + "[variant.a]\nmodel.family = attention-unet\n", "denoiser architecture"},
+      {"init.ini", head + "[model]\ninit_prior = models/denoiser_small.pth\nnc = 8,8,8,8\n[variant.a]\nlabel = A\n",
+       "model.nc cannot be combined with model.init_prior"},
       {"size_variant.ini", head + "[variant.a]\nlabel = A\n[size.quick]\nvariant.nope.train.steps = 3\n",
        "size_variant.ini:10: size.quick.variant.nope: there is no [variant.nope]"},
   };
