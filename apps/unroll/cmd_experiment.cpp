@@ -537,6 +537,7 @@ int cmd_experiment(const std::vector<std::string>& args) {
     return 0;
   ExperimentPlan plan = build_plan(config, size, out);
   plan.command = join_args(args);
+  plan.reproduce = "build/unroll experiment " + config + " --size " + plan.size + (out.empty() ? "" : " --out " + out);
   if (vm["dry-run"].as<bool>()) {
     for (const auto& s : plan.test_sources) open_eval_source(parse_eval_source(s), plan.sources);
     std::cout << "experiment " << plan.name << " (size " << plan.size << ") -> " << plan.out_dir << "\n";

@@ -241,7 +241,8 @@ std::string experiment_report_markdown(const ExperimentPlan& plan, const Experim
     }
     os << "\n";
   }
-  os << "## Reproduce\n\nFrom the repository root (paths as in the config):\n\n    " << plan.command << "\n\n"
+  os << "## Reproduce\n\nFrom the repository root (paths as in the config):\n\n    "
+     << (plan.reproduce.empty() ? plan.command : plan.reproduce) << "\n\n"
      << "or step by step:\n\n";
   std::string data;
   for (const auto& s : plan.test_sources) data += " --data " + quoted(s);

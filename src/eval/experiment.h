@@ -46,6 +46,7 @@ struct ExperimentPlan {
   SourceOptions sources;
   EvalOptions eval;        ///< out_dir is set to <out>/eval by run_experiment
   std::string command;     ///< the `unroll experiment` command line used
+  std::string reproduce;   ///< the command that redoes it all (default: `command`)
   std::string eval_flags;  ///< extra `unroll eval` flags reproducing `eval` (--limit, --metric, ...)
 };
 

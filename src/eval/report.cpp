@@ -129,7 +129,7 @@ void write_line_plot(const std::string& path, const std::string& title, const st
   const int decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step))));
 
   const int n = static_cast<int>(x_labels.size());
-  const int left = 80, right = 30, top = 56 + 20 * static_cast<int>((series.size() + 2) / 3), bottom = 70;
+  const int left = 80, right = 30, top = 56 + 20 * static_cast<int>((series.size() + 2) / 3), bottom = 80;
   const int slot = std::max(90, 560 / n);
   const int width = left + right + slot * n, height = top + bottom + 340;
   cv::Mat img(height, width, CV_8UC3, cv::Scalar(255, 255, 255));
@@ -163,7 +163,23 @@ void write_line_plot(const std::string& path, const std::string& title, const st
   }
   for (int i = 0; i < n; ++i) {
     cv::line(img, cv::Point(x_of(i), height - bottom), cv::Point(x_of(i), height - bottom + 5), black, 1);
-    put_centred(img, x_labels[i], cv::Point(x_of(i), height - bottom + 20), fit_text(x_labels[i], slot - 6, 0.45), black);
+    // Long labels wrap onto a second line at the space nearest the middle before the font shrinks.
+    std::vector<std::string> lines = {x_labels[i]};
+    int baseline = 0;
+    if (cv::getTextSize(x_labels[i], cv::FONT_HERSHEY_SIMPLEX, 0.45, 1, &baseline).width > slot - 6) {
+      const std::string& t = x_labels[i];
+      size_t best = std::string::npos;
+      for (size_t k = t.find(' '); k != std::string::npos; k = t.find(' ', k + 1)) {
+        if (best == std::string::npos || std::abs(static_cast<long>(k) - static_cast<long>(t.size() / 2)) <
+                                             std::abs(static_cast<long>(best) - static_cast<long>(t.size() / 2)))
+          best = k;
+      }
+      if (best != std::string::npos) lines = {t.substr(0, best), t.substr(best + 1)};
+    }
+    double scale = 0.45;
+    for (const auto& l : lines) scale = std::min(scale, fit_text(l, slot - 6, 0.45));
+    for (size_t l = 0; l < lines.size(); ++l)
+      put_centred(img, lines[l], cv::Point(x_of(i), height - bottom + 20 + 18 * static_cast<int>(l)), scale, black);
   }
   static const std::vector<cv::Scalar> kColours = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214},
                                                    {189, 103, 148}, {75, 86, 140}, {194, 119, 227}, {127, 127, 127}};
@@ -177,7 +193,18 @@ void write_line_plot(const std::string& path, const std::string& title, const st
     for (int i = 0; i < n; ++i) {
       if (!std::isfinite(v[i])) continue;
       cv::circle(img, cv::Point(x_of(i), y_of(v[i])), 4, colour, cv::FILLED, cv::LINE_AA);
-      put_centred(img, fixed(v[i], 2), cv::Point(x_of(i), y_of(v[i]) - 12 - 12 * static_cast<int>(k % 2)), 0.38, colour);
+      // The value goes on the side away from the neighbouring segments (below a local minimum).
+      double neighbours = 0;
+      int count = 0;
+      for (int j : {i - 1, i + 1}) {
+        if (j >= 0 && j < n && std::isfinite(v[j])) {
+          neighbours += v[j];
+          ++count;
+        }
+      }
+      const bool below = count > 0 && neighbours / count > v[i];
+      const int offset = 12 + 12 * static_cast<int>(k % 2);
+      put_centred(img, fixed(v[i], 2), cv::Point(x_of(i), y_of(v[i]) + (below ? offset : -offset)), 0.38, colour);
     }
     // Legend: three entries per row under the title.
     const int lx = left + static_cast<int>(k % 3) * ((width - left - right) / 3), ly = 40 + 20 * static_cast<int>(k / 3);
