@@ -123,6 +123,10 @@ void write_line_plot(const std::string& path, const std::string& title, const st
     lo -= 0.5;
     hi += 0.5;
   }
+  // A margin so that no marker (or its value) sits on the frame.
+  const double margin = 0.08 * (hi - lo);
+  lo -= margin;
+  hi += margin;
   const double raw = (hi - lo) / 5.0, mag = std::pow(10.0, std::floor(std::log10(raw)));
   const double step = raw / mag < 1.5 ? mag : raw / mag < 3.5 ? 2 * mag : raw / mag < 7.5 ? 5 * mag : 10 * mag;
   const double y0 = std::floor(lo / step) * step, y1 = std::ceil(hi / step) * step;

@@ -194,7 +194,7 @@ TEST_F(Cli, EvalOnASynthesisedFolderAndOnPairsWithoutKernels) {
 }
 
 TEST_F(Cli, HelpForEverything) {
-  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "bench classic "}) {
+  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic "}) {
     auto r = unroll_cli(c + "--help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;
