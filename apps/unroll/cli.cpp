@@ -49,11 +49,12 @@ std::string sample_dir() {
 
 int cmd_bench(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    std::cout << "usage: unroll bench classic|loader [options]   (unroll bench classic --help)\n";
+    std::cout << "usage: unroll bench classic|loader|model [options]   (unroll bench classic --help)\n";
     return args.empty() ? 1 : 0;
   }
   if (args[0] == "loader") return cmd_bench_loader(std::vector<std::string>(args.begin() + 1, args.end()));
-  UNROLL_CHECK(args[0] == "classic", "unknown benchmark '", args[0], "' (available: classic, loader)");
+  if (args[0] == "model") return cmd_bench_model(std::vector<std::string>(args.begin() + 1, args.end()));
+  UNROLL_CHECK(args[0] == "classic", "unknown benchmark '", args[0], "' (available: classic, loader, model)");
   std::vector<std::string> words = {"unroll bench classic"};
   words.insert(words.end(), args.begin() + 1, args.end());
   std::vector<char*> argv;

@@ -28,9 +28,11 @@ int cmd_demo(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_bench_loader(const std::vector<std::string>& args);
+int cmd_bench_model(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
 int cmd_experiment(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
+int cmd_study(const std::vector<std::string>& args);
 
 }  // namespace unroll::cli
 

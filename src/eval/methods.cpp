@@ -79,6 +79,7 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
 
 // Rotational blur: defaults calibrated on Set3C (docs/experiments/rotational).
 constexpr int kRotationalTvIterations = 16;
+constexpr double kRotationalTvLambda = 0.1;  // a_k = lambda sigma^2 / sigma_k^2
 double rotational_default_nsr(const RotationalBlurModel& m, double sigma) {
   return 400.0 * std::pow(m.effective_sigma(sigma), 2);
 }
@@ -200,13 +201,14 @@ std::vector<Method> build_registry() {
       {{"lambda", "data weight; default from the noise level"},
        {"alpha", "prior exponent (1 = TV default, 0.667 / 0.5 = hyper-Laplacian)"},
        {"beta_max", "end of the beta continuation (default 256)"},
-       {"inner", "w/x alternations per beta (default 3)"}},
+       {"inner", "w/x alternations per beta (default 3)"},
+       {"iters", "rotational blur: HQS iterations with the TV proximal step (default 16)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
         if (r.rotation) {
           // Rotational blur: HQS with the polar data step and the TV proximal operator as the z-step.
           RotationalHqsOptions o;
           o.pnp.iterations = get_int(p, "iters", kRotationalTvIterations);
-          o.pnp.lambda = get(p, "lambda", o.pnp.lambda);
+          o.pnp.lambda = get(p, "lambda", kRotationalTvLambda);
           o.pnp.progress = r.progress;
           TvPrior tv;
           return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), tv, o);

@@ -100,6 +100,18 @@ TEST_F(Cli, DeblurRotationalBlur) {
   EXPECT_FALSE(fs::exists(dir_ + "/never.png"));
 }
 
+TEST_F(Cli, StudyConfigErrorsNameTheKey) {
+  const std::string cfg = dir_ + "/study.ini";
+  std::ofstream(cfg) << "[study]\nimages = " << dir_ << "\nrpms = 1000\nout = " << dir_ << "/o\n";
+  expect_error("study rotational --config " + cfg, "study.rpms");
+  std::ofstream(cfg) << "[study]\nimages = " << dir_ << "\nexposure = 1/x\nout = " << dir_ << "/o\n";
+  expect_error("study rotational --config " + cfg, "study.exposure: not a number");
+  std::ofstream(cfg) << "[study]\nout = " << dir_ << "/o\n";
+  expect_error("study rotational --config " + cfg, "study.images is required");
+  expect_error("study spiral --config " + cfg, "unknown kind 'spiral'");
+  expect_error("study rotational --config " + dir_ + "/none.ini", "cannot open config");
+}
+
 TEST_F(Cli, MetricsTable) {
   auto r = unroll_cli("metrics --ref " + dir_ + "/blurred.png " + dir_ + "/blurred.png");
   EXPECT_EQ(r.code, 0) << r.output;
