@@ -88,6 +88,8 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("train.warmup", po::value(&t.warmup_steps)->default_value(0), "")
       ("train.min_lr", po::value(&t.min_lr)->default_value(1e-6), "")
       ("train.grad_clip", po::value(&t.grad_clip)->default_value(0.0), "")
+      ("train.accumulate", po::value(&t.accumulate)->default_value(1), "batches per optimiser step (gradient accumulation)")
+      ("train.mixed_precision", po::value(&t.mixed_precision)->default_value(false), "bf16 autocast (CUDA only)")
       ("train.seed", po::value(&t.seed)->default_value(0), "")
       ("train.checkpoint_every", po::value(&t.checkpoint_every)->default_value(200), "")
       ("train.validate_every", po::value(&t.validate_every)->default_value(500), "")
