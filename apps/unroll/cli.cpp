@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <sstream>
+
 #include <filesystem>
 #include <iostream>
 
@@ -45,6 +47,23 @@ std::string sample_dir() {
     if (fs::exists(p / "astronaut.png")) return p.string();
   }
   fail("bundled sample not found (expected data/sample/astronaut.png in the source tree or the current directory)");
+}
+
+std::vector<std::string> split_list(const std::string& text, char sep) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, sep);) {
+    const auto b = item.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) continue;
+    out.push_back(item.substr(b, item.find_last_not_of(" \t\r\n") - b + 1));
+  }
+  return out;
+}
+
+std::string command_line(const std::string& program, const std::vector<std::string>& args) {
+  std::string s = program;
+  for (const auto& a : args) s += " " + (a.find_first_of(" \t'\"") == std::string::npos ? a : "'" + a + "'");
+  return s;
 }
 
 int cmd_bench(const std::vector<std::string>& args) {

@@ -12,24 +12,6 @@
 #include "eval/report.h"
 
 namespace unroll::cli {
-namespace {
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string n; std::getline(ss, n, ',');) {
-    if (!n.empty()) out.push_back(n);
-  }
-  return out;
-}
-
-std::string join_args(const std::vector<std::string>& args) {
-  std::string s = "unroll eval";
-  for (const auto& a : args) s += " " + (a.find_first_of(" \t'\"") == std::string::npos ? a : "'" + a + "'");
-  return s;
-}
-
-}  // namespace
 
 int cmd_eval(const std::vector<std::string>& args) {
   std::vector<std::string> data, params_in, weights_in;
@@ -100,7 +82,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     }
   }
   std::vector<EvalMethod> methods;
-  for (const auto& n : split_commas(methods_list)) {
+  for (const auto& n : split_list(methods_list)) {
     EvalMethod m;
     m.method = find_method(n).name;
     m.label = n;
@@ -124,7 +106,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   for (const auto& d : data) sets.push_back(open_eval_source(parse_eval_source(d), so));
 
   const EvalReport report = run_evaluation(sets, methods, eo);
-  const std::string command = join_args(args);
+  const std::string command = command_line("unroll eval", args);
   for (const auto& d : report.datasets) {
     std::vector<std::vector<std::string>> rows;
     auto cell = [](double v, int dec) { return std::isnan(v) ? std::string("-") : fixed(v, dec); };

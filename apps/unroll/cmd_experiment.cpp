@@ -50,15 +50,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, sep);) {
-    item = trim(item);
-    if (!item.empty()) out.push_back(item);
-  }
-  return out;
-}
 
 /// Every `key = value` of the file in order, with its line: Boost parses (and rejects bad syntax),
 /// a scan of the file supplies the line numbers Boost does not report.
@@ -180,7 +171,7 @@ void check_value(po::options_description& desc, const std::string& key, const st
 
 MethodParams parse_params(const std::string& text, const std::string& method_prefix, const std::string& what) {
   MethodParams p;
-  for (const auto& item : split(text, ',')) {
+  for (const auto& item : split_list(text)) {
     const auto eq = item.find('=');
     UNROLL_CHECK(eq != std::string::npos && eq > 0, what, ": expected key=value, got '", item, "'");
     std::string key = trim(item.substr(0, eq));
@@ -212,11 +203,6 @@ void check_method_params(const std::string& method, const MethodParams& params, 
   }
 }
 
-std::string join_args(const std::vector<std::string>& args) {
-  std::string s = "build/unroll experiment";
-  for (const auto& a : args) s += " " + a;
-  return s;
-}
 
 /// Keys that may repeat (all values kept); every other key may appear once per layer.
 bool is_multi_key(const std::string& key) { return key == "data.test"; }
@@ -425,19 +411,19 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
 
   // Baselines.
   std::map<std::string, std::string> weights;
-  for (const auto& w : split(k.weights, ',')) {
+  for (const auto& w : split_list(k.weights)) {
     const auto eq = w.find('=');
     UNROLL_CHECK(eq != std::string::npos && eq > 0, path, ": eval.weights expects method=FILE,..., got '", w, "'");
     weights[trim(w.substr(0, eq))] = trim(w.substr(eq + 1));
   }
   std::map<std::string, MethodParams> params;
-  for (const auto& item : split(k.params, ',')) {
+  for (const auto& item : split_list(k.params)) {
     const auto dot = item.find('.');
     UNROLL_CHECK(dot != std::string::npos, path, ": eval.params expects method.key=value,..., got '", item, "'");
     const std::string m = trim(item.substr(0, dot));
     for (const auto& [pk, pv] : parse_params(item, m, path + ": eval.params")) params[m][pk] = pv;
   }
-  for (const auto& m : split(k.methods, ',')) {
+  for (const auto& m : split_list(k.methods)) {
     EvalMethod em;
     em.method = find_method(m).name;
     em.label = m;
@@ -536,7 +522,7 @@ int cmd_experiment(const std::vector<std::string>& args) {
              opts, args, vm, &pos))
     return 0;
   ExperimentPlan plan = build_plan(config, size, out);
-  plan.command = join_args(args);
+  plan.command = command_line("build/unroll experiment", args);
   plan.reproduce = "build/unroll experiment " + config + " --size " + plan.size + (out.empty() ? "" : " --out " + out);
   if (vm["dry-run"].as<bool>()) {
     for (const auto& s : plan.test_sources) open_eval_source(parse_eval_source(s), plan.sources);
