@@ -10,6 +10,8 @@
 namespace unroll {
 namespace {
 
+constexpr double kUnrolledFloor = 30.7;  // models/unrolled_small.pth measured 30.88 dB when shipped
+
 TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   const std::string shared = test::shared_dir();
   if (shared.empty()) GTEST_SKIP() << "../shared not present";
@@ -30,6 +32,30 @@ TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   EXPECT_NEAR(blurred / n, 16.51, 0.05);
   EXPECT_GE(admm / n, 28.7);
   EXPECT_GE(hqs / n, 28.7);
+}
+
+// The shipped learned models (models/README.md) on the same protocol: their recorded floors, a little
+// under what they measured when shipped, so a regression in the models, the checkpoint loader or the
+// solvers around them shows up.
+TEST(DpirProtocol, ShippedLearnedModelsMeetTheirFloors) {
+  const std::string shared = test::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not present";
+  if (shipped_model("unrolled_small.pth").empty() || shipped_model("denoiser_small.pth").empty())
+    GTEST_SKIP() << "shipped models absent";
+  auto cases = dpir_protocol_cases(shared + "/data/eval/set3c", shared + "/data/kernels/levin09", 2.55 / 255.0, 0);
+  double unrolled = 0, pnp = 0;
+  for (const auto& c : cases) {
+    DeblurRequest r;
+    r.blurred = c.blurred.to(torch::kFloat32);
+    r.kernel = c.kernel.to(torch::kFloat32);
+    r.sigma = c.sigma;
+    unrolled += dpir_psnr(run_method("unrolled", r).image.to(torch::kFloat64), c.sharp);
+    pnp += dpir_psnr(run_method("pnp", r).image.to(torch::kFloat64), c.sharp);
+  }
+  const double n = static_cast<double>(cases.size());
+  std::cout << "unrolled " << unrolled / n << " dB, pnp " << pnp / n << " dB\n";
+  EXPECT_GE(unrolled / n, kUnrolledFloor);
+  EXPECT_GE(pnp / n, 29.4);  // measured 29.56 when shipped
 }
 
 }  // namespace
