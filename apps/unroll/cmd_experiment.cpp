@@ -13,7 +13,8 @@
 //                 overriding the base config. A variant with `method` and no `task` is evaluated as
 //                 is; every other variant is trained (task from the variant or [experiment]) and
 //                 evaluated with its checkpoint (unrolled -> `unrolled`, denoiser -> `pnp` with the
-//                 resunet prior, unless `method` says otherwise).
+//                 resunet prior, deblur -> the family's method: `convir`, `atrous`, ...; unless
+//                 `method` says otherwise).
 //   [size.quick] [size.full]  keys (any of the above except variant keys) overriding the rest for
 //                 that size; applied last.
 //                 `variant.NAME.KEY = value` inside a size section sets a training key of one variant.
@@ -32,6 +33,7 @@
 #include "core/error.h"
 #include "eval/experiment.h"
 #include "eval/report.h"
+#include "priors/deblur_net.h"
 #include "train_config.h"
 
 namespace fs = std::filesystem;
@@ -465,15 +467,13 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
     v.trained = !task.empty();
     UNROLL_CHECK(v.trained || own.count("method"), what, ": give a method to evaluate, or a task to train");
     UNROLL_CHECK(v.trained || size_variant_entries[size][vname].empty(), what,
-                 ": per-size training keys need a task (task = unrolled | denoiser)");
+                 ": per-size training keys need a task (task = unrolled | denoiser | deblur)");
     UNROLL_CHECK(v.trained || vtrain.empty(), what, ": training keys (", vtrain.empty() ? "" : vtrain.front().key,
-                 ") need a task (task = unrolled | denoiser)");
-    UNROLL_CHECK(task.empty() || task == "unrolled" || task == "denoiser", what,
-                 ": task must be unrolled or denoiser, got '", task, "'");
+                 ") need a task (task = unrolled | denoiser | deblur)");
+    UNROLL_CHECK(task.empty() || task == "unrolled" || task == "denoiser" || task == "deblur", what,
+                 ": task must be unrolled, denoiser or deblur, got '", task, "'");
     v.method.method = own.count("method") ? own["method"] : task == "unrolled" ? "unrolled" : "pnp";
-    find_method(v.method.method);
     v.method.params = parse_params(own["params"], "", what + " params");
-    check_method_params(v.method.method, v.method.params, what + " params");
     v.method.prior = own["prior"];
     v.method.weights = own["weights"];
     if (v.trained) {
@@ -494,8 +494,11 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
                        ".\n# Reproduce this training alone: build/unroll train --config " + v.dir + "/train.ini\n" +
                        ini_text(kv, {"experiment", "model", "data", "train"});
       std::istringstream check(v.train_config);
-      parse_train_config(check, what);  // the complete config must be valid before anything runs
+      const auto parsed = parse_train_config(check, what);  // the complete config must be valid before anything runs
+      if (task == "deblur" && !own.count("method")) v.method.method = deblur_method_for_family(parsed.family);
     }
+    find_method(v.method.method);
+    check_method_params(v.method.method, v.method.params, what + " params");
     plan.variants.push_back(v);
   }
   return plan;

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
     if (command == "study") return unroll::cli::cmd_study(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
+  } catch (const c10::Error& e) {
+    // LibTorch's own errors: the message without its C++ backtrace (one clear line).
+    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << std::endl;
     return 1;

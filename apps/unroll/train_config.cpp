@@ -1,5 +1,6 @@
 #include "train_config.h"
 
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 
@@ -9,6 +10,8 @@
 #include "hqs/unrolled_net.h"
 #include "hqs/warm_start.h"
 #include "io/image_io.h"
+#include "datasets/degrade.h"
+#include "priors/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "train/training_tasks.h"
@@ -64,9 +67,10 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
   // clang-format off
   desc.add_options()
       ("experiment.name", po::value(&c.name), "free text")
-      ("experiment.task", po::value(&c.task)->required(), "denoiser | unrolled")
+      ("experiment.task", po::value(&c.task)->required(), "denoiser | unrolled | deblur (end-to-end network)")
       ("model.family", po::value(&c.family)->default_value("resunet"),
-       "denoiser architecture: resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h defaults)")
+       "denoiser: resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h defaults); deblur: "
+       "convir-s | convir-b | convir-l | convir-seed | atrous | atrous-reds | kaist | carlo | unet-resnet | unet-ae")
       ("model.nc", po::value(&c.nc_text)->default_value("16,32,64,64"), "ResUNet widths of the four scales")
       ("model.nb", po::value(&c.nb)->default_value(2), "residual blocks per scale")
       ("model.global_residual", po::value(&c.global_residual)->default_value(true),
@@ -98,7 +102,11 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("train.sigma_max", po::value(&c.sigma_max255)->default_value(50), "training noise sigma ~ U[0, this]/255")
       ("train.val_sigma", po::value(&c.val_sigma255)->default_value(25), "validation noise sigma /255")
       ("train.kernel_size", po::value(&c.kernel_size)->default_value(25), "unrolled: kernel side")
-      ("train.motion_fraction", po::value(&c.motion_fraction)->default_value(0.5), "unrolled: share of motion kernels")
+      ("train.motion_fraction", po::value(&c.motion_fraction)->default_value(0.5), "unrolled, deblur: share of motion kernels")
+      ("train.blur", po::value(&c.blur)->default_value("circular"),
+       "unrolled, deblur: circular (the DPIR protocol) | same | valid (linear blur, for real images)")
+      ("train.multiscale", po::value(&c.multiscale)->default_value(true),
+       "deblur: the loss at every output scale of a multi-scale network (ConvIR)")
       ("train.out", po::value(&c.out_dir)->default_value("runs/train"), "checkpoint folder");
   // clang-format on
 }
@@ -121,12 +129,26 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
   } catch (const po::error& e) {
     fail(source, ": ", e.what());
   }
-  UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled", source,
-               ": experiment.task must be denoiser or unrolled, got '", c.task, "'");
-  UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
-               ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
-  UNROLL_CHECK(c.family == "resunet" || c.task == "denoiser", source, ": model.family ", c.family,
-               " is a denoiser architecture (the unrolled network's prior is a ResUNet)");
+  UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled" || c.task == "deblur", source,
+               ": experiment.task must be denoiser, unrolled or deblur, got '", c.task, "'");
+  try {
+    parse_blur_mode(c.blur);
+  } catch (const Error& e) {
+    fail(source, ": train.blur: ", e.what());
+  }
+  if (c.task == "deblur") {
+    const auto& fams = DeblurNet::families();
+    UNROLL_CHECK(std::find(fams.begin(), fams.end(), c.family) != fams.end(), source,
+                 ": model.family for task deblur must be one of convir-s, convir-b, convir-l, convir-seed, atrous, "
+                 "atrous-reds, kaist, carlo, unet-resnet, unet-ae, got '", c.family, "'");
+    for (const char* key : {"model.iterations", "model.hyper_channels", "model.shared_prior"})
+      UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to task unrolled");
+  } else {
+    UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
+                 ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
+    UNROLL_CHECK(c.family == "resunet" || c.task == "denoiser", source, ": model.family ", c.family,
+                 " is a denoiser architecture (the unrolled network's prior is a ResUNet)");
+  }
   if (c.family != "resunet") {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
       UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to model.family resunet only (", c.family,
@@ -148,6 +170,20 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
   std::shared_ptr<const PairDataset> val_set;
   if (!c.val_dir.empty()) val_set = clean_images(c.val_dir, c.val_images, "data.val", "test");
   torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
+  if (c.task == "deblur") {
+    DeblurTrainingOptions o;
+    o.trainer = c.trainer;
+    o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);
+    o.motion_fraction = c.motion_fraction;
+    o.blur = parse_blur_mode(c.blur);
+    o.sigma_max = c.sigma_max255 / 255.0;
+    o.val_sigma = c.val_sigma255 / 255.0;
+    o.loss = c.loss;
+    o.multiscale = c.multiscale;
+    auto net = DeblurNet::create(c.family);
+    std::cout << c.family << ": " << net.parameter_count() << " parameters\n";
+    return train_deblur_net(net, train_set, val_set, o, resume);
+  }
   if (c.task == "denoiser" && c.family != "resunet") {
     DenoiserTrainingOptions o;
     o.trainer = c.trainer;
@@ -195,6 +231,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
   o.motion_fraction = c.motion_fraction;
   o.sigma_max = c.sigma_max255 / 255.0;
   o.val_sigma = c.val_sigma255 / 255.0;
+  o.blur = parse_blur_mode(c.blur);
   o.loss = c.loss;
   return train_unrolled(model, train_set, val_set, o, resume);
 }

@@ -16,8 +16,8 @@ namespace unroll::cli {
 
 struct TrainConfig {
   std::string source;  ///< where the config came from (file name), for messages
-  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior;
-  bool shared_prior = true;
+  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, blur;
+  bool shared_prior = true, multiscale = true;
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
   bool global_residual = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5;
@@ -35,7 +35,8 @@ bool is_train_config_key(const std::string& key);
 TrainConfig parse_train_config(std::istream& in, const std::string& source);
 
 /// Reads the training images (data.train: a folder of sharp images, or cifar10:DIR for the CIFAR-10
-/// training batches), builds the model of `task` and trains it into out_dir (train/training_tasks.h);
+/// training batches), builds the model of `task` (denoiser | unrolled | deblur: an end-to-end network of
+/// priors/deblur_net.h) and trains it into out_dir (train/training_tasks.h);
 /// `resume` continues from out_dir/resume.pt when it exists.
 TrainResult run_train_config(const TrainConfig& config, bool resume);
 

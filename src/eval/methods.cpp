@@ -17,6 +17,7 @@
 #include "hqs/pnp.h"
 #include "hqs/unrolled_net.h"
 #include "priors/convir.h"
+#include "priors/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
@@ -271,21 +272,39 @@ std::vector<Method> build_registry() {
       {},
       [](const DeblurRequest& r, const MethodParams&) { return run_unrolled(cached_unrolled_net(r.weights), r); },
       /*rotational=*/true});
-  m.push_back(Method{
-      "convir",
-      "ConvIR end-to-end blind deblurring (no kernel) from a checkpoint (--weights, official *.pkl or Unroll .pth)",
-      false,
-      true,
-      {},
-      [](const DeblurRequest& r, const MethodParams&) {
-        auto net = cached<ConvIR>("convir:" + r.weights, [&] { return load_convir(r.weights); });
-        net->to(r.blurred.device(), r.blurred.scalar_type());
-        SolverResult res;
-        res.image = convir_deblur(net, r.blurred);
-        res.iterations = 1;
-        res.stop_reason = "network";
-        return res;
-      }});
+  // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
+  // (variant read from the file) and defaults to the shipped models/convir_small.pth when present.
+  struct EndToEnd {
+    const char* name;
+    const char* description;
+    const char* shipped;
+  };
+  const EndToEnd e2e[] = {
+      {"convir", "ConvIR end-to-end blind deblurring (no kernel): the shipped models/convir_small.pth, or a checkpoint "
+                 "from --weights (official *.pkl / *.pth or `unroll train` task deblur)", "convir_small.pth"},
+      {"atrous", "ATROUS_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family atrous[-reds])", ""},
+      {"kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family kaist)", ""},
+      {"carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family carlo)", ""},
+      {"unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""},
+      {"unet-ae", "U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights", ""},
+  };
+  for (const auto& e : e2e) {
+    const std::string name = e.name, shipped_file = e.shipped;
+    m.push_back(Method{
+        name, e.description, false, shipped_file.empty(), {},
+        [name, shipped_file](const DeblurRequest& r, const MethodParams&) {
+          std::string path = r.weights;
+          if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
+          UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
+          auto net = cached<DeblurNet>(name + ":" + path, [&] { return DeblurNet::load(name, path); });
+          net.module()->to(r.blurred.device(), r.blurred.scalar_type());
+          SolverResult res;
+          res.image = net.deblur(r.blurred);
+          res.iterations = 1;
+          res.stop_reason = "network";
+          return res;
+        }});
+  }
   return m;
 }
 

@@ -246,4 +246,96 @@ TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset>
   return trainer->run();
 }
 
+// ------------------------------------------------------------------------------------------------
+// (c) End-to-end deblurring network
+
+UnrolledTrainingOptions DeblurTrainingOptions::as_unrolled() const {
+  UnrolledTrainingOptions u;
+  u.trainer = trainer;
+  u.sampling = sampling;
+  u.kernels = kernels;
+  u.motion_fraction = motion_fraction;
+  u.sigma_max = sigma_max;
+  u.blur = blur;
+  u.val_sigma = val_sigma;
+  u.val_crop = val_crop;
+  u.loss = loss;
+  return u;
+}
+
+void DeblurTrainingOptions::validate() const {
+  as_unrolled().validate();  // the shared fields, with the same messages
+}
+
+BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                            const DeblurTrainingOptions& options) {
+  options.validate();
+  UNROLL_CHECK(model.defined(), "deblur training: model is null");
+  check_dataset(train_set, "training");
+  // Valid blur trims kernel.size - 1 pixels: sample larger crops so the network sees crop x crop.
+  TrainerOptions sampling = options.trainer;
+  if (options.blur == BlurMode::Valid) sampling.crop += options.kernels.size - 1;
+  model.check_size(options.trainer.crop, options.trainer.crop, "deblur training: train.crop");
+  UNROLL_CHECK(options.trainer.batch >= model.min_train_batch(), "deblur training: train.batch must be >= ",
+               model.min_train_batch(), " for ", model.family(), " (batch normalisation of pooled features), got ",
+               options.trainer.batch);
+  auto loss_fn = make_loss(options.loss);
+  const auto kernel_options = options.as_unrolled();
+  return [model, train_set, options, sampling, loss_fn, kernel_options](int64_t step) {
+    const auto opts = model_options(*model.module());
+    const auto& t = options.trainer;
+    auto clean = sample_clean_batch(*train_set, sampling, options.sampling, step).to(opts);
+    UNROLL_CHECK(clean.size(1) == 3, "deblur training: the networks take RGB images, got ", clean.size(1),
+                 " channels");
+    const int64_t n = clean.size(0);
+    auto kernels = sample_kernels(kernel_options, n, step_seed(t.seed, kKernelStream, step)).to(opts);
+    DegradeOptions d;
+    d.blur = options.blur;
+    d.sigma_min = 0;
+    d.sigma_max = options.sigma_max;
+    auto pair = degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
+    auto outputs = model.outputs(pair.blurred);
+    if (options.multiscale && outputs.size() > 1) return multiscale_loss(outputs, pair.sharp, loss_fn);
+    return loss_fn(outputs.back(), pair.sharp);
+  };
+}
+
+Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> val_set,
+                           const DeblurTrainingOptions& options) {
+  options.validate();
+  check_dataset(val_set, "validation");
+  return [model, val_set, options]() {
+    const auto opts = model_options(*model.module());
+    DegradeOptions d;
+    d.blur = options.blur;
+    d.fixed_sigma(options.val_sigma);
+    double sum = 0;
+    for (int64_t i = 0; i < val_set->size(); ++i) {
+      auto clean = centre_crop(val_set->get(i).sharp, options.val_crop).to(opts);
+      KernelSpec spec = options.kernels;
+      spec.type = i % 2 == 0 ? KernelType::Motion : KernelType::Gaussian;
+      const uint64_t seed = step_seed(options.trainer.seed, kValStream, i);
+      auto pair = degrade(clean, random_kernel(spec, seed).to(opts), d, mix_seed(seed));
+      sum += psnr(model.deblur(pair.blurred), pair.sharp);
+    }
+    return sum / static_cast<double>(val_set->size());
+  };
+}
+
+std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                                             std::shared_ptr<const PairDataset> val_set,
+                                             const DeblurTrainingOptions& options) {
+  auto loss = deblur_batch_loss(model, train_set, options);
+  Validator val = val_set ? deblur_validator(model, val_set, options) : Validator();
+  return std::make_unique<Trainer>(model.module(), std::move(loss), options.trainer, std::move(val));
+}
+
+TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                             std::shared_ptr<const PairDataset> val_set, const DeblurTrainingOptions& options,
+                             bool resume) {
+  auto trainer = make_deblur_trainer(std::move(model), std::move(train_set), std::move(val_set), options);
+  if (resume) trainer->resume();
+  return trainer->run();
+}
+
 }  // namespace unroll

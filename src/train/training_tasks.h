@@ -11,6 +11,11 @@
 //      KernelType::Motion, Boracchi & Foi) and the rest anisotropic Gaussians, noise sigma ~ U[0,
 //      sigma_max] (25/255 by default), circular blur by default (the DPIR/USRNet protocol; Same or
 //      Valid for real-image models), L1 loss, optionally plus an FFT term ("l1+0.1*fft", train/losses.h).
+//  (c) End-to-end blind deblurring network (priors/deblur_net.h: ConvIR, ATROUS_NET, ...): the same
+//      synthetic pairs as (b) (kernel and noise ranges, blur mode), but the network sees only the
+//      blurred image; the loss is applied to the full-size output, or (multiscale) to every output
+//      against the target resized to its size -- ConvIR's published objective is "l1+0.1*fft" at its
+//      three scales (Cui et al., TPAMI 2024; train/losses.h convir_loss).
 //
 // Data. Clean images come from any PairDataset (datasets/pair_dataset.h): only each pair's `sharp`
 // member is used, so a folder reader from the OpenCV layer (datasets/readers.h), a synthetic-pairs
@@ -35,6 +40,7 @@
 #include "datasets/kernels.h"
 #include "datasets/pair_dataset.h"
 #include "hqs/unrolled_net.h"
+#include "priors/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "train/trainer.h"
@@ -120,5 +126,37 @@ std::unique_ptr<Trainer> make_unrolled_trainer(UnrolledNet model, std::shared_pt
 TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
                            std::shared_ptr<const PairDataset> val_set, const UnrolledTrainingOptions& options,
                            bool resume = true);
+
+// ------------------------------------------------------------------------------------------------
+// (c) End-to-end deblurring network
+// ------------------------------------------------------------------------------------------------
+struct DeblurTrainingOptions {
+  TrainerOptions trainer;
+  CropSampling sampling;
+  KernelSpec kernels;               ///< as UnrolledTrainingOptions::kernels
+  double motion_fraction = 0.5;     ///< in [0,1]
+  double sigma_max = 10.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, >= 0
+  BlurMode blur = BlurMode::Circular;
+  double val_sigma = 2.55 / 255.0;  ///< validation noise sigma, >= 0
+  int64_t val_crop = 0;             ///< centre crop of validation images (0 = whole images)
+  std::string loss = "l1";          ///< make_loss spec
+  bool multiscale = true;           ///< apply the loss to every output of a multi-output network
+  void validate() const;
+  /// The kernel draw of (b) with these ranges (sample_kernels).
+  UnrolledTrainingOptions as_unrolled() const;
+};
+
+BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                            const DeblurTrainingOptions& options);
+/// Mean validation PSNR of model.deblur() on the validation images, each blurred as in (b)'s validator.
+Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> val_set,
+                           const DeblurTrainingOptions& options);
+std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                                             std::shared_ptr<const PairDataset> val_set,
+                                             const DeblurTrainingOptions& options);
+/// As train_denoiser; model.pth is the network's state dict that DeblurNet::load reads.
+TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
+                             std::shared_ptr<const PairDataset> val_set, const DeblurTrainingOptions& options,
+                             bool resume = true);
 
 }  // namespace unroll

@@ -128,6 +128,38 @@ TEST(ExperimentCli, TinyExperimentEndToEnd) {
   EXPECT_NE(log.find("not trained yet"), std::string::npos) << log;
 }
 
+// End-to-end networks (task deblur) train as variants and are evaluated blind with their family's method.
+TEST(ExperimentCli, EndToEndVariantsTrainAndEvaluateBlind) {
+  const fs::path dir = test::temp_dir("experiment_cli_e2e");
+  std::ofstream(dir / "e2e.ini") << R"([experiment]
+name = e2e
+task = deblur
+[data]
+train = data/sample
+test = synthetic:data/sample,kernels=gaussian,size=9,noise=2.55,crop=64
+[train]
+steps = 2
+batch = 2
+crop = 32
+kernel_size = 9
+[eval]
+methods = wiener
+[variant.atrous]
+label = ATROUS_NET
+model.family = atrous
+[variant.seed]
+label = ConvIR seed-000
+model.family = convir-seed
+)";
+  const std::string out = (dir / "out").string();
+  std::string log;
+  ASSERT_EQ(experiment((dir / "e2e.ini").string() + " --out " + out, &log), 0) << log;
+  const std::string md = read_text(fs::path(out) / "report.md");
+  for (const char* needle : {"| ATROUS_NET | trained deblur |", "| ConvIR seed-000 | trained deblur |",
+                             "evaluated with `atrous`", "evaluated with `convir`"})
+    EXPECT_NE(md.find(needle), std::string::npos) << needle << "\n" << md;
+}
+
 TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
   const fs::path dir = test::temp_dir("experiment_cli_bad");
   auto write = [&](const std::string& name, const std::string& text) {
@@ -155,7 +187,7 @@ TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
        "env.ini:9: variant.a.weights: uses ${UNROLL_TEST_UNSET_VARIABLE}, which is not set"},
       {"method.ini", head + "[eval]\nmethods = wiener,magic\n", "unknown method 'magic'"},
       {"param.ini", head + "[eval]\nmethods = admm\nparams = admm.lambdaa=1\n", "admm has no parameter 'lambdaa'"},
-      {"task.ini", head + "[variant.a]\ntask = dance\n", "task must be unrolled or denoiser"},
+      {"task.ini", head + "[variant.a]\ntask = dance\n", "task must be unrolled, denoiser or deblur"},
       {"twice.ini", head + "[eval]\nlimit = 1\nlimit = 2\n", "twice.ini:9: eval.limit is already set on line 8"},
       {"data.ini", "[experiment]\nname = x\n[data]\ntest = gopro_typo:/x\n[eval]\nmethods = wiener\n",
        "unsupported dataset"},

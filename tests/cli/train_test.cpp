@@ -37,6 +37,26 @@ TEST(TrainCli, SmokeRunCheckpointsAndResumes) {
   ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 16 --out " + dir, &out), 0) << out;
 }
 
+TEST(TrainCli, EndToEndSmokeRunDeblursBlindFromItsCheckpoint) {
+  const std::string dir = test::temp_dir("train_smoke_deblur");
+  std::string out;
+  ASSERT_EQ(train("--config experiments/smoke_deblur.ini --out " + dir, &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 0..6"), std::string::npos) << out;
+  ASSERT_TRUE(fs::exists(dir + "/model.pth"));
+  const std::string deblur = "cd " + std::string(UNROLL_SOURCE_DIR) + " && " + UNROLL_EXE +
+                             " deblur -i data/sample/astronaut.png -m atrous --weights " + dir + "/model.pth -o " +
+                             dir + "/x.png";
+  ASSERT_EQ(test::run_command(deblur, &out), 0) << out;
+  EXPECT_TRUE(fs::exists(dir + "/x.png"));
+  // Another family's checkpoint is refused by name.
+  ASSERT_NE(test::run_command(deblur.substr(0, deblur.find(" -m ")) + " -m kaist --weights " + dir + "/model.pth -o " +
+                                  dir + "/y.png",
+                              &out),
+            0);
+  EXPECT_NE(out.find("error: "), std::string::npos) << out;
+  EXPECT_NE(out.find("model.pth"), std::string::npos) << out;
+}
+
 TEST(TrainCli, BadConfigsNameTheProblem) {
   const std::string dir = test::temp_dir("train_bad");
   auto write = [&](const std::string& name, const std::string& text) {
@@ -50,6 +70,10 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("experiment.task"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("lr.ini", "[experiment]\ntask = denoiser\n[data]\ntrain = data/sample\n[train]\nlr = -1\nout = " + dir + "/run\n"), &out), 0);
   EXPECT_NE(out.find("lr"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("family.ini", "[experiment]\ntask = deblur\n[model]\nfamily = resunet\n[data]\ntrain = data/sample\n"), &out), 0);
+  EXPECT_NE(out.find("model.family"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("blur.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\n[data]\ntrain = data/sample\n[train]\nblur = sideways\n"), &out), 0);
+  EXPECT_NE(out.find("train.blur"), std::string::npos) << out;
   EXPECT_NE(train("--config " + dir + "/missing.ini", &out), 0);
   EXPECT_NE(out.find("missing.ini"), std::string::npos) << out;
   EXPECT_NE(out.find("error: "), std::string::npos) << out;

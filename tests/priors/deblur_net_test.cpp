@@ -1,0 +1,97 @@
+// The end-to-end model zoo behind one interface (priors/deblur_net.h): every family builds, runs on
+// odd sizes, round-trips its checkpoint, and rejects checkpoints of another family by name.
+#include <gtest/gtest.h>
+
+#include "core/checkpoint.h"
+#include "core/error.h"
+#include "priors/deblur_net.h"
+#include "test_util.h"
+
+namespace unroll {
+namespace {
+
+TEST(DeblurNet, EveryFamilyBuildsWithItsDocumentedSize) {
+  for (const auto& family : DeblurNet::families()) {
+    SCOPED_TRACE(family);
+    torch::manual_seed(0);
+    auto net = DeblurNet::create(family);
+    EXPECT_EQ(net.family(), family);
+    EXPECT_GT(net.parameter_count(), 0);
+  }
+  EXPECT_EQ(DeblurNet::create("convir-s").parameter_count(), 5530505);
+  EXPECT_EQ(DeblurNet::create("convir-b").parameter_count(), 8630665);
+  EXPECT_EQ(DeblurNet::create("convir-l").parameter_count(), 14830985);
+  EXPECT_THROW(DeblurNet::create("resnet-9000"), Error);
+}
+
+TEST(DeblurNet, SeedFamiliesDeblurOddSizesAndConvIRTakesItsMultiples) {
+  auto y = test::test_image(3, 21, 27, 4);
+  for (const auto& family : DeblurNet::families()) {
+    if (family.rfind("convir", 0) == 0) continue;  // the MSM variants need 256x256 (slow on a CPU test)
+    SCOPED_TRACE(family);
+    torch::manual_seed(0);
+    auto net = DeblurNet::create(family);
+    auto x = net.deblur(y);
+    ASSERT_EQ(x.sizes(), y.sizes());
+    EXPECT_GE(x.min().item<double>(), 0.0);
+    EXPECT_LE(x.max().item<double>(), 1.0);
+    EXPECT_TRUE(net.module()->is_training());  // deblur restores the training flag
+  }
+  torch::manual_seed(0);
+  auto seed = DeblurNet::create("convir-seed");
+  EXPECT_EQ(seed.size_multiple(), 4);
+  EXPECT_EQ(seed.deblur(y).sizes(), y.sizes());  // padded and cropped back
+  auto outs = seed.outputs(test::test_image(3, 32, 24, 5));
+  ASSERT_EQ(outs.size(), 3u);
+  EXPECT_EQ(outs[0].size(2), 8);
+  EXPECT_EQ(outs[2].size(2), 32);
+  EXPECT_THROW(seed.outputs(test::test_image(3, 30, 24, 5)), Error);  // not a multiple of 4
+  auto s = DeblurNet::create("convir-s");
+  EXPECT_EQ(s.min_side(), 256);
+  EXPECT_EQ(s.min_train_batch(), 2);
+  EXPECT_EQ(seed.min_train_batch(), 1);
+  EXPECT_THROW(s.check_size(128, 128, "crop"), Error);
+}
+
+TEST(DeblurNet, CheckpointsRoundTripAndWrongFamiliesAreNamed) {
+  const std::string dir = test::temp_dir("deblur_net");
+  auto y = test::test_image(3, 20, 20, 9);
+  torch::manual_seed(1);
+  auto atrous = DeblurNet::create("atrous");
+  atrous.module()->eval();
+  atrous.save(dir + "/atrous.pth");
+  auto back = DeblurNet::load("atrous", dir + "/atrous.pth");
+  EXPECT_EQ(back.family(), "atrous");
+  EXPECT_TRUE(torch::allclose(back.deblur(y), atrous.deblur(y)));
+  try {
+    DeblurNet::load("kaist", dir + "/atrous.pth");
+    FAIL() << "an ATROUS_NET checkpoint loaded as KAIST_NET";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("atrous.pth"), std::string::npos) << e.what();
+  }
+  // The block count is read from the file.
+  auto reds = DeblurNet::create("atrous-reds");
+  reds.save(dir + "/reds.pth");
+  EXPECT_EQ(DeblurNet::load("atrous", dir + "/reds.pth").family(), "atrous-reds");
+
+  // ConvIR checkpoints carry their variant; a family that names another one is an error.
+  torch::manual_seed(2);
+  auto seed = DeblurNet::create("convir-seed");
+  seed.save(dir + "/seed.pth");
+  auto loaded = DeblurNet::load("convir", dir + "/seed.pth");
+  EXPECT_EQ(loaded.family(), "convir-seed");
+  seed.module()->eval();
+  EXPECT_TRUE(torch::allclose(loaded.deblur(y), seed.deblur(y), 1e-5, 1e-6));
+  try {
+    DeblurNet::load("convir-s", dir + "/seed.pth");
+    FAIL() << "a seed-variant checkpoint loaded as ConvIR-S";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("convir-seed"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(deblur_method_for_family("convir-b"), "convir");
+  EXPECT_EQ(deblur_method_for_family("atrous-reds"), "atrous");
+  EXPECT_EQ(deblur_method_for_family("kaist"), "kaist");
+}
+
+}  // namespace
+}  // namespace unroll
