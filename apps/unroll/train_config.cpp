@@ -107,6 +107,8 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
        "unrolled, deblur: circular (the DPIR protocol) | same | valid (linear blur, for real images)")
       ("train.multiscale", po::value(&c.multiscale)->default_value(true),
        "deblur: the loss at every output scale of a multi-scale network (ConvIR)")
+      ("train.gradient_penalty", po::value(&c.gradient_penalty)->default_value(0.0),
+       "deblur: weight of the input-gradient penalty (train/training_tasks.h; 0 = off)")
       ("train.out", po::value(&c.out_dir)->default_value("runs/train"), "checkpoint folder");
   // clang-format on
 }
@@ -144,6 +146,7 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     for (const char* key : {"model.iterations", "model.hyper_channels", "model.shared_prior"})
       UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to task unrolled");
   } else {
+    UNROLL_CHECK(c.vm["train.gradient_penalty"].defaulted(), source, ": train.gradient_penalty applies to task deblur");
     UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
                  ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
     UNROLL_CHECK(c.family == "resunet" || c.task == "denoiser", source, ": model.family ", c.family,
@@ -180,6 +183,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     o.val_sigma = c.val_sigma255 / 255.0;
     o.loss = c.loss;
     o.multiscale = c.multiscale;
+    o.gradient_penalty = c.gradient_penalty;
     auto net = DeblurNet::create(c.family);
     std::cout << c.family << ": " << net.parameter_count() << " parameters\n";
     return train_deblur_net(net, train_set, val_set, o, resume);

@@ -265,6 +265,8 @@ UnrolledTrainingOptions DeblurTrainingOptions::as_unrolled() const {
 
 void DeblurTrainingOptions::validate() const {
   as_unrolled().validate();  // the shared fields, with the same messages
+  UNROLL_CHECK(std::isfinite(gradient_penalty) && gradient_penalty >= 0,
+               "deblur training: gradient_penalty must be >= 0, got ", gradient_penalty);
 }
 
 BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
@@ -294,9 +296,15 @@ BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> 
     d.sigma_min = 0;
     d.sigma_max = options.sigma_max;
     auto pair = degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
-    auto outputs = model.outputs(pair.blurred);
-    if (options.multiscale && outputs.size() > 1) return multiscale_loss(outputs, pair.sharp, loss_fn);
-    return loss_fn(outputs.back(), pair.sharp);
+    const bool penalty = options.gradient_penalty > 0;
+    auto input = penalty ? pair.blurred.detach().requires_grad_(true) : pair.blurred;
+    auto outputs = model.outputs(input);
+    auto loss = options.multiscale && outputs.size() > 1 ? multiscale_loss(outputs, pair.sharp, loss_fn)
+                                                         : loss_fn(outputs.back(), pair.sharp);
+    if (!penalty) return loss;
+    auto g = torch::autograd::grad({loss}, {input}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    const double per_sample = static_cast<double>(input[0].numel());
+    return loss + options.gradient_penalty * (g * per_sample).square().mean();
   };
 }
 

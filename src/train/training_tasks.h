@@ -141,6 +141,14 @@ struct DeblurTrainingOptions {
   int64_t val_crop = 0;             ///< centre crop of validation images (0 = whole images)
   std::string loss = "l1";          ///< make_loss spec
   bool multiscale = true;           ///< apply the loss to every output of a multi-output network
+  /// Gradient penalty weight lambda >= 0 (seed 000's extra term): the batch loss L becomes
+  /// L + lambda * mean((P * dL/dy)^2), the mean over the blurred input's elements of the squared
+  /// gradient of L with respect to the input y, scaled by P = elements per sample so that the term does
+  /// not vanish with the image size (for an L1 loss, P * dL/dy is J^T sign(x_hat - x) of each sample).
+  /// It penalises the network's sensitivity to its input -- double backpropagation (Drucker & LeCun,
+  /// 1992), the input-gradient penalty of WGAN-GP (Gulrajani et al., 2017) without a critic -- and
+  /// costs a second backward pass. 0 disables it.
+  double gradient_penalty = 0;
   void validate() const;
   /// The kernel draw of (b) with these ranges (sample_kernels).
   UnrolledTrainingOptions as_unrolled() const;

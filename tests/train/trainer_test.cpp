@@ -497,6 +497,28 @@ TEST(TrainingTasks, EndToEndNetworksReduceTheLossOnAFixedBatch) {
   }
 }
 
+TEST(TrainingTasks, GradientPenaltyAddsTheInputGradientTermAndTrains) {
+  torch::manual_seed(13);
+  auto net = DeblurNet::create("atrous");
+  auto o = deblur_options(1);
+  auto data = images(2, 40, 160);
+  const double plain = deblur_batch_loss(net, data, o)(0).item<double>();
+  std::vector<double> term;
+  for (double lambda : {1e-3, 2e-3}) {
+    o.gradient_penalty = lambda;
+    auto loss = deblur_batch_loss(net, data, o)(0);
+    term.push_back((loss.item<double>() - plain) / lambda);
+    net.module()->zero_grad();
+    loss.backward();  // through the second-order graph
+    EXPECT_TRUE(net.module()->parameters()[0].grad().defined());
+    EXPECT_TRUE(torch::isfinite(net.module()->parameters()[0].grad()).all().item<bool>());
+  }
+  EXPECT_GT(term[0], 0.0);
+  EXPECT_NEAR(term[1], term[0], 1e-3 * term[0]);  // lambda * (the same penalty)
+  o.gradient_penalty = -1;
+  expect_error_naming([&] { deblur_batch_loss(net, data, o); }, "gradient_penalty");
+}
+
 TEST(TrainingTasks, EndToEndTrainingRunsValidatesAndItsCheckpointLoads) {
   const std::string dir = test::temp_dir("trainer_deblur");
   torch::manual_seed(12);
