@@ -63,7 +63,7 @@ double best_time(int repeat, const torch::Device& device, const std::function<to
 }  // namespace
 
 int run_classic_bench(int argc, char** argv) {
-  std::string inputs, device_name = "cpu";
+  std::string inputs, device_name = "cpu", only;
   int repeat = 3, threads = 0;
   int64_t size = 1024;
   double nsr = 1e-2;
@@ -79,11 +79,13 @@ int run_classic_bench(int argc, char** argv) {
     else if (a == "--device") device_name = next();
     else if (a == "--size") size = std::stoll(next());
     else if (a == "--nsr") nsr = std::stod(next());
+    else if (a == "--cases") only = "," + next() + ",";
     else if (a == "--help" || a == "-h") {
       std::cout << "usage: unroll bench classic [--inputs DIR] [--repeat N] [--threads N] [--device cpu|cuda] "
-                   "[--size S] [--nsr X]\n"
+                   "[--size S] [--nsr X] [--cases A,B]\n"
                    "Times Wiener (1 MP grey), Richardson-Lucy 30 it (1 MP grey, 25x25 kernel) and ADMM-TV 100 it\n"
-                   "(1 MP RGB). bench/classic_vs_skimage.py runs it beside scikit-image on identical inputs.\n";
+                   "(1 MP RGB). bench/classic_vs_skimage.py runs it beside scikit-image on identical inputs.\n"
+                   "--cases runs only the named cases (wiener_grey, rl30_grey_zero, rl30_grey_normalized, admm100_rgb).\n";
       return 0;
     } else fail("unknown option '", a, "' (see --help)");
   }
@@ -160,6 +162,7 @@ int run_classic_bench(int argc, char** argv) {
                      return unroll::admm_tv(rgb, kernel, o).image;
                    }});
   for (auto& c : cases) {
+    if (!only.empty() && only.find("," + c.name + ",") == std::string::npos) continue;
     torch::Tensor out;
     const double secs = best_time(repeat, device, c.run, &out);
     unroll::PsnrOptions p;
