@@ -68,8 +68,12 @@ torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k_in, ConvMo
 SameConvolution::SameConvolution(const torch::Tensor& k_in, int64_t height, int64_t width)
     : height_(height), width_(width) {
   auto k = as_kernel_batch(k_in);
-  pad_h_ = fast_size(height + k.size(2) - 1);
-  pad_w_ = fast_size(width + k.size(3) - 1);
+  // The 'same' window [top, top+H) of the circular convolution on a P-periodic grid is free of
+  // wrap-around as soon as P >= H + kh/2 (the full convolution's tail past the window, kh-1-kh/2
+  // samples, and its head before it, kh/2, must not fold into it), so the grid need not hold the
+  // whole H+kh-1 full convolution.
+  pad_h_ = fast_size(height + k.size(2) / 2);
+  pad_w_ = fast_size(width + k.size(3) / 2);
   top_ = k.size(2) / 2;
   left_ = k.size(3) / 2;
   otf_ = torch::fft::rfft2(k, std::vector<int64_t>{pad_h_, pad_w_});

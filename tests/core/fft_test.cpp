@@ -62,6 +62,15 @@ TEST(SameConvolution, AdjointIdentity) {
     EXPECT_NEAR(lhs, rhs, 1e-9 * std::abs(lhs));
     EXPECT_LT(test::max_abs_diff(A.forward(x), conv_fft(x, test::test_kernel(ks).to(torch::kFloat64), ConvMode::Same)), 1e-10);
   }
+  // Grids where H + kh/2 is itself a fast size, so the periodic grid is exactly as small as 'same'
+  // allows (odd and even kernels, 20 + 8/2 = 24, 21 + 7/2 = 24): still no wrap-around in the window.
+  for (auto [n, ks] : {std::pair<int64_t, int64_t>{20, 8}, {21, 7}}) {
+    auto xs = torch::rand({1, 2, n, n}, torch::kFloat64), rs = torch::rand({1, 2, n, n}, torch::kFloat64);
+    auto k = test::test_kernel(ks).to(torch::kFloat64);
+    SameConvolution A(k, n, n);
+    EXPECT_LT(test::max_abs_diff(A.forward(xs), conv_fft(xs, k, ConvMode::Same)), 1e-10) << n << " " << ks;
+    EXPECT_NEAR((A.forward(xs) * rs).sum().item<double>(), (xs * A.adjoint(rs)).sum().item<double>(), 1e-9);
+  }
 }
 
 // psf2otf's definition: rfft2 of the kernel zero-padded to H x W and rolled so its centre is at (0,0).
