@@ -16,6 +16,12 @@ namespace po = boost::program_options;
 bool parse(const std::string& usage, const po::options_description& options, const std::vector<std::string>& args,
            po::variables_map& vm, const po::positional_options_description* positional = nullptr);
 
+/// The items of a `sep`-separated list, each trimmed of surrounding whitespace; empty items dropped.
+std::vector<std::string> split_list(const std::string& text, char sep = ',');
+
+/// `program` followed by `args`, quoting the words that need it: the command line as the user typed it.
+std::string command_line(const std::string& program, const std::vector<std::string>& args);
+
 /// "cpu", "cuda", "cuda:1"; throws when CUDA is requested but this LibTorch has none.
 torch::Device parse_device(const std::string& name);
 
@@ -28,7 +34,9 @@ int cmd_demo(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_bench_loader(const std::vector<std::string>& args);
+int cmd_bench_model(const std::vector<std::string>& args);
 int cmd_train(const std::vector<std::string>& args);
+int cmd_experiment(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
 

@@ -1,150 +1,131 @@
-// unroll eval: every method x every case of a dataset protocol -> a table (and optional CSV/images).
-#include <chrono>
-#include <filesystem>
+// unroll eval: every method x every case of one or more datasets, each under its own protocol
+// (eval/harness.h) -> a table on stdout and results.csv / summary.md / summary.json / grids in --out.
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <sstream>
 
 #include "cli.h"
-#include "core/atomic_file.h"
 #include "core/error.h"
-#include "core/metrics.h"
-#include "core/progress.h"
-#include "datasets/readers.h"
-#include "eval/methods.h"
-#include "eval/protocol.h"
+#include "eval/harness.h"
 #include "eval/report.h"
-#include "io/image_io.h"
-
-namespace fs = std::filesystem;
 
 namespace unroll::cli {
 
 int cmd_eval(const std::vector<std::string>& args) {
-  std::string data, methods_list, out_dir, boundary, device_name, weights, prior;
-  std::vector<std::string> params_in;
+  std::vector<std::string> data, params_in, weights_in;
+  std::string methods_list, out_dir, boundary, device_name, prior, metric;
   double noise255 = 2.55;
-  int limit = 0;
+  int64_t limit = 0, grids = 3;
   po::options_description opts("eval options");
+  // clang-format off
   opts.add_options()
-      ("data", po::value(&data)->required(),
-       "dpir:IMAGES_DIR:KERNELS_DIR (DPIR protocol: circular blur, seeded noise) | folder:DIR (blur/ + sharp/ "
-       "or a manifest.csv from `unroll synth`; kernels and noise levels are used when the folder has them)")
-      ("noise", po::value(&noise255)->default_value(2.55), "noise sigma on the 0-255 scale")
+      ("data", po::value(&data)->required()->composing(),
+       "dataset (repeatable): gopro:PATH[:test|train] | reds:PATH[:val|reds4|train] | rsblur:PATH[:test|val|train|LIST.txt] "
+       "| cifar10:PATH[:test|train] | folder:DIR | synthetic:SHARP_DIR[,kernels=K][,noise=N][,size=S][,count=C][,seed=S]"
+       "[,blur=B][,crop=P] | dpir:IMAGES_DIR:KERNELS_DIR   (src/eval/harness.h)")
+      ("noise", po::value(&noise255)->default_value(2.55), "noise sigma (0-255 scale) of dpir and of synthetic without noise=")
       ("methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")
       ("param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")
+      ("weights", po::value(&weights_in)->composing(),
+       "checkpoint: method=FILE for one method (repeatable), or FILE for every learned method")
+      ("prior", po::value(&prior), "pnp prior: tv | drunet | resunet | attention-unet | convir-s")
+      ("metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur")
       ("boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")
-      ("weights", po::value(&weights), "checkpoint for the learned methods (usrnet, pnp with drunet)")
-      ("prior", po::value(&prior), "pnp prior: tv | drunet")
-      ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases")
-      ("out", po::value(&out_dir), "folder for results.csv, summary.md and comparison grids")
+      ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases of each dataset")
+      ("out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")
+      ("save-images", po::bool_switch(), "also write every restored image to OUT/images/<dataset>/<method>/")
+      ("grids", po::value(&grids)->default_value(3), "comparison grids for the first N cases of each dataset (needs --out)")
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
+  // clang-format on
   po::variables_map vm;
-  if (!parse("usage: unroll eval --data dpir:IMAGES:KERNELS --methods admm,hqs-tv [--out DIR]", opts, args, vm)) return 0;
-  auto device = parse_device(device_name);
-  UNROLL_CHECK(noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  if (!parse("usage: unroll eval --data KIND:PATH [--data ...] --methods admm,hqs-tv [--limit N] [--out DIR]", opts,
+             args, vm))
+    return 0;
 
-  std::vector<std::string> names;
-  {
-    std::stringstream ss(methods_list);
-    for (std::string n; std::getline(ss, n, ',');) {
-      if (!n.empty()) names.push_back(find_method(n).name);
-    }
-  }
+  EvalOptions eo;
+  eo.device = parse_device(device_name);
+  eo.boundary = parse_boundary(boundary);
+  eo.limit = limit;
+  eo.grids = grids;
+  eo.out_dir = out_dir;
+  eo.save_images = vm["save-images"].as<bool>();
+  UNROLL_CHECK(!eo.save_images || !out_dir.empty(), "--save-images needs --out");
+  UNROLL_CHECK(limit >= 0, "--limit must be >= 0 (0 = all), got ", limit);
+  UNROLL_CHECK(grids >= 0, "--grids must be >= 0, got ", grids);
+  UNROLL_CHECK(std::isfinite(noise255) && noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+
   std::map<std::string, MethodParams> params;
   for (const auto& p : params_in) {
     auto dot = p.find('.'), eq = p.find('=');
-    UNROLL_CHECK(dot != std::string::npos && eq != std::string::npos && dot < eq, "--param expects method.name=value, got '", p, "'");
+    UNROLL_CHECK(dot != std::string::npos && eq != std::string::npos && dot < eq,
+                 "--param expects method.name=value, got '", p, "'");
     try {
-      params[p.substr(0, dot)][p.substr(dot + 1, eq - dot - 1)] = std::stod(p.substr(eq + 1));
-    } catch (const std::invalid_argument&) {
+      size_t used = 0;
+      const std::string value = p.substr(eq + 1);
+      params[p.substr(0, dot)][p.substr(dot + 1, eq - dot - 1)] = std::stod(value, &used);
+      UNROLL_CHECK(used == value.size(), "--param ", p, ": not a number");
+    } catch (const std::logic_error&) {
       fail("--param ", p, ": not a number");
     }
   }
-
-  std::vector<EvalCase> cases;
-  if (data.rfind("dpir:", 0) == 0) {
-    auto rest = data.substr(5);
-    auto colon = rest.find(':');
-    UNROLL_CHECK(colon != std::string::npos, "--data dpir: expects dpir:IMAGES_DIR:KERNELS_DIR");
-    cases = dpir_protocol_cases(rest.substr(0, colon), rest.substr(colon + 1), noise255 / 255.0, 0);
-  } else if (data.rfind("folder:", 0) == 0) {
-    auto listing = list_folder_pairs(data.substr(7));
-    UNROLL_CHECK(!listing.pairs.empty(), data, ": no blurred/sharp pairs found");
-    FilePairDataset dataset(listing.pairs);
-    for (int64_t i = 0; i < dataset.size(); ++i) {
-      auto pair = dataset.get(i);
-      EvalCase c;
-      c.name = pair.name;
-      c.sharp = pair.sharp.to(torch::kFloat64);
-      c.blurred = pair.blurred.to(torch::kFloat64);
-      c.kernel = pair.kernel;
-      c.sigma = pair.noise_sigma.value_or(-1.0);
-      cases.push_back(std::move(c));
-    }
-  } else {
-    fail("--data: unsupported dataset '", data, "' (supported: dpir:IMAGES:KERNELS, folder:DIR)");
-  }
-  if (limit > 0 && static_cast<size_t>(limit) < cases.size()) cases.resize(limit);
-
-  std::map<std::string, double> sum_psnr, sum_ssim, sum_time;
-  std::map<std::string, int> failures, needs_kernel;
-  std::ostringstream csv;
-  csv << "case,method,psnr,ssim,score,seconds,error\n";
-  double input_psnr = 0.0;
-  ProgressLine progress("eval", static_cast<int64_t>(cases.size() * names.size()), 2.0);
-  int64_t done = 0;
-  for (const auto& c : cases) {
-    input_psnr += dpir_psnr(c.blurred, c.sharp);
-    DeblurRequest req;
-    req.blurred = c.blurred.to(device, torch::kFloat32);
-    if (c.kernel.defined()) req.kernel = c.kernel.to(device, torch::kFloat32);
-    req.sigma = c.sigma;
-    req.boundary = parse_boundary(boundary);
-    req.weights = weights;
-    req.prior = prior;
-    for (const auto& name : names) {
-      if (find_method(name).needs_kernel && !c.kernel.defined()) {
-        ++needs_kernel[name];  // listed, not silently skipped
-        csv << c.name << "," << name << ",,,,,needs kernel\n";
-        progress.update(++done);
-        continue;
-      }
-      try {
-        const auto t0 = std::chrono::steady_clock::now();
-        auto r = run_method(name, req, params[name]);
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        auto x = r.image.cpu().to(torch::kFloat64);
-        const double p = dpir_psnr(x, c.sharp);
-        const double s = ssim(x.clamp(0, 1), c.sharp).item<double>();
-        sum_psnr[name] += p;
-        sum_ssim[name] += s;
-        sum_time[name] += secs;
-        csv << c.name << "," << name << "," << fixed(p, 4) << "," << fixed(s, 5) << "," << fixed(combined_score(p, s), 3)
-            << "," << fixed(secs, 4) << ",\n";
-      } catch (const std::exception& e) {
-        ++failures[name];
-        csv << c.name << "," << name << ",,,,,\"" << e.what() << "\"\n";
-      }
-      progress.update(++done);
+  std::string all_weights;
+  std::map<std::string, std::string> weights;
+  for (const auto& w : weights_in) {
+    const auto eq = w.find('=');
+    if (eq != std::string::npos && eq > 0) {
+      weights[w.substr(0, eq)] = w.substr(eq + 1);
+    } else {
+      UNROLL_CHECK(all_weights.empty(), "--weights FILE given twice (use method=FILE for several checkpoints)");
+      all_weights = w;
     }
   }
-  progress.finish();
-  const double n = static_cast<double>(cases.size());
-  std::vector<std::vector<std::string>> rows{{"blurred input", fixed(input_psnr / n, 2), "-", "-", "-", "-"}};
-  for (const auto& name : names) {
-    const double ok = n - failures[name] - needs_kernel[name];
-    rows.push_back({name, ok > 0 ? fixed(sum_psnr[name] / ok, 2) : "-", ok > 0 ? fixed(sum_ssim[name] / ok, 4) : "-",
-                    ok > 0 ? fixed(sum_time[name] / ok, 3) : "-", std::to_string(failures[name]),
-                    std::to_string(needs_kernel[name])});
+  std::vector<EvalMethod> methods;
+  for (const auto& n : split_list(methods_list)) {
+    EvalMethod m;
+    m.method = find_method(n).name;
+    m.label = n;
+    m.params = params[n];
+    m.weights = weights.count(n) ? weights[n] : all_weights;
+    m.prior = prior;
+    methods.push_back(m);
   }
-  const std::string table =
-      markdown_table({"method", "PSNR (dB, 8-bit)", "SSIM", "s / image", "failed", "needs kernel"}, rows);
-  std::cout << cases.size() << " cases, noise " << fixed(noise255, 2) << "/255\n" << table;
+  UNROLL_CHECK(!methods.empty(), "--methods: no method given");
+  for (const auto& [name, _] : params)
+    UNROLL_CHECK(std::any_of(methods.begin(), methods.end(), [&](const EvalMethod& m) { return m.label == name; }),
+                 "--param ", name, ".*: method '", name, "' is not in --methods");
+  for (const auto& [name, _] : weights)
+    UNROLL_CHECK(std::any_of(methods.begin(), methods.end(), [&](const EvalMethod& m) { return m.label == name; }),
+                 "--weights ", name, "=...: method '", name, "' is not in --methods");
+
+  SourceOptions so;
+  so.noise255 = noise255;
+  if (!metric.empty()) so.metric = parse_metric(metric);
+  std::vector<EvalSet> sets;
+  for (const auto& d : data) sets.push_back(open_eval_source(parse_eval_source(d), so));
+
+  const EvalReport report = run_evaluation(sets, methods, eo);
+  const std::string command = command_line("unroll eval", args);
+  for (const auto& d : report.datasets) {
+    std::vector<std::vector<std::string>> rows;
+    auto cell = [](double v, int dec) { return std::isnan(v) ? std::string("-") : fixed(v, dec); };
+    rows.push_back({"blurred input", cell(d.input.psnr, 2), cell(d.input.ssim, 4), "-", "-", "-", "-"});
+    for (const auto& m : d.methods)
+      rows.push_back({m.method, cell(m.psnr, 2), cell(m.ssim, 4), cell(m.seconds_per_image, 3), std::to_string(m.ok),
+                      std::to_string(m.failed), std::to_string(m.needs_kernel)});
+    std::cout << d.label << ": " << d.cases << " cases, metric " << d.metric << ", loading " << fixed(d.load_seconds, 2)
+              << " s\n"
+              << markdown_table({"method", "PSNR (dB)", "SSIM", "s / image", "ok", "failed", "needs kernel"}, rows)
+              << "\n";
+  }
   if (!out_dir.empty()) {
-    write_text_atomically(out_dir + "/results.csv", csv.str());
-    write_text_atomically(out_dir + "/summary.md", "# unroll eval\n\n`" + data + "`, noise " + fixed(noise255, 2) +
-                                                       "/255, " + std::to_string(cases.size()) + " cases\n\n" + table);
+    write_eval_outputs(report, out_dir, command);
+    std::cout << "wrote " << out_dir << "/{results.csv,summary.md,summary.json}";
+    size_t n = 0;
+    for (const auto& d : report.datasets) n += d.grids.size();
+    if (n) std::cout << " and " << n << " grid(s) in " << out_dir << "/grids/";
+    std::cout << "\n";
   }
   return 0;
 }

@@ -13,15 +13,6 @@
 namespace unroll::cli {
 namespace {
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) {
-    const auto b = item.find_first_not_of(" \t"), e = item.find_last_not_of(" \t");
-    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
-  }
-  return out;
-}
 
 /// "1000", "1/8000", "0.004" -> a finite number; anything else names the key.
 double parse_number(const std::string& text, const std::string& key) {
@@ -47,7 +38,7 @@ double parse_number(const std::string& text, const std::string& key) {
 
 std::vector<double> parse_numbers(const std::string& text, const std::string& key) {
   std::vector<double> out;
-  for (const auto& item : split(text)) out.push_back(parse_number(item, key));
+  for (const auto& item : split_list(text)) out.push_back(parse_number(item, key));
   UNROLL_CHECK(!out.empty(), key, ": empty list");
   return out;
 }
@@ -106,7 +97,7 @@ int cmd_study(const std::vector<std::string>& args) {
   if (vm.count("study.exposure") || vm.count("quick.exposure"))
     o.exposures = parse_numbers(value("exposure", ""), where + "exposure");
   o.noise = parse_number(value("noise", "1"), where + "noise") / 255.0;
-  if (vm.count("study.methods") || vm.count("quick.methods")) o.methods = split(value("methods", ""));
+  if (vm.count("study.methods") || vm.count("quick.methods")) o.methods = split_list(value("methods", ""));
   o.unrolled_weights = value("unrolled_weights", "");
   o.convir_weights = value("convir_weights", "");
   o.seed = static_cast<uint64_t>(parse_number(value("seed", "0"), where + "seed"));

@@ -91,14 +91,8 @@ KernelSource parse_kernel_source(const std::string& text, int64_t size, bool siz
   }
   s.label = kernel_type_name(s.spec.type);
   UNROLL_CHECK(size >= 3, "--size must be >= 3, got ", size);
-  s.spec.size = size;
-  // Keep the default ranges but fit them inside small kernels (kernels.h: length <= size-2,
-  // radius <= (size-2)/2).
-  s.spec.length_max = std::min(s.spec.length_max, static_cast<double>(size - 2));
-  s.spec.length_min = std::min(s.spec.length_min, s.spec.length_max);
-  s.spec.radius_max = std::min(s.spec.radius_max, (size - 2) / 2.0);
-  s.spec.radius_min = std::min(s.spec.radius_min, s.spec.radius_max);
-  s.spec.validate();
+  // Keep the default ranges but fit them inside small kernels.
+  s.spec = fitted_kernel_spec(s.spec.type, size);
   return s;
 }
 

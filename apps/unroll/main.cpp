@@ -20,9 +20,10 @@ const char* kUsage =
     "commands:\n"
     "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv, pnp, unrolled, usrnet, convir; --blur rotational)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
-    "  eval      evaluate methods on a protocol (DPIR: Set3C x Levin kernels)\n"
+    "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
     "  train     train a denoiser prior or an unrolled network from an experiment config (INI)\n"
+    "  experiment  train and evaluate the variants of an experiment config -> report.md + plot\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
     "  synth     make a paired blurred/sharp dataset from sharp images (kernels, noise, rotational blur)\n"
     "  study     run a study from a config: rotational (spinning parts: uniform-kernel oracle vs polar solvers)\n";
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (command == "eval") return unroll::cli::cmd_eval(args);
     if (command == "synth") return unroll::cli::cmd_synth(args);
     if (command == "train") return unroll::cli::cmd_train(args);
+    if (command == "experiment") return unroll::cli::cmd_experiment(args);
     if (command == "study") return unroll::cli::cmd_study(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;

@@ -52,7 +52,7 @@ double psnr(const torch::Tensor& x, const torch::Tensor& ref, const PsnrOptions&
   return psnr_per_sample(x, ref, o).mean().item<double>();
 }
 
-torch::Tensor ssim_per_sample(const torch::Tensor& x_in, const torch::Tensor& ref_in, const SsimOptions& o) {
+torch::Tensor ssim_map(const torch::Tensor& x_in, const torch::Tensor& ref_in, const SsimOptions& o) {
   UNROLL_CHECK(o.window >= 3 && o.window % 2 == 1, "ssim: window must be odd and >= 3, got ", o.window);
   auto x = prepare(x_in, o.border, o.y_channel, o.round_8bit, "ssim");
   auto ref = prepare(ref_in.to(x_in.scalar_type()), o.border, o.y_channel, o.round_8bit, "ssim");
@@ -78,8 +78,11 @@ torch::Tensor ssim_per_sample(const torch::Tensor& x_in, const torch::Tensor& re
   auto sxx = filt(x * x) - mx * mx;
   auto syy = filt(ref * ref) - my * my;
   auto sxy = filt(x * ref) - mx * my;
-  auto s = ((2.0 * mx * my + c1) * (2.0 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
-  return s.mean({1, 2, 3});
+  return ((2.0 * mx * my + c1) * (2.0 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2));
+}
+
+torch::Tensor ssim_per_sample(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& o) {
+  return ssim_map(x, ref, o).mean({1, 2, 3});
 }
 
 torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& o) {

@@ -41,6 +41,12 @@ torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& ref, const SsimO
 /// Per-sample SSIM, [N] (differentiable).
 torch::Tensor ssim_per_sample(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& options = {});
 
+/// The local SSIM values behind ssim(): [N,C,H-window+1,W-window+1] (after the border crop), one per
+/// window position lying wholly inside the image -- position (i,j) is the window centred on pixel
+/// (i + window/2, j + window/2). skimage's `full=True` map cropped by window/2 on every side is the
+/// same array; masked evaluations (eval/aligned_metrics.h) weight it. Differentiable.
+torch::Tensor ssim_map(const torch::Tensor& x, const torch::Tensor& ref, const SsimOptions& options = {});
+
 /// The seed-000 combined score: 100 * (PSNR/33 + SSIM) / 2.
 double combined_score(double psnr_db, double ssim_value);
 

@@ -299,6 +299,19 @@ void KernelSpec::validate() const {
                " does not fit a kernel of size ", size, " (must be <= (size - 2)/2 = ", 0.5 * (size - 2), ")");
 }
 
+KernelSpec fitted_kernel_spec(KernelType type, int64_t size) {
+  UNROLL_CHECK(size >= 3, "kernel spec: size must be >= 3, got ", size);
+  KernelSpec s;
+  s.type = type;
+  s.size = size;
+  s.length_max = std::min(s.length_max, static_cast<double>(size - 2));
+  s.length_min = std::min(s.length_min, s.length_max);
+  s.radius_max = std::min(s.radius_max, (size - 2) / 2.0);
+  s.radius_min = std::min(s.radius_min, s.radius_max);
+  s.validate();
+  return s;
+}
+
 torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed) {
   spec.validate();
   SeededRng rng(seed);

@@ -151,6 +151,10 @@ struct KernelSpec {
   void validate() const;
 };
 
+/// The default ranges of KernelSpec for `type`, fitted inside a `size` x `size` kernel (length_max <=
+/// size - 2, radius_max <= (size - 2) / 2, the minima lowered with them); throws for size < 3.
+KernelSpec fitted_kernel_spec(KernelType type, int64_t size);
+
 /// A random normalised float64 [size,size] kernel drawn according to `spec`; the same (spec, seed)
 /// always gives the same kernel.
 torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed);

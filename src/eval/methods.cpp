@@ -63,7 +63,12 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
     UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
     return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
   }
-  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name, "' (tv, drunet)");
+  if (name == "attention-unet" || name == "convir-s") {  // denoisers trained by unroll train (model.family)
+    UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (a denoiser checkpoint)");
+    return cached<PriorPtr>(name + ":" + r.weights, [&] { return load_prior(name, r.weights); });
+  }
+  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name,
+               "' (tv, drunet, resunet, attention-unet, convir-s)");
   UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
   return cached<PriorPtr>(name + ":" + r.weights, [&] {
     auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);

@@ -1,12 +1,15 @@
 #include "eval/protocol.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/metrics.h"
+#include "core/tensor.h"
 #include "core/noise.h"
+#include "eval/aligned_metrics.h"
 #include "io/image_io.h"
 
 namespace fs = std::filesystem;
@@ -43,25 +46,95 @@ std::vector<std::string> list_kernels(const std::string& dir) {
   return files;
 }
 
+DpirProtocolDataset::DpirProtocolDataset(const std::string& images_dir, const std::string& kernels_dir, double sigma,
+                                         uint64_t seed)
+    : images_(list_images(images_dir)), kernel_files_(list_kernels(kernels_dir)), sigma_(sigma), seed_(seed) {
+  UNROLL_CHECK(std::isfinite(sigma) && sigma >= 0, "dpir: noise sigma must be >= 0, got ", sigma);
+  for (const auto& k : kernel_files_) kernels_.push_back(read_kernel(k));
+}
+
+int64_t DpirProtocolDataset::size() const { return static_cast<int64_t>(images_.size() * kernels_.size()); }
+
+std::string DpirProtocolDataset::name(int64_t index) const {
+  check_pair_index(index, size(), "dpir");
+  const size_t k = kernels_.size();
+  return fs::path(images_[index / k]).stem().string() + "_" + fs::path(kernel_files_[index % k]).stem().string();
+}
+
+ImagePair DpirProtocolDataset::get(int64_t index) const {
+  check_pair_index(index, size(), "dpir");
+  const size_t k = kernels_.size();
+  auto sharp = read_image(images_[index / k]).to(torch::kFloat64);
+  const int64_t h = sharp.size(2) / 8 * 8, w = sharp.size(3) / 8 * 8;
+  UNROLL_CHECK(h > 0 && w > 0, images_[index / k], ": image smaller than 8x8 (the protocol crops to a multiple of 8)");
+  ImagePair p;
+  p.name = name(index);
+  p.sharp = sharp.narrow(2, 0, h).narrow(3, 0, w).contiguous();
+  p.kernel = kernels_[index % k];
+  p.noise_sigma = sigma_;
+  p.blurred = add_gaussian_noise(conv_circular(p.sharp, p.kernel), sigma_, seed_);
+  return p;
+}
+
 std::vector<EvalCase> dpir_protocol_cases(const std::string& images_dir, const std::string& kernels_dir,
                                           double sigma, uint64_t seed) {
+  DpirProtocolDataset dataset(images_dir, kernels_dir, sigma, seed);
   std::vector<EvalCase> cases;
-  const auto kernels = list_kernels(kernels_dir);
-  for (const auto& image_path : list_images(images_dir)) {
-    auto sharp = read_image(image_path).to(torch::kFloat64);
-    const int64_t h = sharp.size(2) / 8 * 8, w = sharp.size(3) / 8 * 8;
-    sharp = sharp.narrow(2, 0, h).narrow(3, 0, w);
-    for (const auto& kernel_path : kernels) {
-      EvalCase c;
-      c.name = fs::path(image_path).stem().string() + "_" + fs::path(kernel_path).stem().string();
-      c.sharp = sharp;
-      c.kernel = read_kernel(kernel_path);
-      c.sigma = sigma;
-      c.blurred = add_gaussian_noise(conv_circular(sharp, c.kernel), sigma, seed);
-      cases.push_back(std::move(c));
-    }
+  for (int64_t i = 0; i < dataset.size(); ++i) {
+    auto p = dataset.get(i);
+    EvalCase c;
+    c.name = p.name;
+    c.sharp = p.sharp;
+    c.kernel = p.kernel;
+    c.blurred = p.blurred;
+    c.sigma = sigma;
+    cases.push_back(std::move(c));
   }
   return cases;
+}
+
+Metric parse_metric(const std::string& name) {
+  if (name == "full") return Metric::Full;
+  if (name == "full8") return Metric::Full8;
+  if (name == "rsblur") return Metric::RSBlur;
+  if (name == "realblur") return Metric::RealBlur;
+  fail("unknown metric '", name, "' (full, full8, rsblur, realblur)");
+}
+
+std::string metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::Full: return "full";
+    case Metric::Full8: return "full8";
+    case Metric::RSBlur: return "rsblur";
+    case Metric::RealBlur: return "realblur";
+  }
+  return "?";
+}
+
+ImageScores score_image(const torch::Tensor& restored, const torch::Tensor& sharp, Metric metric) {
+  auto x = as_image_batch(restored).detach().to(torch::kCPU, torch::kFloat64);
+  auto ref = as_image_batch(sharp).detach().to(torch::kCPU, torch::kFloat64);
+  UNROLL_CHECK(x.sizes() == ref.sizes(), "score: restored image ", x.sizes(), " and ground truth ", ref.sizes(),
+               " differ in size");
+  check_finite(x, "score (restored image)");
+  ImageScores s;
+  if (metric == Metric::RSBlur || metric == Metric::RealBlur) {
+    AlignedMetricOptions o;
+    o.variant = metric == Metric::RSBlur ? AlignedMetricOptions::Variant::RSBlur : AlignedMetricOptions::Variant::RealBlur;
+    auto a = aligned_scores(x, ref, o);
+    s.psnr = a.psnr;
+    s.ssim = a.ssim;
+  } else {
+    x = x.clamp(0.0, 1.0);
+    if (metric == Metric::Full8) {
+      x = quantize_8bit(x);
+      ref = quantize_8bit(ref);
+    }
+    s.psnr = psnr(x, ref);
+    s.ssim = ssim(x, ref).item<double>();
+  }
+  s.score = combined_score(s.psnr, s.ssim);
+  return s;
 }
 
 double dpir_psnr(const torch::Tensor& restored, const torch::Tensor& sharp) {

@@ -6,7 +6,55 @@
 #include <string>
 #include <vector>
 
+#include "datasets/pair_dataset.h"
+
 namespace unroll {
+
+/// How a restored image is scored against its ground truth. Every metric reports PSNR (dB, peak 1)
+/// and SSIM (core/metrics.h: Gaussian 11x11, sigma 1.5, population covariances, all channels,
+/// no border crop); the combined score is core/metrics.h combined_score (the seeds' 100*(PSNR/33+SSIM)/2).
+enum class Metric {
+  /// GoPro / REDS / synthetic: full image, RGB, float: the restored image clamped to [0,1], the
+  /// ground truth as read, no alignment, no border crop (what MIMO-UNet / ConvIR / NAFNet report).
+  Full,
+  /// As Full, both images rounded to 8 bit first (round(clip(x,0,1)*255)): the DPIR protocol's
+  /// scoring (dpir_psnr) and the variant for results saved as 8-bit PNG.
+  Full8,
+  /// RSBlur's official evaluation (eval/aligned_metrics.h): intensity scaling, ECC homography,
+  /// masked PSNR/SSIM, aligned images clipped to [0,1].
+  RSBlur,
+  /// RealBlur's official evaluation: as RSBlur without the clipping.
+  RealBlur,
+};
+
+/// "full", "full8", "rsblur", "realblur"; anything else throws naming the accepted values.
+Metric parse_metric(const std::string& name);
+std::string metric_name(Metric metric);
+
+struct ImageScores {
+  double psnr = 0;
+  double ssim = 0;
+  double score = 0;  ///< combined_score(psnr, ssim)
+};
+
+/// Scores `restored` against `sharp` ([1,C,H,W], the same size) under `metric`.
+ImageScores score_image(const torch::Tensor& restored, const torch::Tensor& sharp, Metric metric);
+
+/// The DPIR protocol's cases (below) computed one at a time: pair i is image i / K with kernel i % K
+/// (K kernels). Images are read on demand; blurred images are float64, unclipped.
+class DpirProtocolDataset : public PairDataset {
+ public:
+  DpirProtocolDataset(const std::string& images_dir, const std::string& kernels_dir, double sigma, uint64_t seed = 0);
+  int64_t size() const override;
+  ImagePair get(int64_t index) const override;
+  std::string name(int64_t index) const override;
+
+ private:
+  std::vector<std::string> images_, kernel_files_;
+  std::vector<torch::Tensor> kernels_;
+  double sigma_;
+  uint64_t seed_;
+};
 
 struct EvalCase {
   std::string name;      ///< "<image>_<kernel>"

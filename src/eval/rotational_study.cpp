@@ -319,12 +319,28 @@ std::vector<RotationalStudyRow> run_rotational_study(const RotationalStudyOption
     }
   }
 
+  // PSNR against the sweep angle, one line per method.
+  std::sort(by_angle.begin(), by_angle.end());
+  std::vector<std::string> x_labels;
+  std::vector<PlotSeries> series;
+  for (const auto& m : columns) series.push_back({m, {}});
+  for (const auto& [angle, key] : by_angle) {
+    x_labels.push_back(fixed(angle, angle < 10 ? 2 : 1));
+    for (auto& line : series) {
+      const Acc& a = acc[key][line.name];
+      line.values.push_back(a.n ? a.psnr / a.n : std::nan(""));
+    }
+  }
+  write_line_plot(options.out_dir + "/psnr_vs_angle.png", "Rotational blur: PSNR vs sweep angle (degrees)",
+                  "PSNR (dB)", x_labels, series);
+
   std::ostringstream md;
   md << "# Rotational blur study\n\n";
   if (!options.command.empty()) md << "Produced by `" << options.command << "`.\n\n";
   md << options.image_files.size() << " images, rotation about the image centre, noise sigma "
      << fixed(options.noise * 255.0, 2) << "/255, PSNR on 8-bit RGB (no border crop), means over the images.\n\n";
   if (!goal.str().empty()) md << goal.str() << "\n";
+  md << "![PSNR vs sweep angle](psnr_vs_angle.png)\n\n";
   md << "## PSNR (dB)\n\n" << markdown_table(header, psnr_rows) << "\n## SSIM\n\n" << markdown_table(header, ssim_rows);
   md << "\n## Seconds per image (this machine, mean over all cases)\n\n";
   std::vector<std::vector<std::string>> time_rows;

@@ -44,7 +44,7 @@ struct RotationalStudyOptions {
   uint64_t seed = 0;
   int grids = 1;                            ///< comparison grids for the first N images (every exposure of the middle rpm)
   double goal_angle_deg = 5.0;              ///< the report checks rotational HQS-TV vs the oracle from this sweep on
-  std::string out_dir;                      ///< results.csv, summary.md, psnr_vs_angle.png, grids/
+  std::string out_dir;                      ///< results.csv, summary.md, psnr_vs_angle.png, grids/ (atomic writes)
   std::string command;                      ///< the command line, quoted in the report
   void validate() const;                    ///< throws unroll::Error naming the field
 };

@@ -35,6 +35,14 @@ ScheduleFit log_errors(const torch::Tensor& log_out, const torch::Tensor& log_ta
   return ScheduleFit{err.mean().item<double>(), err.max().item<double>()};
 }
 
+/// Validates the fit's inputs; returns h's tensor options and the noise-level grid.
+std::pair<torch::TensorOptions, torch::Tensor> fit_setup(HyperNet& h, int iterations, const ScheduleFitOptions& options) {
+  options.validate();
+  UNROLL_CHECK(h->options().in_nc == 2 && h->options().out_nc == 2 * iterations, "schedule fit: the hyper net maps ",
+               h->options().in_nc, " -> ", h->options().out_nc, " channels, expected 2 -> ", 2 * iterations);
+  return {parameter_options(*h), fit_grid(options)};
+}
+
 }  // namespace
 
 void ScheduleFitOptions::validate() const {
@@ -63,22 +71,14 @@ torch::Tensor dpir_schedule_targets(const torch::Tensor& sigmas, int iterations,
 }
 
 ScheduleFit measure_schedule_fit(HyperNet& h, int iterations, const ScheduleFitOptions& options) {
-  options.validate();
-  UNROLL_CHECK(h->options().in_nc == 2 && h->options().out_nc == 2 * iterations, "schedule fit: the hyper net maps ",
-               h->options().in_nc, " -> ", h->options().out_nc, " channels, expected 2 -> ", 2 * iterations);
-  const auto like = parameter_options(*h);
-  const auto grid = fit_grid(options);
+  const auto [like, grid] = fit_setup(h, iterations, options);
   torch::NoGradGuard no_grad;
   auto out = h->forward(hyper_input(grid, like)).reshape({grid.size(0), 2 * iterations});
   return log_errors(out.log(), dpir_schedule_targets(grid, iterations, options.schedule).log().to(like));
 }
 
 ScheduleFit fit_hyper_net_to_schedule(HyperNet& h, int iterations, const ScheduleFitOptions& options) {
-  options.validate();
-  UNROLL_CHECK(h->options().in_nc == 2 && h->options().out_nc == 2 * iterations, "schedule fit: the hyper net maps ",
-               h->options().in_nc, " -> ", h->options().out_nc, " channels, expected 2 -> ", 2 * iterations);
-  const auto like = parameter_options(*h);
-  const auto grid = fit_grid(options);
+  const auto [like, grid] = fit_setup(h, iterations, options);
   const auto input = hyper_input(grid, like);
   const auto log_target = dpir_schedule_targets(grid, iterations, options.schedule).log().to(like);
   const bool was_training = h->is_training();

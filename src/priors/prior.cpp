@@ -1,6 +1,8 @@
 #include "priors/prior.h"
 
+#include "core/checkpoint.h"
 #include "core/error.h"
+#include "priors/convir_prior.h"
 #include "priors/attention_unet.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
@@ -15,8 +17,21 @@ PriorPtr make_prior(const std::string& name) {
   if (name == "usrnet-prior") return std::make_shared<ResUNet>(ResUNetOptions::usrnet());
   if (name == "usrnet-tiny-prior") return std::make_shared<ResUNet>(ResUNetOptions::usrnet_tiny());
   if (name == "attention-unet") return std::make_shared<AttentionUNet>();
+  if (name == "convir-s") {
+    ConvIRPriorOptions o;
+    o.net = ConvIROptions::small();
+    return std::make_shared<ConvIRPrior>(o);
+  }
   fail("unknown prior '", name,
-       "'; known: tv, drunet-color, drunet-gray, drunet-small, usrnet-prior, usrnet-tiny-prior, attention-unet");
+       "'; known: tv, drunet-color, drunet-gray, drunet-small, usrnet-prior, usrnet-tiny-prior, attention-unet, "
+       "convir-s");
+}
+
+PriorPtr load_prior(const std::string& name, const std::string& path) {
+  auto prior = make_prior(name);
+  load_into_module(*prior, load_state_dict(path), /*strict=*/true, path);
+  prior->eval();
+  return prior;
 }
 
 }  // namespace unroll

@@ -42,8 +42,13 @@ using PriorPtr = std::shared_ptr<Prior>;
 ///   "drunet-small"                the drunet_small fixture configuration
 ///   "usrnet-prior", "usrnet-tiny-prior" USRNet's ResUNet (full / tiny), colour
 ///   "attention-unet"              AttentionUNet (priors/attention_unet.h) with its default options
+///   "convir-s"                    ConvIRPrior (priors/convir_prior.h) around ConvIR-S, RGB
 /// Throws unroll::Error listing the known names otherwise. The method registry (src/eval) adds
 /// checkpoint loading on top of this.
 PriorPtr make_prior(const std::string& name);
+
+/// make_prior(name) with the state dict of `path` (core/checkpoint.h; e.g. the model.pth that
+/// train/training_tasks.h train_denoiser writes) loaded strictly, in eval() mode. Errors name the file.
+PriorPtr load_prior(const std::string& name, const std::string& path);
 
 }  // namespace unroll

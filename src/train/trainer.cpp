@@ -1,10 +1,13 @@
 #include "train/trainer.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "core/atomic_file.h"
@@ -31,6 +34,30 @@ std::string format_row(const TrainLogRow& r) {
 torch::Tensor scalar_i64(int64_t v) { return torch::tensor({v}, torch::kInt64); }
 torch::Tensor scalar_f64(double v) { return torch::tensor({v}, torch::kFloat64); }
 
+/// bf16 autocast (CUDA) for the lifetime of the scope when `on`; restores the previous state.
+class AutocastScope {
+ public:
+  explicit AutocastScope(bool on) : on_(on) {
+    if (!on_) return;
+    was_enabled_ = at::autocast::is_enabled();
+    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    at::autocast::set_enabled(was_enabled_);
+    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    at::autocast::clear_cache();
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_, was_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kHalf;
+};
+
 }  // namespace
 
 void TrainerOptions::validate() const {
@@ -44,6 +71,7 @@ void TrainerOptions::validate() const {
                "], got ", min_lr);
   UNROLL_CHECK(std::isfinite(grad_clip) && grad_clip >= 0, "trainer: grad_clip must be >= 0 (0 = off), got ",
                grad_clip);
+  UNROLL_CHECK(accumulate >= 1, "trainer: accumulate must be >= 1, got ", accumulate);
   UNROLL_CHECK(adam_beta1 >= 0 && adam_beta1 < 1, "trainer: adam_beta1 must be in [0, 1), got ", adam_beta1);
   UNROLL_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "trainer: adam_beta2 must be in [0, 1), got ", adam_beta2);
   UNROLL_CHECK(std::isfinite(weight_decay) && weight_decay >= 0, "trainer: weight_decay must be >= 0, got ",
@@ -89,6 +117,12 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, BatchLoss batch_loss,
   adam.betas({options_.adam_beta1, options_.adam_beta2}).weight_decay(options_.weight_decay);
   optimizer_ = std::make_unique<torch::optim::Adam>(params, adam);
   torch::manual_seed(options_.seed);
+  if (options_.mixed_precision) {
+    autocast_ = params.front().is_cuda();
+    if (!autocast_)
+      std::cerr << "trainer: mixed_precision (bf16 autocast) needs a CUDA device; the model is on "
+                << params.front().device() << ", training in " << params.front().scalar_type() << "\n";
+  }
 }
 
 std::string Trainer::model_path() const {
@@ -257,13 +291,21 @@ TrainResult Trainer::run(int64_t stop_at) {
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     optimizer_->zero_grad();
-    torch::Tensor loss = batch_loss_(step_);
-    UNROLL_CHECK(loss.defined() && loss.numel() == 1, "trainer: batch_loss must return a one-element tensor at step ",
-                 step_);
-    const double loss_value = loss.item<double>();
-    UNROLL_CHECK(std::isfinite(loss_value), "trainer: loss is ", loss_value, " at step ", step_,
-                 " (lr ", lr, "); lower lr or enable grad_clip");
-    loss.backward();
+    double loss_value = 0;
+    for (int64_t j = 0; j < options_.accumulate; ++j) {
+      torch::Tensor loss;
+      {
+        const AutocastScope autocast(autocast_);
+        loss = batch_loss_(step_ * options_.accumulate + j);
+      }
+      UNROLL_CHECK(loss.defined() && loss.numel() == 1,
+                   "trainer: batch_loss must return a one-element tensor at step ", step_);
+      const double value = loss.item<double>();
+      UNROLL_CHECK(std::isfinite(value), "trainer: loss is ", value, " at step ", step_, " (lr ", lr,
+                   "); lower lr or enable grad_clip");
+      loss_value += value / static_cast<double>(options_.accumulate);
+      (options_.accumulate == 1 ? loss : loss / static_cast<double>(options_.accumulate)).backward();
+    }
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
     optimizer_->step();
     ++step_;

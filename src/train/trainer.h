@@ -7,7 +7,7 @@
 // min_lr, periodic validation, a CSV log, a progress line, and atomic checkpoints from which a killed
 // run continues with IDENTICAL state.
 //
-// Determinism contract. `batch_loss(step)` must compute the loss of the batch for `step` as a pure
+// Determinism contract. `batch_loss(index)` must compute the loss of the batch `index` as a pure
 // function of (step, the task's seed, the model's current parameters): draw crops, kernels and noise
 // from seeds derived from the step (datasets/kernels.h mix_seed, SeededRng), never from a stream that
 // advances with the run. Then "train N steps" and "train M < N steps, stop, resume, train N - M" give
@@ -46,6 +46,14 @@ struct TrainerOptions {
   int64_t warmup_steps = 0;       ///< linear warm-up length, 0 <= warmup_steps < steps
   double min_lr = 1e-6;           ///< learning rate at the last step of the cosine decay, 0 <= min_lr <= lr
   double grad_clip = 0;           ///< maximum global L2 norm of the gradients; 0 disables clipping
+  /// Gradient accumulation: each optimiser step sums the gradients of `accumulate` batches, those of
+  /// batch_loss(step * accumulate + j) for j = 0..accumulate-1, each loss scaled by 1/accumulate (the
+  /// logged loss is their mean); >= 1. An effective batch of batch * accumulate at the memory of one.
+  int64_t accumulate = 1;
+  /// bf16 autocast around batch_loss on CUDA (at::autocast, gpu dtype bfloat16). LibTorch's CPU has
+  /// no useful mixed precision: on a CPU model the trainer says so once on stderr and trains in the
+  /// model's dtype.
+  bool mixed_precision = false;
   double adam_beta1 = 0.9, adam_beta2 = 0.999;  ///< Adam's decay rates, in [0,1)
   double weight_decay = 0;        ///< Adam's (L2) weight decay, >= 0
   uint64_t seed = 0;              ///< seed of every random draw of the tasks; the Trainer's constructor
@@ -66,7 +74,8 @@ struct TrainerOptions {
 /// so the first step after warm-up uses lr and the last step (steps - 1) uses min_lr exactly.
 double lr_at(const TrainerOptions& options, int64_t step);
 
-/// Loss of the batch of one step (a 0-dim floating tensor attached to the model's graph).
+/// Loss of one batch (a 0-dim floating tensor attached to the model's graph). The argument is the
+/// batch index: the step, or step * accumulate + j with gradient accumulation.
 using BatchLoss = std::function<torch::Tensor(int64_t step)>;
 /// Validation score, higher is better (mean PSNR in dB for the built-in tasks). The trainer calls it
 /// with the model in eval() mode under torch::NoGradGuard and restores train() mode afterwards.
@@ -132,6 +141,7 @@ class Trainer {
   int64_t step_ = 0;
   double seconds_ = 0;
   double last_val_psnr_ = std::numeric_limits<double>::quiet_NaN();
+  bool autocast_ = false;  ///< mixed_precision requested and the model is on CUDA
   bool log_started_ = false;
 };
 

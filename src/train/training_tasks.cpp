@@ -103,7 +103,7 @@ void DenoiserTrainingOptions::validate() const {
   make_loss(loss);  // throws naming an unknown term
 }
 
-BatchLoss denoiser_batch_loss(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+BatchLoss denoiser_batch_loss(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> train_set,
                               const DenoiserTrainingOptions& options) {
   options.validate();
   UNROLL_CHECK(model != nullptr, "denoiser training: model is null");
@@ -122,7 +122,7 @@ BatchLoss denoiser_batch_loss(std::shared_ptr<ResUNet> model, std::shared_ptr<co
   };
 }
 
-Validator denoiser_validator(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> val_set,
+Validator denoiser_validator(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> val_set,
                              const DenoiserTrainingOptions& options) {
   options.validate();
   check_dataset(val_set, "validation");
@@ -138,7 +138,7 @@ Validator denoiser_validator(std::shared_ptr<ResUNet> model, std::shared_ptr<con
   };
 }
 
-std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<ResUNet> model,
+std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<Prior> model,
                                                std::shared_ptr<const PairDataset> train_set,
                                                std::shared_ptr<const PairDataset> val_set,
                                                const DenoiserTrainingOptions& options) {
@@ -147,7 +147,7 @@ std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<ResUNet> model,
   return std::make_unique<Trainer>(model, std::move(loss), options.trainer, std::move(val));
 }
 
-TrainResult train_denoiser(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+TrainResult train_denoiser(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> train_set,
                            std::shared_ptr<const PairDataset> val_set, const DenoiserTrainingOptions& options,
                            bool resume) {
   auto trainer = make_denoiser_trainer(std::move(model), std::move(train_set), std::move(val_set), options);

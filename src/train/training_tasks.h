@@ -1,6 +1,7 @@
 // The two concrete training tasks of issue 4, built on train/trainer.h:
 //
-//  (a) Denoiser prior (ResUNet / DRUNet, priors/resunet.h), as DPIR trains DRUNet (Zhang et al.,
+//  (a) Denoiser prior (any priors/prior.h Prior with parameters: ResUNet / DRUNet, AttentionUNet,
+//      ConvIRPrior), as DPIR trains DRUNet (Zhang et al.,
 //      "Plug-and-Play Image Restoration with Deep Denoiser Prior", TPAMI 2021, Sec. 3.3): clean crops,
 //      per-sample noise sigma ~ U[0, sigma_max], input = noisy image + constant noise-level map
 //      (ResUNet::denoise appends it), L1 loss against the clean crop.
@@ -34,6 +35,7 @@
 #include "datasets/kernels.h"
 #include "datasets/pair_dataset.h"
 #include "hqs/unrolled_net.h"
+#include "priors/prior.h"
 #include "priors/resunet.h"
 #include "train/trainer.h"
 
@@ -68,19 +70,20 @@ struct DenoiserTrainingOptions {
 };
 
 /// The loss of step `step`'s batch for `model` (train/trainer.h BatchLoss).
-BatchLoss denoiser_batch_loss(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+BatchLoss denoiser_batch_loss(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> train_set,
                               const DenoiserTrainingOptions& options);
 /// Mean validation PSNR (dB) of `model` on `val_set` at val_sigma.
-Validator denoiser_validator(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> val_set,
+Validator denoiser_validator(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> val_set,
                              const DenoiserTrainingOptions& options);
 /// A Trainer wired to the two callbacks above (`val_set` may be null: no validation).
-std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<ResUNet> model,
+std::unique_ptr<Trainer> make_denoiser_trainer(std::shared_ptr<Prior> model,
                                                std::shared_ptr<const PairDataset> train_set,
                                                std::shared_ptr<const PairDataset> val_set,
                                                const DenoiserTrainingOptions& options);
 /// make_denoiser_trainer, then (with `resume`) continue from out_dir/resume.pt if present, then run
-/// to trainer.steps. model.pth in out_dir then holds the trained weights (load_resunet reads it).
-TrainResult train_denoiser(std::shared_ptr<ResUNet> model, std::shared_ptr<const PairDataset> train_set,
+/// to trainer.steps. model.pth in out_dir then holds the trained weights (load_resunet reads a ResUNet's,
+/// priors/prior.h load_prior any registered prior's).
+TrainResult train_denoiser(std::shared_ptr<Prior> model, std::shared_ptr<const PairDataset> train_set,
                            std::shared_ptr<const PairDataset> val_set, const DenoiserTrainingOptions& options,
                            bool resume = true);
 

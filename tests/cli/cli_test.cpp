@@ -170,11 +170,20 @@ TEST_F(Cli, EvalOnASynthesisedFolderAndOnPairsWithoutKernels) {
   for (int i = 0; i < 2; ++i) write_image(dir_ + "/sharp_in/img" + std::to_string(i) + ".png", test::test_image(3, 40, 44, i));
   auto r = unroll_cli("synth --sharp " + dir_ + "/sharp_in --kernels gaussian --size 9 --noise 2.55 --out " + dir_ + "/pairs");
   ASSERT_EQ(r.code, 0) << r.output;
-  r = unroll_cli("eval --data folder:" + dir_ + "/pairs --methods wiener,admm --out " + dir_ + "/report");
+  // Two datasets in one run: the synthesised folder and the same sharp images degraded on the fly.
+  r = unroll_cli("eval --data folder:" + dir_ + "/pairs --data synthetic:" + dir_ +
+                 "/sharp_in,kernels=gaussian,size=9 --methods wiener,admm --param admm.iters=10 --grids 1 --save-images --out " +
+                 dir_ + "/report");
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("2 cases"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("folder:pairs: 2 cases"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("synthetic:sharp_in: 2 cases"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("| admm |"), std::string::npos) << r.output;
-  EXPECT_TRUE(fs::exists(dir_ + "/report/results.csv"));
+  for (const char* f : {"results.csv", "summary.md", "summary.json", "grids/folder_pairs_0_img0.png",
+                        "grids/synthetic_sharp_in_0_img0_0.png", "images/folder_pairs/admm/img1.png"})
+    EXPECT_TRUE(fs::exists(dir_ + "/report/" + f)) << f;
+  std::ifstream json(dir_ + "/report/summary.json");
+  std::string js((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+  EXPECT_NE(js.find("\"command\": \"unroll eval --data folder:"), std::string::npos) << js;
   // Plain blur/ + sharp/ folders carry no kernel: non-blind methods are listed as "needs kernel".
   fs::create_directories(dir_ + "/plain/blur");
   fs::create_directories(dir_ + "/plain/sharp");
@@ -182,15 +191,22 @@ TEST_F(Cli, EvalOnASynthesisedFolderAndOnPairsWithoutKernels) {
   write_image(dir_ + "/plain/sharp/a.png", test::test_image(3, 40, 44, 2));
   r = unroll_cli("eval --data folder:" + dir_ + "/plain --methods admm --out " + dir_ + "/report2");
   ASSERT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("| admm | - | - | - | 0 | 1 |"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| admm | - | - | - | 0 | 0 | 1 |"), std::string::npos) << r.output;
   std::ifstream csv(dir_ + "/report2/results.csv");
   std::string text((std::istreambuf_iterator<char>(csv)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("needs kernel"), std::string::npos) << text;
-  expect_error("eval --data gopro_typo:" + dir_, "unsupported dataset");
+  expect_error("eval --data gopro_typo:" + dir_, "unsupported dataset 'gopro_typo'");
+  expect_error("eval --data gopro:" + dir_ + "/nowhere", "nowhere");
+  expect_error("eval --data gopro:" + dir_ + ":valid", "unknown gopro split 'valid'");
+  expect_error("eval --data synthetic:" + dir_ + "/sharp_in,noise=loud", "noise must be a number");
+  expect_error("eval --data folder:" + dir_ + "/pairs --methods admm --param wiener.nsr=1", "not in --methods");
+  expect_error("eval --data folder:" + dir_ + "/pairs --metric lpips", "unknown metric 'lpips'");
+  expect_error("eval --data folder:" + dir_ + "/pairs --save-images", "--save-images needs --out");
+  expect_error("eval --data folder:" + dir_ + "/pairs --methods usrnet", "needs a checkpoint");
 }
 
 TEST_F(Cli, HelpForEverything) {
-  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "bench classic "}) {
+  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic "}) {
     auto r = unroll_cli(c + "--help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;

@@ -138,3 +138,22 @@ TEST(RotationalDataStep, BadInputsAreErrors) {
 
 }  // namespace
 }  // namespace unroll
+
+namespace unroll {
+namespace {
+
+TEST(RotationalDataStep, CudaMatchesCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto y = test::test_image(3, 48, 40, 3);
+  auto z = test::test_image(3, 48, 40, 4);
+  PolarGridOptions g;
+  g.centre_x = 21.0;
+  g.centre_y = 25.5;
+  const RotationalDataStep cpu(y, 15 * M_PI / 180, SweepSpan::Centred, g);
+  const RotationalDataStep gpu(y.cuda(), 15 * M_PI / 180, SweepSpan::Centred, g);
+  EXPECT_LT(test::max_abs_diff(gpu.solve(z.cuda(), 0.02).cpu(), cpu.solve(z, 0.02)), 1e-4);
+  EXPECT_LT(test::max_abs_diff(gpu.wiener(0.01).cpu(), cpu.wiener(0.01)), 1e-4);
+}
+
+}  // namespace
+}  // namespace unroll

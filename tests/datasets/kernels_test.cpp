@@ -272,6 +272,20 @@ TEST(RandomKernel, SpecValidationNamesTheField) {
   EXPECT_THROW(gaussian_kernel(go), Error);
 }
 
+TEST(RandomKernel, FittedSpecKeepsDefaultsThatFitAndShrinksTheRest) {
+  const KernelSpec big = fitted_kernel_spec(KernelType::Motion, 25);
+  EXPECT_EQ(big.size, 25);
+  EXPECT_EQ(big.length_max, KernelSpec{}.length_max);  // 20 <= 23: unchanged
+  const KernelSpec small = fitted_kernel_spec(KernelType::Defocus, 7);
+  EXPECT_EQ(small.type, KernelType::Defocus);
+  EXPECT_DOUBLE_EQ(small.length_max, 5.0);
+  EXPECT_DOUBLE_EQ(small.length_min, 5.0);
+  EXPECT_DOUBLE_EQ(small.radius_max, 2.5);
+  EXPECT_DOUBLE_EQ(small.radius_min, 1.0);
+  EXPECT_EQ(random_kernel(small, 3).size(0), 7);
+  EXPECT_THROW(fitted_kernel_spec(KernelType::Linear, 2), Error);
+}
+
 TEST(KernelFiles, ListAndLoadFolder) {
   const std::string dir = test::temp_dir("kernel_folder");
   {

@@ -9,6 +9,7 @@
 #include "core/fft.h"
 #include "core/kernel.h"
 #include "datasets/loader.h"
+#include "datasets_io/fake_datasets.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -16,40 +17,17 @@ namespace fs = std::filesystem;
 namespace unroll {
 namespace {
 
-// A 16x16 RGB image whose content encodes `id` (so tests can tell files apart after reading).
-torch::Tensor tagged_image(int64_t id, int64_t h = 16, int64_t w = 16) {
-  auto img = test::test_image(3, h, w, static_cast<uint64_t>(id));
-  img.select(1, 0).select(1, 0).select(1, 0).fill_(static_cast<float>(id) / 255.0f);  // pixel (0,0) red = id
-  return img;
-}
-
-int64_t tag_of(const torch::Tensor& img) { return std::lround(img[0][0][0][0].item<double>() * 255.0); }
-
-void put(const fs::path& path, const torch::Tensor& img) {
-  fs::create_directories(path.parent_path());
-  write_image(path.string(), img);
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
+using test::FakePair;
+using test::put;
+using test::tag_of;
+using test::tagged_image;
 
 TEST(GoproReader, OfficialLayout) {
   const fs::path root = test::temp_dir("gopro_official");
-  int64_t id = 1;
-  for (const std::string seq : {"GOPR0372_07_00", "GOPR0374_11_01"}) {
-    for (const std::string frame : {"000047", "000048"}) {
-      put(root / "train" / seq / "blur" / (frame + ".png"), tagged_image(id));
-      put(root / "train" / seq / "blur_gamma" / (frame + ".png"), tagged_image(id + 100));
-      put(root / "train" / seq / "sharp" / (frame + ".png"), tagged_image(id + 50));
-      ++id;
-    }
-  }
+  test::make_fake_gopro(root, "train", {"GOPR0372_07_00", "GOPR0374_11_01"}, {"000047", "000048"}, [](int64_t i) {
+    return FakePair{tagged_image(i + 1), tagged_image(i + 51), tagged_image(i + 101)};
+  });
   auto listing = list_gopro(root.string(), {});
   ASSERT_EQ(listing.pairs.size(), 4u);
   EXPECT_EQ(listing.skipped, 0);
@@ -99,17 +77,8 @@ TEST(GoproReader, FlatLayoutAndSizeMismatch) {
 
 TEST(RedsReader, LayoutReds4AndNeighbours) {
   const fs::path root = test::temp_dir("reds");
-  int64_t id = 1;
-  for (const std::string clip : {"000", "001", "011"}) {
-    for (int f = 0; f < 3; ++f) {
-      char frame[16];
-      std::snprintf(frame, sizeof frame, "%08d", f);
-      put(root / "train" / "train_blur" / clip / (std::string(frame) + ".png"), tagged_image(id));
-      put(root / "train" / "train_blur_jpeg" / clip / (std::string(frame) + ".jpg"), tagged_image(id));
-      put(root / "train" / "train_sharp" / clip / (std::string(frame) + ".png"), tagged_image(id + 100));
-      ++id;
-    }
-  }
+  test::make_fake_reds(root, "train", {"000", "001", "011"}, 3,
+                       [](int64_t i) { return FakePair{tagged_image(i + 1), tagged_image(i + 101), {}}; }, true);
   auto all = list_reds(root.string(), {});
   ASSERT_EQ(all.pairs.size(), 9u);
   EXPECT_EQ(all.pairs[4].name, "001/00000001");
@@ -226,17 +195,8 @@ TEST(FolderReader, PairsManifestAndCorruptFiles) {
 
 TEST(Cifar10Reader, RecordsAndBlurProtocol) {
   const fs::path root = test::temp_dir("cifar");
-  std::vector<uint8_t> bytes;
-  for (int r = 0; r < 3; ++r) {
-    bytes.push_back(static_cast<uint8_t>(r + 4));  // label
-    for (int c = 0; c < 3; ++c)
-      for (int i = 0; i < 1024; ++i) bytes.push_back(static_cast<uint8_t>((c * 80 + i + r * 7) % 256));
-  }
-  for (int b = 1; b <= 5; ++b) {
-    std::ofstream out(root / ("data_batch_" + std::to_string(b) + ".bin"), std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  }
-  std::ofstream(root / "test_batch.bin", std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), 3073);
+  for (int b = 1; b <= 5; ++b) test::write_fake_cifar_batch(root / ("data_batch_" + std::to_string(b) + ".bin"), 3, 4);
+  test::write_fake_cifar_batch(root / "test_batch.bin", 1, 4);
   Cifar10Dataset train(cifar10_files(root.string(), "train"));
   ASSERT_EQ(train.size(), 15);
   EXPECT_EQ(train.labels()[1].item<int64_t>(), 5);

@@ -2,11 +2,13 @@
 // load official checkpoints (fixtures) through it.
 #include <gtest/gtest.h>
 
+#include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/metrics.h"
 #include "core/noise.h"
 #include "eval/methods.h"
+#include "priors/prior.h"
 #include "test_util.h"
 
 namespace unroll {
@@ -50,6 +52,25 @@ TEST(Methods, ValidationErrors) {
   auto missing = r;
   missing.weights = "/nonexistent/usrnet.pth";
   EXPECT_THROW(run_method("usrnet", missing), Error);
+}
+
+// Denoisers of any trainable family (unroll train model.family) plug into pnp by prior name + weights.
+TEST(Methods, PnpTakesTrainedAttentionUNetPriors) {
+  torch::Tensor sharp;
+  auto r = small_problem(&sharp);
+  const std::string dir = test::temp_dir("methods_pnp_attention");
+  torch::manual_seed(3);
+  auto prior = make_prior("attention-unet");
+  r.weights = dir + "/attention.pth";
+  save_state_dict(r.weights, module_state_dict(*prior));
+  r.prior = "attention-unet";
+  auto out = run_method("pnp", r, {{"iters", 2}});
+  EXPECT_EQ(out.image.sizes(), sharp.sizes());
+  EXPECT_TRUE(torch::isfinite(out.image).all().item<bool>());
+  r.prior = "convir-s";  // the wrong architecture for this file
+  EXPECT_THROW(run_method("pnp", r, {{"iters", 2}}), Error);
+  r.weights.clear();
+  EXPECT_THROW(run_method("pnp", r), Error);
 }
 
 TEST(Methods, LearnedMethodsLoadOfficialCheckpoints) {

@@ -51,6 +51,7 @@ TEST(RotationalStudy, TinyStudyWritesItsReport) {
   EXPECT_GT(psnr_of("hqs-tv"), psnr_of("blurred") + 1.0);
   EXPECT_TRUE(fs::exists(o.out_dir + "/results.csv"));
   EXPECT_TRUE(fs::exists(o.out_dir + "/grids/part_14.40deg.png"));
+  EXPECT_TRUE(fs::exists(o.out_dir + "/psnr_vs_angle.png"));
   std::ifstream md(o.out_dir + "/summary.md");
   std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("| 1200 | 1/500 | 14.40 |"), std::string::npos) << text;

@@ -327,6 +327,45 @@ TEST(Trainer, NonFiniteLossNamesTheStep) {
   expect_error_naming([&] { t.run(); }, "at step 2");
 }
 
+// A model with one parameter vector and a loss per batch index whose minimiser moves with the index.
+struct Quadratic : torch::nn::Module {
+  Quadratic() { w = register_parameter("w", torch::zeros({3})); }
+  torch::Tensor loss(int64_t index) const {
+    auto target = torch::tensor({1.0f, -2.0f, 0.5f}) * static_cast<float>(1 + index % 3);
+    return (w - target).pow(2).sum();
+  }
+  torch::Tensor w;
+};
+
+TEST(Trainer, GradientAccumulationEqualsTheAveragedBatch) {
+  auto accumulated = std::make_shared<Quadratic>(), averaged = std::make_shared<Quadratic>();
+  auto o = quick(6);
+  o.accumulate = 2;
+  Trainer a(accumulated, [&](int64_t i) { return accumulated->loss(i); }, o);
+  auto ra = a.run();
+  o.accumulate = 1;
+  Trainer b(averaged, [&](int64_t s) { return 0.5 * (averaged->loss(2 * s) + averaged->loss(2 * s + 1)); }, o);
+  auto rb = b.run();
+  EXPECT_LT((accumulated->w - averaged->w).abs().max().item<double>(), 1e-6);
+  ASSERT_EQ(ra.losses.size(), rb.losses.size());
+  for (size_t i = 0; i < ra.losses.size(); ++i) EXPECT_NEAR(ra.losses[i], rb.losses[i], 1e-5);
+  o.accumulate = 0;
+  EXPECT_THROW(Trainer(averaged, [&](int64_t s) { return averaged->loss(s); }, o), Error);
+}
+
+TEST(Trainer, MixedPrecisionOnCpuSaysSoAndTrains) {
+  auto model = std::make_shared<Quadratic>();
+  auto o = quick(3);
+  o.mixed_precision = true;
+  ::testing::internal::CaptureStderr();
+  Trainer t(model, [&](int64_t) { return model->loss(0); }, o);
+  const std::string said = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(said.find("needs a CUDA device"), std::string::npos) << said;
+  auto r = t.run();
+  EXPECT_EQ(model->w.scalar_type(), torch::kFloat32);
+  EXPECT_LT(r.losses.back(), r.losses.front());
+}
+
 TEST(Trainer, GradientNormIsTheGlobalL2Norm) {
   auto a = torch::zeros({2}, torch::requires_grad()), b = torch::zeros({1}, torch::requires_grad());
   auto c = torch::zeros({3}, torch::requires_grad());  // no gradient: ignored
@@ -374,6 +413,25 @@ TEST(TrainingTasks, DenoiserTrainingImprovesValidationPsnr) {
   EXPECT_GT(r.last_val_psnr, before + 3.0) << before << " -> " << r.last_val_psnr;
   std::printf("denoiser validation PSNR at sigma 25/255: %.2f dB untrained -> %.2f dB after 30 steps\n", before,
               r.last_val_psnr);
+}
+
+// Any Prior trains as a denoiser (here the attention U-Net); its checkpoint loads back with load_prior.
+TEST(TrainingTasks, AnyPriorTrainsAsADenoiserAndLoadsBack) {
+  const std::string dir = test::temp_dir("trainer_attention_prior");
+  torch::manual_seed(10);
+  auto model = make_prior("attention-unet");
+  DenoiserTrainingOptions o;
+  o.trainer = quick(4, dir);
+  o.val_crop = 32;
+  auto r = train_denoiser(model, images(2, 40, 130), images(1, 40, 140), o);
+  EXPECT_EQ(r.step, 4);
+  EXPECT_TRUE(std::isfinite(r.last_val_psnr));
+  auto loaded = load_prior("attention-unet", (fs::path(dir) / "model.pth").string());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto x = test::test_image(3, 24, 24, 3);
+  EXPECT_TRUE(torch::allclose(loaded->denoise(x, 0.1), model->denoise(x, 0.1), 1e-5, 1e-6));
+  EXPECT_THROW(load_prior("convir-s", (fs::path(dir) / "model.pth").string()), Error);  // another architecture
 }
 
 TEST(TrainingTasks, UnrolledTrainingRunsAndItsCheckpointLoads) {

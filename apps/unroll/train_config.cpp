@@ -1,0 +1,202 @@
+#include "train_config.h"
+
+#include <iostream>
+#include <sstream>
+
+#include "core/error.h"
+#include "datasets/kernels.h"
+#include "datasets/readers.h"
+#include "hqs/unrolled_net.h"
+#include "hqs/warm_start.h"
+#include "io/image_io.h"
+#include "priors/prior.h"
+#include "priors/resunet.h"
+#include "train/training_tasks.h"
+
+namespace po = boost::program_options;
+
+namespace unroll::cli {
+namespace {
+
+std::vector<int64_t> parse_int_list(const std::string& text, const std::string& key) {
+  std::vector<int64_t> out;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) {
+    try {
+      out.push_back(std::stoll(item));
+    } catch (const std::exception&) {
+      fail(key, ": not a comma-separated list of integers: '", text, "'");
+    }
+  }
+  UNROLL_CHECK(!out.empty(), key, ": empty list");
+  return out;
+}
+
+/// Clean training / validation images: a folder of images, or cifar10:DIR[:train|test] (the CIFAR-10
+/// binary batches; `split` by default). `limit` > 0 keeps the first N.
+std::shared_ptr<const PairDataset> clean_images(const std::string& spec, int64_t limit, const std::string& key,
+                                                const std::string& split) {
+  UNROLL_CHECK(!spec.empty(), key, " is required");
+  if (spec.rfind("cifar10:", 0) == 0) {
+    std::string dir = spec.substr(8), s = split;
+    const auto colon = dir.rfind(':');
+    if (colon != std::string::npos && (dir.substr(colon + 1) == "train" || dir.substr(colon + 1) == "test")) {
+      s = dir.substr(colon + 1);
+      dir = dir.substr(0, colon);
+    }
+    auto all = std::make_shared<Cifar10Dataset>(cifar10_files(dir, s));
+    if (limit <= 0 || limit >= all->size()) return all;
+    std::vector<torch::Tensor> images;
+    for (int64_t i = 0; i < limit; ++i) images.push_back(all->get(i).sharp[0]);
+    return clean_image_dataset(images);
+  }
+  auto files = list_image_files(spec);
+  if (limit > 0 && static_cast<int64_t>(files.size()) > limit) files.resize(limit);
+  std::vector<torch::Tensor> images;
+  for (const auto& f : files) images.push_back(read_image(f, ImageReadOptions{false, true})[0]);
+  return clean_image_dataset(images);
+}
+
+}  // namespace
+
+void add_train_config_options(po::options_description& desc, TrainConfig& c) {
+  TrainerOptions& t = c.trainer;
+  // clang-format off
+  desc.add_options()
+      ("experiment.name", po::value(&c.name), "free text")
+      ("experiment.task", po::value(&c.task)->required(), "denoiser | unrolled")
+      ("model.family", po::value(&c.family)->default_value("resunet"),
+       "denoiser architecture: resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h defaults)")
+      ("model.nc", po::value(&c.nc_text)->default_value("16,32,64,64"), "ResUNet widths of the four scales")
+      ("model.nb", po::value(&c.nb)->default_value(2), "residual blocks per scale")
+      ("model.global_residual", po::value(&c.global_residual)->default_value(true),
+       "add the input to the prior output, zero-initialised tail (denoiser default 1; unrolled from scratch: 0 unless set)")
+      ("model.iterations", po::value(&c.iterations)->default_value(6), "unrolled: K")
+      ("model.hyper_channels", po::value(&c.hyper)->default_value(32), "unrolled: HyPaNet width")
+      ("model.shared_prior", po::value(&c.shared_prior)->default_value(true), "unrolled: one prior for all iterations")
+      ("model.init_prior", po::value(&c.init_prior),
+       "unrolled: warm start from this denoiser checkpoint (architecture from the file; the hyper-network is "
+       "fitted to the DPIR schedule, so training starts from plug-and-play HQS)")
+      ("data.train", po::value(&c.train_dir), "folder of sharp training images, or cifar10:DIR[:train|test]")
+      ("data.val", po::value(&c.val_dir), "folder of validation images (optional), or cifar10:DIR[:test|train]")
+      ("data.max_images", po::value(&c.max_images)->default_value(0), "use only the first N training images (0 = all)")
+      ("data.val_images", po::value(&c.val_images)->default_value(0), "use only the first N validation images")
+      ("train.steps", po::value(&t.steps)->default_value(1000), "")
+      ("train.batch", po::value(&t.batch)->default_value(16), "")
+      ("train.crop", po::value(&t.crop)->default_value(64), "")
+      ("train.lr", po::value(&t.lr)->default_value(2e-4), "")
+      ("train.warmup", po::value(&t.warmup_steps)->default_value(0), "")
+      ("train.min_lr", po::value(&t.min_lr)->default_value(1e-6), "")
+      ("train.grad_clip", po::value(&t.grad_clip)->default_value(0.0), "")
+      ("train.accumulate", po::value(&t.accumulate)->default_value(1), "batches per optimiser step (gradient accumulation)")
+      ("train.mixed_precision", po::value(&t.mixed_precision)->default_value(false), "bf16 autocast (CUDA only)")
+      ("train.seed", po::value(&t.seed)->default_value(0), "")
+      ("train.checkpoint_every", po::value(&t.checkpoint_every)->default_value(200), "")
+      ("train.validate_every", po::value(&t.validate_every)->default_value(500), "")
+      ("train.log_every", po::value(&t.log_every)->default_value(10), "")
+      ("train.loss", po::value(&c.loss)->default_value("l1"), "make_loss spec, e.g. l1+0.1*fft")
+      ("train.sigma_max", po::value(&c.sigma_max255)->default_value(50), "training noise sigma ~ U[0, this]/255")
+      ("train.val_sigma", po::value(&c.val_sigma255)->default_value(25), "validation noise sigma /255")
+      ("train.kernel_size", po::value(&c.kernel_size)->default_value(25), "unrolled: kernel side")
+      ("train.motion_fraction", po::value(&c.motion_fraction)->default_value(0.5), "unrolled: share of motion kernels")
+      ("train.out", po::value(&c.out_dir)->default_value("runs/train"), "checkpoint folder");
+  // clang-format on
+}
+
+bool is_train_config_key(const std::string& key) {
+  TrainConfig scratch;
+  po::options_description desc;
+  add_train_config_options(desc, scratch);
+  return desc.find_nothrow(key, false) != nullptr;
+}
+
+TrainConfig parse_train_config(std::istream& in, const std::string& source) {
+  TrainConfig c;
+  c.source = source;
+  po::options_description desc("config");
+  add_train_config_options(desc, c);
+  try {
+    po::store(po::parse_config_file(in, desc, false), c.vm);
+    po::notify(c.vm);
+  } catch (const po::error& e) {
+    fail(source, ": ", e.what());
+  }
+  UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled", source,
+               ": experiment.task must be denoiser or unrolled, got '", c.task, "'");
+  UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
+               ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
+  UNROLL_CHECK(c.family == "resunet" || c.task == "denoiser", source, ": model.family ", c.family,
+               " is a denoiser architecture (the unrolled network's prior is a ResUNet)");
+  if (c.family != "resunet") {
+    for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
+      UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to model.family resunet only (", c.family,
+                   " has a fixed architecture)");
+  }
+  UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", c.source, ": model.init_prior applies to task unrolled");
+  if (!c.init_prior.empty()) {
+    for (const char* key : {"model.nc", "model.nb", "model.global_residual"}) {
+      UNROLL_CHECK(c.vm[key].defaulted(), c.source, ": ", key,
+                   " cannot be combined with model.init_prior (the architecture comes from the checkpoint)");
+    }
+  }
+  c.trainer.out_dir = c.out_dir;
+  return c;
+}
+
+TrainResult run_train_config(const TrainConfig& c, bool resume) {
+  auto train_set = clean_images(c.train_dir, c.max_images, "data.train", "train");
+  std::shared_ptr<const PairDataset> val_set;
+  if (!c.val_dir.empty()) val_set = clean_images(c.val_dir, c.val_images, "data.val", "test");
+  torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
+  if (c.task == "denoiser" && c.family != "resunet") {
+    DenoiserTrainingOptions o;
+    o.trainer = c.trainer;
+    o.sigma_max = c.sigma_max255 / 255.0;
+    o.val_sigma = c.val_sigma255 / 255.0;
+    o.loss = c.loss;
+    return train_denoiser(make_prior(c.family), train_set, val_set, o, resume);
+  }
+  if (c.task == "denoiser") {
+    ResUNetOptions m;
+    m.nc = parse_int_list(c.nc_text, "model.nc");
+    m.nb = c.nb;
+    m.global_residual = c.global_residual;
+    auto model = std::make_shared<ResUNet>(m);
+    if (c.global_residual) model->zero_init_tail();
+    DenoiserTrainingOptions o;
+    o.trainer = c.trainer;
+    o.sigma_max = c.sigma_max255 / 255.0;
+    o.val_sigma = c.val_sigma255 / 255.0;
+    o.loss = c.loss;
+    return train_denoiser(model, train_set, val_set, o, resume);
+  }
+  UnrolledNet model{nullptr};
+  if (!c.init_prior.empty()) {
+    ScheduleFit fit;
+    model = unrolled_from_denoiser(c.init_prior, static_cast<int>(c.iterations), c.hyper, c.shared_prior, {}, &fit);
+    std::cout << "warm start from " << c.init_prior << ": hyper-network fitted to the DPIR schedule (mean |log "
+              << "error| " << fit.mean_log_error << ", max " << fit.max_log_error << ")\n";
+  } else {
+    UnrolledNetOptions m = UnrolledNetOptions::usrnet_tiny();
+    m.iterations = static_cast<int>(c.iterations);
+    m.hyper_channels = c.hyper;
+    m.shared_prior = c.shared_prior;
+    m.prior.nc = parse_int_list(c.nc_text, "model.nc");
+    m.prior.nb = c.nb;
+    m.prior.global_residual = !c.vm["model.global_residual"].defaulted() && c.global_residual;
+    model = UnrolledNet(m);
+    if (m.prior.global_residual) {
+      for (int k = 0; k < (c.shared_prior ? 1 : m.iterations); ++k) model->prior(k)->zero_init_tail();
+    }
+  }
+  UnrolledTrainingOptions o;
+  o.trainer = c.trainer;
+  o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);  // default ranges fitted to the size
+  o.motion_fraction = c.motion_fraction;
+  o.sigma_max = c.sigma_max255 / 255.0;
+  o.val_sigma = c.val_sigma255 / 255.0;
+  o.loss = c.loss;
+  return train_unrolled(model, train_set, val_set, o, resume);
+}
+
+}  // namespace unroll::cli
