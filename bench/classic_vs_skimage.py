@@ -1,22 +1,31 @@
 #!/usr/bin/env python3
 """Unroll vs scikit-image, side by side in one run on identical inputs.
 
-usage: /usr/bin/python3 bench/classic_vs_skimage.py [--unroll build/unroll] [--size 1024] [--repeat 3]
+usage: /usr/bin/python3 bench/classic_vs_skimage.py [--unroll build/unroll] [--size 1024] [--rounds 5]
+                                                     [--repeat 3] [--threads 1[,2]]
 
 Makes a SIZE x SIZE test scene (skimage's astronaut, upscaled), blurs it circularly with a 25x25
 kernel, adds noise (sigma 0.01, seed 0), writes the inputs as raw float32 for `unroll bench classic
---inputs DIR`, times scikit-image's wiener and richardson_lucy (30 iterations) on the same arrays, and
-prints a Markdown table with both times, their ratio and the PSNR of both outputs (best of --repeat,
-solver time only). Unroll runs with LibTorch's default thread count and with one thread.
+--inputs DIR`, and times scikit-image's wiener and richardson_lucy (30 iterations) on the same arrays.
+
+On a shared machine absolute times drift with the load, so the measurement is interleaved: each of
+--rounds rounds times scikit-image (best of --repeat) and then Unroll once per --threads value (best
+of --repeat, in a fresh process), alternating which goes first. The table reports the median over
+rounds of each time and the median of the per-round ratios (scikit-image time / Unroll time, both
+taken minutes apart at most), plus the same ratio in process CPU time for one thread, which is
+insensitive to the process being descheduled. PSNR of both outputs and their largest difference
+show that the outputs are equal.
 """
 import argparse
 import os
 import re
+import statistics
 import subprocess
 import tempfile
 import time
 
 import numpy as np
+import skimage
 from scipy import ndimage
 from skimage import data, restoration, transform
 
@@ -26,12 +35,13 @@ def psnr(x, ref):
 
 
 def best_of(repeat, fn):
-    best, out = 1e30, None
+    best, best_cpu, out = 1e30, 1e30, None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         out = fn()
+        best_cpu = min(best_cpu, time.process_time() - c0)
         best = min(best, time.perf_counter() - t0)
-    return best, out
+    return best, best_cpu, out
 
 
 def kernel25():
@@ -44,13 +54,24 @@ def kernel25():
     return k / k.sum()
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unroll", default="build/unroll")
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", default="1", help="comma-separated Unroll thread counts, e.g. 1,2")
     ap.add_argument("--nsr", type=float, default=0.01)
     args = ap.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",")]
 
     rgb = transform.resize(data.astronaut() / 255.0, (args.size, args.size), order=3, anti_aliasing=False)
     rgb = np.clip(rgb, 0, 1)
@@ -72,38 +93,69 @@ def main():
     with open(os.path.join(d, "shape.txt"), "w") as f:
         f.write("%d %d %g\n" % (args.size, args.size, args.nsr))
 
-    # scikit-image, same float32 arrays
-    sk = {}
-    sk["wiener_grey"] = best_of(args.repeat, lambda: restoration.wiener(grey_b, k, args.nsr, clip=False))
     pos = np.clip(grey_b, 0, None)
-    sk["rl30_grey_zero"] = best_of(args.repeat, lambda: restoration.richardson_lucy(pos, k, num_iter=30, clip=False))
+    sk_cases = {
+        "wiener_grey": lambda: restoration.wiener(grey_b, k, args.nsr, clip=False),
+        "rl30_grey_zero": lambda: restoration.richardson_lucy(pos, k, num_iter=30, clip=False),
+    }
+
+    def run_scikit():
+        res = {}
+        for name, fn in sk_cases.items():
+            wall, cpu, out = best_of(args.repeat, fn)
+            res[name] = (wall, cpu, out)
+        return res
 
     def run_unroll(threads):
-        cmd = [args.unroll, "bench", "classic", "--inputs", d, "--repeat", str(args.repeat)]
-        if threads:
-            cmd += ["--threads", str(threads)]
+        cmd = [args.unroll, "bench", "classic", "--inputs", d, "--repeat", str(args.repeat), "--threads", str(threads)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-        times = {m.group(1): float(m.group(2)) for m in re.finditer(r"RESULT (\S+)\s+([0-9.]+) s", out)}
-        outs = {name: np.fromfile(os.path.join(d, "unroll_%s.f32" % name), dtype=np.float32) for name in times}
-        return out.splitlines()[0], times, outs
+        res = {m.group(1): (float(m.group(2)), float(m.group(3)))
+               for m in re.finditer(r"RESULT (\S+)\s+([0-9.]+) s\s+cpu\s+([0-9.]+) s", out)}
+        return out.splitlines()[0], res
 
-    header_n, un, un_out = run_unroll(0)
-    header_1, un1, _ = run_unroll(1)
+    load_before = loadavg()
+    sk_rounds, un_rounds = [], {t: [] for t in thread_counts}
+    header = {}
+    for r in range(args.rounds):
+        order = ["sk"] + thread_counts if r % 2 == 0 else thread_counts[::-1] + ["sk"]
+        for who in order:
+            if who == "sk":
+                sk_rounds.append(run_scikit())
+            else:
+                header[who], res = run_unroll(who)
+                un_rounds[who].append(res)
+    load_after = loadavg()
+    outs = {name: np.fromfile(os.path.join(d, "unroll_%s.f32" % name), dtype=np.float32)
+            for name in un_rounds[thread_counts[0]][0]}
+
+    med = statistics.median
     print("inputs: %s (%dx%d, kernel 25x25, noise 0.01)" % (d, args.size, args.size))
-    print(header_n)
+    print("scikit-image %s, numpy %s; %d rounds, best of %d per round; load average before %s, after %s"
+          % (skimage.__version__, np.__version__, args.rounds, args.repeat, load_before, load_after))
+    for t in thread_counts:
+        print(header[t])
     print()
-    print("| case | scikit-image (s) | Unroll, default threads (s) | ratio | Unroll, 1 thread (s) | ratio | PSNR skimage | PSNR Unroll | max abs diff |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    cols = "".join(" Unroll %d thr (s) | ratio |" % t for t in thread_counts)
+    print("| case | scikit-image (s) |%s CPU-time ratio, 1 thr | PSNR skimage | PSNR Unroll | max abs diff |" % cols)
+    print("|---|---:|" + "---:|---:|" * len(thread_counts) + "---:|---:|---:|---:|")
     for name, ref in (("wiener_grey", grey), ("rl30_grey_zero", grey)):
-        t_sk, x_sk = sk[name]
-        x_un = un_out[name].reshape(x_sk.shape)
-        print("| %s | %.3f | %.3f | %.1fx | %.3f | %.1fx | %.3f | %.3f | %.1e |" % (
-            name, t_sk, un[name], t_sk / un[name], un1[name], t_sk / un1[name], psnr(x_sk, ref), psnr(x_un, ref),
+        x_sk = sk_rounds[-1][name][2]
+        x_un = outs[name].reshape(x_sk.shape)
+        cells = ""
+        for t in thread_counts:
+            ratios = [sk[name][0] / un[name][0] for sk, un in zip(sk_rounds, un_rounds[t])]
+            cells += " %.3f | %.1fx |" % (med(u[name][0] for u in un_rounds[t]), med(ratios))
+        cpu = "-"
+        if 1 in un_rounds:
+            cpu = "%.1fx" % med(sk[name][1] / un[name][1] for sk, un in zip(sk_rounds, un_rounds[1]))
+        print("| %s | %.3f |%s %s | %.3f | %.3f | %.1e |" % (
+            name, med(s[name][0] for s in sk_rounds), cells, cpu, psnr(x_sk, ref), psnr(x_un, ref),
             np.abs(x_sk - x_un).max()))
     for name in ("rl30_grey_normalized", "admm100_rgb"):
         ref = grey if "grey" in name else rgb.transpose(2, 0, 1)
-        x_un = un_out[name].reshape(ref.shape)
-        print("| %s | - | %.3f | - | %.3f | - | - | %.3f | - |" % (name, un[name], un1[name], psnr(x_un, ref)))
+        x_un = outs[name].reshape(ref.shape)
+        cells = "".join(" %.3f | - |" % med(u[name][0] for u in un_rounds[t]) for t in thread_counts)
+        print("| %s | - |%s - | - | %.3f | - |" % (name, cells, psnr(x_un, ref)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 //   z <- shrink(D x + u, lambda / rho)   (isotropic: group shrinkage; anisotropic: soft threshold)
 //   u <- u + D x - z
 // Stops when both relative primal and dual residuals fall below `tolerance`.
+// The loop updates its buffers in place (out= kernels), so it is not differentiable; learned models
+// differentiate through core/data_step.h instead.
 #pragma once
 
 #include <torch/torch.h>

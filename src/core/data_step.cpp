@@ -14,7 +14,7 @@ FourierDataStep::FourierDataStep(const torch::Tensor& y, const torch::Tensor& ke
   height_ = y.size(2);
   width_ = y.size(3);
   otf_ = psf2otf(k, height_, width_);
-  kty_hat_ = otf_.conj() * torch::fft::rfft2(y);
+  kty_hat_ = torch::fft::rfft2(y) * otf_.conj();
   k_power_ = torch::real(otf_ * otf_.conj());
 }
 

@@ -18,13 +18,21 @@ int64_t fast_size(int64_t n) {
 
 torch::Tensor psf2otf(const torch::Tensor& k_in, int64_t height, int64_t width) {
   auto k = as_kernel_batch(k_in);
-  const int64_t kh = k.size(2), kw = k.size(3);
+  const int64_t n = k.size(0), kh = k.size(2), kw = k.size(3);
   UNROLL_CHECK(kh <= height && kw <= width, "psf2otf: kernel ", kh, "x", kw, " is larger than the grid ",
                height, "x", width);
-  auto padded = torch::zeros({k.size(0), 1, height, width}, k.options());
-  padded.narrow(2, 0, kh).narrow(3, 0, kw).copy_(k);
-  padded = torch::roll(padded, {-(kh / 2), -(kw / 2)}, {2, 3});
-  return torch::fft::rfft2(padded);
+  // The zero-padded, centre-shifted kernel has only kh non-zero rows, so the row transforms run on those
+  // rows alone and the column transform on the result: the same spectrum as rfft2 of the padded
+  // kernel, for about half the work of a full 2-D transform.
+  const int64_t right = kw - kw / 2, below = kh - kh / 2;  // columns/rows from the centre onwards
+  auto rows = torch::zeros({n, 1, kh, width}, k.options());
+  rows.narrow(3, 0, right).copy_(k.narrow(3, kw / 2, right));
+  if (kw / 2 > 0) rows.narrow(3, width - kw / 2, kw / 2).copy_(k.narrow(3, 0, kw / 2));
+  auto row_spec = torch::fft::rfft(rows, c10::nullopt, 3);
+  auto cols = torch::zeros({n, 1, height, width / 2 + 1}, row_spec.options());
+  cols.narrow(2, 0, below).copy_(row_spec.narrow(2, kh / 2, below));
+  if (kh / 2 > 0) cols.narrow(2, height - kh / 2, kh / 2).copy_(row_spec.narrow(2, 0, kh / 2));
+  return torch::fft::fft(cols, c10::nullopt, 2);
 }
 
 torch::Tensor conv_circular(const torch::Tensor& x, const torch::Tensor& k) {
@@ -60,22 +68,27 @@ torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k_in, ConvMo
 SameConvolution::SameConvolution(const torch::Tensor& k_in, int64_t height, int64_t width)
     : height_(height), width_(width) {
   auto k = as_kernel_batch(k_in);
-  pad_h_ = fast_size(height + k.size(2) - 1);
-  pad_w_ = fast_size(width + k.size(3) - 1);
+  // The 'same' window [top, top+H) of the circular convolution on a P-periodic grid is free of
+  // wrap-around as soon as P >= H + kh/2 (the full convolution's tail past the window, kh-1-kh/2
+  // samples, and its head before it, kh/2, must not fold into it), so the grid need not hold the
+  // whole H+kh-1 full convolution.
+  pad_h_ = fast_size(height + k.size(2) / 2);
+  pad_w_ = fast_size(width + k.size(3) / 2);
   top_ = k.size(2) / 2;
   left_ = k.size(3) / 2;
   otf_ = torch::fft::rfft2(k, std::vector<int64_t>{pad_h_, pad_w_});
+  otf_conj_ = otf_.conj().resolve_conj();  // materialised once: a lazy conj() would be copied per call
 }
 
 torch::Tensor SameConvolution::forward(const torch::Tensor& x) const {
-  auto spec = torch::fft::rfft2(x, std::vector<int64_t>{pad_h_, pad_w_}) * otf_;
+  auto spec = torch::fft::rfft2(x, std::vector<int64_t>{pad_h_, pad_w_}).mul_(otf_);
   return torch::fft::irfft2(spec, std::vector<int64_t>{pad_h_, pad_w_}).narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
 torch::Tensor SameConvolution::adjoint(const torch::Tensor& r) const {
   // A = S C Z (zero-pad, circular conv on the padded grid, slice at the centre); A^T = Z^T C^T S^T.
   auto placed = torch::constant_pad_nd(r, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
-  auto spec = torch::fft::rfft2(placed) * otf_.conj();
+  auto spec = torch::fft::rfft2(placed).mul_(otf_conj_);
   return torch::fft::irfft2(spec, std::vector<int64_t>{pad_h_, pad_w_}).narrow(-2, 0, height_).narrow(-1, 0, width_);
 }
 
@@ -88,6 +101,52 @@ torch::Tensor grad_circular(const torch::Tensor& x) {
 torch::Tensor grad_circular_adjoint(const torch::Tensor& g) {
   auto gx = g.select(2, 0), gy = g.select(2, 1);
   return (torch::roll(gx, {1}, {-1}) - gx) + (torch::roll(gy, {1}, {-2}) - gy);
+}
+
+void grad_circular_out(const torch::Tensor& x, torch::Tensor& out) {
+  UNROLL_CHECK(x.dim() == 4, "grad_circular_out: x must be [N,C,H,W], got shape ", x.sizes());
+  const int64_t h = x.size(2), w = x.size(3);
+  const std::vector<int64_t> shape{x.size(0), x.size(1), 2, h, w};
+  if (!out.defined() || out.sizes() != c10::IntArrayRef(shape) || out.options().dtype() != x.options().dtype() ||
+      out.device() != x.device()) {
+    out = torch::empty(shape, x.options());
+  }
+  // Each difference is written straight into its slot: no rolled copies, no stacking.
+  auto dx = out.select(2, 0), dy = out.select(2, 1);
+  if (w > 1) {
+    auto o = dx.narrow(3, 0, w - 1);
+    at::sub_out(o, x.narrow(3, 1, w - 1), x.narrow(3, 0, w - 1));
+  }
+  auto ox = dx.narrow(3, w - 1, 1);
+  at::sub_out(ox, x.narrow(3, 0, 1), x.narrow(3, w - 1, 1));
+  if (h > 1) {
+    auto o = dy.narrow(2, 0, h - 1);
+    at::sub_out(o, x.narrow(2, 1, h - 1), x.narrow(2, 0, h - 1));
+  }
+  auto oy = dy.narrow(2, h - 1, 1);
+  at::sub_out(oy, x.narrow(2, 0, 1), x.narrow(2, h - 1, 1));
+}
+
+void grad_circular_adjoint_out(const torch::Tensor& g, torch::Tensor& out) {
+  UNROLL_CHECK(g.dim() == 5 && g.size(2) == 2, "grad_circular_adjoint_out: g must be [N,C,2,H,W], got shape ",
+               g.sizes());
+  const int64_t h = g.size(3), w = g.size(4);
+  const std::vector<int64_t> shape{g.size(0), g.size(1), h, w};
+  if (!out.defined() || out.sizes() != c10::IntArrayRef(shape) || out.options().dtype() != g.options().dtype() ||
+      out.device() != g.device()) {
+    out = torch::empty(shape, g.options());
+  }
+  // out = gx[j-1] - gx[j] + gy[i-1] - gy[i] (circular indices).
+  auto gx = g.select(2, 0), gy = g.select(2, 1);
+  if (w > 1) {
+    auto o = out.narrow(3, 1, w - 1);
+    at::sub_out(o, gx.narrow(3, 0, w - 1), gx.narrow(3, 1, w - 1));
+  }
+  auto o0 = out.narrow(3, 0, 1);
+  at::sub_out(o0, gx.narrow(3, w - 1, 1), gx.narrow(3, 0, 1));
+  if (h > 1) out.narrow(2, 1, h - 1).add_(gy.narrow(2, 0, h - 1));
+  out.narrow(2, 0, 1).add_(gy.narrow(2, h - 1, 1));
+  out.sub_(gy);
 }
 
 namespace {

@@ -41,7 +41,7 @@ class SameConvolution {
   torch::Tensor adjoint(const torch::Tensor& r) const;  ///< A^T r
 
  private:
-  torch::Tensor otf_;
+  torch::Tensor otf_, otf_conj_;
   int64_t height_, width_, pad_h_, pad_w_, top_, left_;
 };
 
@@ -51,6 +51,14 @@ torch::Tensor grad_circular(const torch::Tensor& x);
 
 /// Adjoint of grad_circular (minus the divergence): [N,C,2,H,W] -> [N,C,H,W].
 torch::Tensor grad_circular_adjoint(const torch::Tensor& g);
+
+/// grad_circular(x) written into `out` [N,C,2,H,W] (reallocated only if its shape, dtype or device do
+/// not match), for solver loops that reuse one buffer per iteration. `out` must not overlap `x`.
+/// Not differentiable (autograd does not track out= writes): use grad_circular() under autograd.
+void grad_circular_out(const torch::Tensor& x, torch::Tensor& out);
+
+/// grad_circular_adjoint(g) written into `out` [N,C,H,W], same contract as grad_circular_out().
+void grad_circular_adjoint_out(const torch::Tensor& g, torch::Tensor& out);
 
 /// |Dx|^2 + |Dy|^2 of the circular forward differences on an H x W grid, as a real [1,1,H,W/2+1]
 /// tensor with the given options (the eigenvalues of D^T D).

@@ -1,5 +1,7 @@
 #include "core/shrink.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace unroll {
@@ -12,6 +14,39 @@ torch::Tensor group_soft_threshold(const torch::Tensor& v, double t) {
   auto mag = v.square().sum(2, true).sqrt_();
   auto scale = mag.clamp_min_(1e-12).reciprocal_().mul_(-t).add_(1.0).clamp_min_(0.0);  // max(1 - t/|v|, 0)
   return v * scale;
+}
+
+namespace {
+void match(const torch::Tensor& v, torch::Tensor& out) {
+  if (!out.defined() || out.sizes() != v.sizes() || out.options().dtype() != v.options().dtype() ||
+      out.device() != v.device()) {
+    out = torch::empty_like(v, torch::MemoryFormat::Contiguous);
+  }
+}
+}  // namespace
+
+void project_linf_ball_out(const torch::Tensor& v, double t, torch::Tensor& out) {
+  UNROLL_CHECK(t >= 0.0, "project_linf_ball: radius must be >= 0, got ", t);
+  match(v, out);
+  at::clamp_out(out, v, -t, t);
+}
+
+void project_group_ball_out(const torch::Tensor& v, double t, torch::Tensor& out) {
+  UNROLL_CHECK(v.dim() == 5 && v.size(2) == 2, "project_group_ball: v must be [N,C,2,H,W], got shape ", v.sizes());
+  UNROLL_CHECK(t >= 0.0, "project_group_ball: radius must be >= 0, got ", t);
+  match(v, out);
+  if (t == 0.0) {
+    out.zero_();
+    return;
+  }
+  // out = v * min(1, t / |v|) = v * t / max(|v|, t): only vectorised passes (no hypot, no division by 0).
+  auto vx = v.select(2, 0), vy = v.select(2, 1);
+  auto scale = out.select(2, 0);  // scratch: overwritten by the final product below
+  at::mul_out(scale, vx, vx);
+  scale.addcmul_(vy, vy).clamp_min_(std::max(t * t, 1e-30)).rsqrt_().mul_(t);
+  auto out_y = out.select(2, 1);
+  at::mul_out(out_y, vy, scale);
+  out.select(2, 0).mul_(vx);
 }
 
 torch::Tensor hyper_laplacian_prox(const torch::Tensor& v, double alpha, double beta) {

@@ -62,6 +62,68 @@ TEST(SameConvolution, AdjointIdentity) {
     EXPECT_NEAR(lhs, rhs, 1e-9 * std::abs(lhs));
     EXPECT_LT(test::max_abs_diff(A.forward(x), conv_fft(x, test::test_kernel(ks).to(torch::kFloat64), ConvMode::Same)), 1e-10);
   }
+  // Grids where H + kh/2 is itself a fast size, so the periodic grid is exactly as small as 'same'
+  // allows (odd and even kernels, 20 + 8/2 = 24, 21 + 7/2 = 24): still no wrap-around in the window.
+  for (auto [n, ks] : {std::pair<int64_t, int64_t>{20, 8}, {21, 7}}) {
+    auto xs = torch::rand({1, 2, n, n}, torch::kFloat64), rs = torch::rand({1, 2, n, n}, torch::kFloat64);
+    auto k = test::test_kernel(ks).to(torch::kFloat64);
+    SameConvolution A(k, n, n);
+    EXPECT_LT(test::max_abs_diff(A.forward(xs), conv_fft(xs, k, ConvMode::Same)), 1e-10) << n << " " << ks;
+    EXPECT_NEAR((A.forward(xs) * rs).sum().item<double>(), (xs * A.adjoint(rs)).sum().item<double>(), 1e-9);
+  }
+}
+
+// psf2otf's definition: rfft2 of the kernel zero-padded to H x W and rolled so its centre is at (0,0).
+torch::Tensor reference_otf(const torch::Tensor& k, int64_t h, int64_t w) {
+  auto kb = k.dim() == 2 ? k.unsqueeze(0).unsqueeze(0) : k;
+  auto padded = torch::zeros({kb.size(0), 1, h, w}, kb.options());
+  padded.narrow(2, 0, kb.size(2)).narrow(3, 0, kb.size(3)).copy_(kb);
+  return torch::fft::rfft2(torch::roll(padded, {-(kb.size(2) / 2), -(kb.size(3) / 2)}, {2, 3}));
+}
+
+torch::Tensor rect_kernel(int64_t kh, int64_t kw) {
+  auto k = torch::rand({kh, kw}, torch::kFloat64) + 0.1;
+  return k / k.sum();
+}
+
+TEST(Psf2Otf, EqualsTheTransformOfThePaddedShiftedKernel) {
+  torch::manual_seed(3);
+  for (auto [kh, kw] : {std::pair<int64_t, int64_t>{5, 5}, {6, 3}, {1, 1}, {2, 7}, {9, 8}}) {
+    for (auto [h, w] : {std::pair<int64_t, int64_t>{16, 16}, {17, 23}, {9, 9}}) {
+      auto k = rect_kernel(kh, kw);
+      EXPECT_LT((psf2otf(k, h, w) - reference_otf(k, h, w)).abs().max().item<double>(), 1e-12)
+          << kh << "x" << kw << " on " << h << "x" << w;
+    }
+  }
+  // Batched kernels, a kernel as large as the grid, float32.
+  auto kb = torch::stack({test::test_kernel(5, 5), test::test_kernel(5, 5).flip({0})}).unsqueeze(1);
+  EXPECT_LT((psf2otf(kb, 12, 10) - reference_otf(kb, 12, 10)).abs().max().item<double>(), 1e-6);
+  auto big = rect_kernel(9, 8);
+  EXPECT_LT((psf2otf(big, 9, 8) - reference_otf(big, 9, 8)).abs().max().item<double>(), 1e-12);
+  EXPECT_THROW(psf2otf(big, 8, 8), std::exception);
+}
+
+TEST(GradCircular, OutVariantsEqualTheFunctionalOnes) {
+  for (auto [h, w] : {std::pair<int64_t, int64_t>{12, 15}, {1, 7}, {6, 1}, {1, 1}}) {
+    auto x = torch::rand({2, 3, h, w}, torch::kFloat64);
+    auto g = torch::rand({2, 3, 2, h, w}, torch::kFloat64);
+    torch::Tensor gx, dtg;
+    grad_circular_out(x, gx);
+    grad_circular_adjoint_out(g, dtg);
+    EXPECT_LT(test::max_abs_diff(gx, grad_circular(x)), 1e-14) << h << "x" << w;
+    EXPECT_LT(test::max_abs_diff(dtg, grad_circular_adjoint(g)), 1e-14) << h << "x" << w;
+  }
+  // The buffer is reused when it fits and replaced when it does not (shape or dtype).
+  auto x = torch::rand({1, 1, 8, 9});
+  torch::Tensor out = torch::empty({1, 1, 2, 8, 9});
+  const void* before = out.data_ptr();
+  grad_circular_out(x, out);
+  EXPECT_EQ(out.data_ptr(), before);
+  grad_circular_out(x.to(torch::kFloat64), out);
+  EXPECT_EQ(out.scalar_type(), torch::kFloat64);
+  EXPECT_LT(test::max_abs_diff(out, grad_circular(x.to(torch::kFloat64))), 1e-14);
+  grad_circular_out(torch::rand({1, 2, 4, 5}), out);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 2, 2, 4, 5}));
 }
 
 TEST(GradCircular, AdjointAndSpectrum) {
