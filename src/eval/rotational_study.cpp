@@ -97,7 +97,8 @@ void RotationalStudyOptions::validate() const {
   for (const auto& m : methods) {
     if (m == "oracle-uniform" || m == "oracle-unrolled") continue;
     if (m == "convir") {
-      UNROLL_CHECK(!convir_weights.empty(), "rotational study: method convir needs convir_weights");
+      UNROLL_CHECK(!convir_weights.empty() || !shipped_model("convir_small.pth").empty(),
+                   "rotational study: method convir needs convir_weights (no shipped models/convir_small.pth)");
       continue;
     }
     UNROLL_CHECK(find_method(m).rotational, "rotational study: method '", m,

@@ -17,7 +17,7 @@
 //   oracle-unrolled  the shipped unrolled network with the oracle's best kernel (learned, uniform).
 //   any registry method with Method::rotational (wiener, hqs-tv, pnp, unrolled, usrnet): the polar
 //                    data step with the true sweep and centre.
-//   convir           blind end-to-end ConvIR when `convir_weights` is given.
+//   convir           blind end-to-end ConvIR: `convir_weights`, else the shipped models/convir_small.pth.
 #pragma once
 
 #include <torch/torch.h>
@@ -40,7 +40,7 @@ struct RotationalStudyOptions {
   double noise = 1.0 / 255.0;               ///< AWGN std on [0,1], >= 0
   std::vector<std::string> methods = {"oracle-uniform", "oracle-unrolled", "wiener", "hqs-tv", "pnp", "unrolled"};
   std::string unrolled_weights;             ///< "" = the shipped unrolled model
-  std::string convir_weights;               ///< required when methods include convir
+  std::string convir_weights;               ///< "" = the shipped models/convir_small.pth (method convir)
   uint64_t seed = 0;
   int grids = 1;                            ///< comparison grids for the first N images (every exposure of the middle rpm)
   double goal_angle_deg = 5.0;              ///< the report checks rotational HQS-TV vs the oracle from this sweep on
