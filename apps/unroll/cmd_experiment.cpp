@@ -13,7 +13,7 @@
 //                 overriding the base config. A variant with `method` and no `task` is evaluated as
 //                 is; every other variant is trained (task from the variant or [experiment]) and
 //                 evaluated with its checkpoint (unrolled -> `unrolled`, denoiser -> `pnp` with the
-//                 resunet prior, deblur -> the family's method: `convir`, `atrous`, ...; unless
+//                 trained denoiser as its prior, deblur -> the family's method: `convir`, `atrous`, ...; unless
 //                 `method` says otherwise).
 //   [size.quick] [size.full]  keys (any of the above except variant keys) overriding the rest for
 //                 that size; applied last.
@@ -479,7 +479,6 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
     if (v.trained) {
       UNROLL_CHECK(v.method.weights.empty(), what,
                    ": a trained variant is evaluated with its own checkpoint; remove weights");
-      if (task == "denoiser" && v.method.method == "pnp" && v.method.prior.empty()) v.method.prior = "resunet";
       v.task = task;
       v.dir = (fs::path(plan.out_dir) / vname).string();
       // The variant's `unroll train` config: base training keys, the variant's, then the size's.
@@ -496,6 +495,8 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
       std::istringstream check(v.train_config);
       const auto parsed = parse_train_config(check, what);  // the complete config must be valid before anything runs
       if (task == "deblur" && !own.count("method")) v.method.method = deblur_method_for_family(parsed.family);
+      // A trained denoiser is the PnP prior of its own architecture (resunet, attention-unet, convir-s).
+      if (task == "denoiser" && v.method.method == "pnp" && v.method.prior.empty()) v.method.prior = parsed.family;
     }
     find_method(v.method.method);
     check_method_params(v.method.method, v.method.params, what + " params");

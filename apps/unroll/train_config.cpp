@@ -165,6 +165,11 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     }
   }
   c.trainer.out_dir = c.out_dir;
+  try {
+    c.trainer.validate();  // schedule and sizes now, not when a run (or an experiment's n-th variant) starts
+  } catch (const Error& e) {
+    fail(source, ": ", e.what());
+  }
   return c;
 }
 

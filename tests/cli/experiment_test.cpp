@@ -150,14 +150,21 @@ model.family = atrous
 [variant.seed]
 label = ConvIR seed-000
 model.family = convir-seed
+[variant.att]
+label = attention prior
+task = denoiser
+model.family = attention-unet
 )";
   const std::string out = (dir / "out").string();
   std::string log;
   ASSERT_EQ(experiment((dir / "e2e.ini").string() + " --out " + out, &log), 0) << log;
   const std::string md = read_text(fs::path(out) / "report.md");
   for (const char* needle : {"| ATROUS_NET | trained deblur |", "| ConvIR seed-000 | trained deblur |",
-                             "evaluated with `atrous`", "evaluated with `convir`"})
+                             "evaluated with `atrous`", "evaluated with `convir`",
+                             "| attention prior | trained denoiser |"})
     EXPECT_NE(md.find(needle), std::string::npos) << needle << "\n" << md;
+  // Each trained denoiser is evaluated as the PnP prior of its own architecture.
+  EXPECT_EQ(md.find("failed"), std::string::npos) << md;
 }
 
 TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
