@@ -1,6 +1,7 @@
 #include "train/training_tasks.h"
 
 #include <cmath>
+#include <functional>
 
 #include "core/error.h"
 #include "core/metrics.h"
@@ -184,6 +185,46 @@ torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, 
   return torch::cat(ks, 0);
 }
 
+namespace {
+
+// The synthetic pairs of step `step` shared by tasks (b) and (c): clean crops drawn with `sampling`
+// (the crop size may differ from options.trainer's), kernels and noise from the step's seeds.
+DegradedPair blurred_training_batch(const PairDataset& train_set, const TrainerOptions& sampling,
+                                    const UnrolledTrainingOptions& options, int64_t step,
+                                    const torch::TensorOptions& opts) {
+  const auto& t = options.trainer;
+  auto clean = sample_clean_batch(train_set, sampling, options.sampling, step).to(opts);
+  auto kernels = sample_kernels(options, clean.size(0), step_seed(t.seed, kKernelStream, step)).to(opts);
+  DegradeOptions d;
+  d.blur = options.blur;
+  d.sigma_min = 0;
+  d.sigma_max = options.sigma_max;
+  return degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
+}
+
+// Mean PSNR of restore(blurred, kernel) over the validation images, each blurred deterministically
+// (motion kernel for even i, Gaussian for odd i, noise val_sigma), for tasks (b) and (c).
+double blurred_validation_psnr(const PairDataset& val_set, const UnrolledTrainingOptions& options,
+                               const torch::TensorOptions& opts,
+                               const std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&)>& restore) {
+  DegradeOptions d;
+  d.blur = options.blur;
+  d.fixed_sigma(options.val_sigma);
+  double sum = 0;
+  for (int64_t i = 0; i < val_set.size(); ++i) {
+    auto clean = centre_crop(val_set.get(i).sharp, options.val_crop).to(opts);
+    KernelSpec spec = options.kernels;
+    spec.type = i % 2 == 0 ? KernelType::Motion : KernelType::Gaussian;
+    const uint64_t seed = step_seed(options.trainer.seed, kValStream, i);
+    auto kernel = random_kernel(spec, seed).to(opts);
+    auto pair = degrade(clean, kernel, d, mix_seed(seed));
+    sum += psnr(restore(pair.blurred, kernel).clamp(0, 1), pair.sharp);
+  }
+  return sum / static_cast<double>(val_set.size());
+}
+
+}  // namespace
+
 BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
                               const UnrolledTrainingOptions& options) {
   options.validate();
@@ -192,16 +233,8 @@ BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDatas
   auto loss_fn = make_loss(options.loss);
   return [model, train_set, options, loss_fn](int64_t step) mutable {
     const auto opts = model_options(*model);
-    const auto& t = options.trainer;
-    auto clean = sample_clean_batch(*train_set, t, options.sampling, step).to(opts);
-    const int64_t n = clean.size(0);
-    auto kernels = sample_kernels(options, n, step_seed(t.seed, kKernelStream, step)).to(opts);
-    DegradeOptions d;
-    d.blur = options.blur;
-    d.sigma_min = 0;
-    d.sigma_max = options.sigma_max;
-    auto pair = degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
-    auto sigma = pair.sigma.to(opts).view({n, 1, 1, 1});
+    auto pair = blurred_training_batch(*train_set, options.trainer, options, step, opts);
+    auto sigma = pair.sigma.to(opts).view({pair.blurred.size(0), 1, 1, 1});
     return loss_fn(model->forward(pair.blurred, pair.kernel, sigma), pair.sharp);
   };
 }
@@ -212,21 +245,10 @@ Validator unrolled_validator(UnrolledNet model, std::shared_ptr<const PairDatase
   check_dataset(val_set, "validation");
   return [model, val_set, options]() mutable {
     const auto opts = model_options(*model);
-    DegradeOptions d;
-    d.blur = options.blur;
-    d.fixed_sigma(options.val_sigma);
-    double sum = 0;
-    for (int64_t i = 0; i < val_set->size(); ++i) {
-      auto clean = centre_crop(val_set->get(i).sharp, options.val_crop).to(opts);
-      KernelSpec spec = options.kernels;
-      spec.type = i % 2 == 0 ? KernelType::Motion : KernelType::Gaussian;
-      const uint64_t seed = step_seed(options.trainer.seed, kValStream, i);
-      auto kernel = random_kernel(spec, seed).to(opts);
-      auto pair = degrade(clean, kernel, d, mix_seed(seed));
-      auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
-      sum += psnr(model->forward(pair.blurred, kernel, sigma).clamp(0, 1), pair.sharp);
-    }
-    return sum / static_cast<double>(val_set->size());
+    auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
+    return blurred_validation_psnr(*val_set, options, opts, [&](const torch::Tensor& y, const torch::Tensor& k) {
+      return model->forward(y, k, sigma);
+    });
   };
 }
 
@@ -285,17 +307,9 @@ BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> 
   const auto kernel_options = options.as_unrolled();
   return [model, train_set, options, sampling, loss_fn, kernel_options](int64_t step) {
     const auto opts = model_options(*model.module());
-    const auto& t = options.trainer;
-    auto clean = sample_clean_batch(*train_set, sampling, options.sampling, step).to(opts);
-    UNROLL_CHECK(clean.size(1) == 3, "deblur training: the networks take RGB images, got ", clean.size(1),
+    auto pair = blurred_training_batch(*train_set, sampling, kernel_options, step, opts);
+    UNROLL_CHECK(pair.sharp.size(1) == 3, "deblur training: the networks take RGB images, got ", pair.sharp.size(1),
                  " channels");
-    const int64_t n = clean.size(0);
-    auto kernels = sample_kernels(kernel_options, n, step_seed(t.seed, kKernelStream, step)).to(opts);
-    DegradeOptions d;
-    d.blur = options.blur;
-    d.sigma_min = 0;
-    d.sigma_max = options.sigma_max;
-    auto pair = degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
     const bool penalty = options.gradient_penalty > 0;
     auto input = penalty ? pair.blurred.detach().requires_grad_(true) : pair.blurred;
     auto outputs = model.outputs(input);
@@ -312,21 +326,10 @@ Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> v
                            const DeblurTrainingOptions& options) {
   options.validate();
   check_dataset(val_set, "validation");
-  return [model, val_set, options]() {
-    const auto opts = model_options(*model.module());
-    DegradeOptions d;
-    d.blur = options.blur;
-    d.fixed_sigma(options.val_sigma);
-    double sum = 0;
-    for (int64_t i = 0; i < val_set->size(); ++i) {
-      auto clean = centre_crop(val_set->get(i).sharp, options.val_crop).to(opts);
-      KernelSpec spec = options.kernels;
-      spec.type = i % 2 == 0 ? KernelType::Motion : KernelType::Gaussian;
-      const uint64_t seed = step_seed(options.trainer.seed, kValStream, i);
-      auto pair = degrade(clean, random_kernel(spec, seed).to(opts), d, mix_seed(seed));
-      sum += psnr(model.deblur(pair.blurred), pair.sharp);
-    }
-    return sum / static_cast<double>(val_set->size());
+  const auto shared = options.as_unrolled();
+  return [model, val_set, shared]() {
+    return blurred_validation_psnr(*val_set, shared, model_options(*model.module()),
+                                   [&](const torch::Tensor& y, const torch::Tensor&) { return model.deblur(y); });
   };
 }
 
