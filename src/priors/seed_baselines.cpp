@@ -69,6 +69,11 @@ AtrousNetImpl::AtrousNetImpl(AtrousNetOptions options) : options_(std::move(opti
   up = register_module("up", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(c, c, 4).stride(2).padding(1)));
   tail = register_module("tail", torch::nn::Conv2d(conv(c, options_.image_channels, 3)));
   he_init(*this);
+  if (options_.zero_init_tail) {
+    torch::NoGradGuard no_grad;
+    tail->weight.zero_();
+    tail->bias.zero_();
+  }
 }
 
 torch::Tensor AtrousNetImpl::forward(const torch::Tensor& x) {
