@@ -46,17 +46,19 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& ke
 }  // namespace
 
 int cmd_study(const std::vector<std::string>& args) {
-  std::string kind, config_path, size = "full", out_override;
+  std::string kind, config_path, size = "full", out_override, methods_override;
   po::options_description cli_opts("study options");
   cli_opts.add_options()
       ("kind", po::value(&kind)->required(), "rotational")
       ("config,c", po::value(&config_path)->required(), "study config (INI), e.g. experiments/rotational_study.ini")
       ("size", po::value(&size)->default_value("full"), "full | quick (applies the config's [quick] overrides)")
-      ("out", po::value(&out_override), "override study.out");
+      ("out", po::value(&out_override), "override study.out")
+      ("methods", po::value(&methods_override), "override study.methods (comma-separated, e.g. convir to add one column)");
   po::positional_options_description positional;
   positional.add("kind", 1);
   po::variables_map cvm;
-  if (!parse("usage: unroll study rotational --config experiments/rotational_study.ini [--size quick] [--out DIR]",
+  if (!parse("usage: unroll study rotational --config experiments/rotational_study.ini [--size quick] [--methods M,...] "
+             "[--out DIR]",
              cli_opts, args, cvm, &positional))
     return 0;
   UNROLL_CHECK(kind == "rotational", "study: unknown kind '", kind, "' (known: rotational)");
@@ -98,6 +100,7 @@ int cmd_study(const std::vector<std::string>& args) {
     o.exposures = parse_numbers(value("exposure", ""), where + "exposure");
   o.noise = parse_number(value("noise", "1"), where + "noise") / 255.0;
   if (vm.count("study.methods") || vm.count("quick.methods")) o.methods = split_list(value("methods", ""));
+  if (!methods_override.empty()) o.methods = split_list(methods_override);
   o.unrolled_weights = value("unrolled_weights", "");
   o.convir_weights = value("convir_weights", "");
   o.seed = static_cast<uint64_t>(parse_number(value("seed", "0"), where + "seed"));
@@ -105,6 +108,7 @@ int cmd_study(const std::vector<std::string>& args) {
   o.out_dir = out_override.empty() ? value("out", "") : out_override;
   UNROLL_CHECK(!o.out_dir.empty(), where, "out is required (or --out)");
   o.command = "unroll study rotational --config " + config_path + (size == "quick" ? " --size quick" : "") +
+              (methods_override.empty() ? "" : " --methods " + methods_override) +
               (out_override.empty() ? "" : " --out " + out_override);
   const auto rows = run_rotational_study(o);
   int failed = 0;

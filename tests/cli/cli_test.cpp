@@ -109,6 +109,8 @@ TEST_F(Cli, StudyConfigErrorsNameTheKey) {
   std::ofstream(cfg) << "[study]\nout = " << dir_ << "/o\n";
   expect_error("study rotational --config " + cfg, "study.images is required");
   expect_error("study spiral --config " + cfg, "unknown kind 'spiral'");
+  std::ofstream(cfg) << "[study]\nimages = " << dir_ << "\nout = " << dir_ << "/o\n";
+  expect_error("study rotational --config " + cfg + " --methods hqs-tv,nosuch", "nosuch");
   expect_error("study rotational --config " + dir_ + "/none.ini", "cannot open config");
 }
 
