@@ -164,7 +164,12 @@ torch::Tensor DeblurNet::deblur(const torch::Tensor& y) const {
     ConvIR m = convir_;
     return convir_deblur(m, y);
   }
-  UNROLL_CHECK(y.dim() == 4 && y.size(1) == 3, family_, ": input must be [N,3,H,W], got ", y.sizes());
+  UNROLL_CHECK(y.dim() == 4 && (y.size(1) == 3 || y.size(1) == 1), family_, ": input must be [N,3,H,W] or [N,1,H,W], got ",
+               y.sizes());
+  if (y.size(1) == 1) {  // grey: run as RGB and average back, as convir_deblur does
+    auto rgb = y.expand({y.size(0), 3, y.size(2), y.size(3)}).contiguous();
+    return run_eval(*module_, [&] { return outputs(rgb).back().clamp(0, 1).mean(1, true); });
+  }
   return run_eval(*module_, [&] { return outputs(y).back().clamp(0, 1); });
 }
 

@@ -56,9 +56,9 @@ class DeblurNet {
   /// last one full-size. Differentiable; uses the module's current train/eval mode.
   std::vector<torch::Tensor> outputs(const torch::Tensor& blurred) const;
 
-  /// Blind deblurring of y [N,3,H,W] of any size >= 1x1: pads (ConvIR: priors/convir.h
-  /// convir_deblur), runs without gradients in eval mode (the training flag is restored), crops back
-  /// and clamps to [0,1].
+  /// Blind deblurring of y [N,3,H,W] (or grey [N,1,H,W]: run as RGB and averaged back) of any size
+  /// >= 1x1: pads (ConvIR: priors/convir.h convir_deblur), runs without gradients in eval mode (the
+  /// training flag is restored), crops back and clamps to [0,1].
   torch::Tensor deblur(const torch::Tensor& y) const;
 
   /// Writes the state dict (core/checkpoint.h save_state_dict, atomic).

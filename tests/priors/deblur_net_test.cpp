@@ -36,6 +36,7 @@ TEST(DeblurNet, SeedFamiliesDeblurOddSizesAndConvIRTakesItsMultiples) {
     EXPECT_GE(x.min().item<double>(), 0.0);
     EXPECT_LE(x.max().item<double>(), 1.0);
     EXPECT_TRUE(net.module()->is_training());  // deblur restores the training flag
+    EXPECT_EQ(net.deblur(y.mean(1, true)).sizes(), y.mean(1, true).sizes());  // grey in, grey out
   }
   torch::manual_seed(0);
   auto seed = DeblurNet::create("convir-seed");
