@@ -46,14 +46,15 @@ std::vector<double> parse_numbers(const std::string& text, const std::string& ke
 }  // namespace
 
 int cmd_study(const std::vector<std::string>& args) {
-  std::string kind, config_path, size = "full", out_override, methods_override;
+  std::string kind, config_path, size = "full", out_override, methods_override, convir_override;
   po::options_description cli_opts("study options");
   cli_opts.add_options()
       ("kind", po::value(&kind)->required(), "rotational")
       ("config,c", po::value(&config_path)->required(), "study config (INI), e.g. experiments/rotational_study.ini")
       ("size", po::value(&size)->default_value("full"), "full | quick (applies the config's [quick] overrides)")
       ("out", po::value(&out_override), "override study.out")
-      ("methods", po::value(&methods_override), "override study.methods (comma-separated, e.g. convir to add one column)");
+      ("methods", po::value(&methods_override), "override study.methods (comma-separated, e.g. convir to add one column)")
+      ("convir-weights", po::value(&convir_override), "override study.convir_weights");
   po::positional_options_description positional;
   positional.add("kind", 1);
   po::variables_map cvm;
@@ -102,13 +103,14 @@ int cmd_study(const std::vector<std::string>& args) {
   if (vm.count("study.methods") || vm.count("quick.methods")) o.methods = split_list(value("methods", ""));
   if (!methods_override.empty()) o.methods = split_list(methods_override);
   o.unrolled_weights = value("unrolled_weights", "");
-  o.convir_weights = value("convir_weights", "");
+  o.convir_weights = convir_override.empty() ? value("convir_weights", "") : convir_override;
   o.seed = static_cast<uint64_t>(parse_number(value("seed", "0"), where + "seed"));
   o.grids = static_cast<int>(parse_number(value("grids", "1"), where + "grids"));
   o.out_dir = out_override.empty() ? value("out", "") : out_override;
   UNROLL_CHECK(!o.out_dir.empty(), where, "out is required (or --out)");
   o.command = "unroll study rotational --config " + config_path + (size == "quick" ? " --size quick" : "") +
               (methods_override.empty() ? "" : " --methods " + methods_override) +
+              (convir_override.empty() ? "" : " --convir-weights " + convir_override) +
               (out_override.empty() ? "" : " --out " + out_override);
   const auto rows = run_rotational_study(o);
   int failed = 0;
