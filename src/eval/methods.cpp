@@ -291,7 +291,8 @@ std::vector<Method> build_registry() {
   for (const auto& e : e2e) {
     const std::string name = e.name, shipped_file = e.shipped;
     m.push_back(Method{
-        name, e.description, false, shipped_file.empty(), {},
+        // Needs --weights unless its shipped model is present.
+        name, e.description, false, shipped_file.empty() || shipped_model(shipped_file).empty(), {},
         [name, shipped_file](const DeblurRequest& r, const MethodParams&) {
           std::string path = r.weights;
           if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
