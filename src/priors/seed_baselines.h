@@ -4,7 +4,8 @@
 //  * AtrousNet  (seed 001, "ATROUS_NET"): 9x9 conv, stride-2 3x3 down-sampling, N residual blocks of
 //               two 3x3 atrous (dilated) convolutions whose dilations give an 11x11 receptive field per
 //               block (1 + 2*(2+3) = 11 with the default {2,3}), 4x4 stride-2 transposed-conv
-//               up-sampling, a 3x3 output conv; output = input + residual; He (Kaiming) initialisation.
+//               up-sampling, a 3x3 output conv; output = input + residual; He (Kaiming) initialisation,
+//               the output conv zero-initialised by default (AtrousNetOptions::zero_init_tail).
 //               N = 5 for CIFAR-10, 10 for REDS.
 //  * CarloNet   (seed 001, "CARLO_NET"): a convolutional auto-encoder with symmetric skip connections
 //               every two layers in the manner of RED-Net (Mao, Shen, Yang, "Image Restoration Using
