@@ -60,6 +60,17 @@ std::shared_ptr<const PairDataset> clean_images(const std::string& spec, int64_t
   return clean_image_dataset(images);
 }
 
+/// The synthetic-pair fields shared by tasks unrolled and deblur (train/training_tasks.h).
+void set_pair_options(const TrainConfig& c, UnrolledTrainingOptions& o) {
+  o.trainer = c.trainer;
+  o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);  // default ranges fitted to the size
+  o.motion_fraction = c.motion_fraction;
+  o.sigma_max = c.sigma_max255 / 255.0;
+  o.val_sigma = c.val_sigma255 / 255.0;
+  o.blur = parse_blur_mode(c.blur);
+  o.loss = c.loss;
+}
+
 }  // namespace
 
 void add_train_config_options(po::options_description& desc, TrainConfig& c) {
@@ -180,13 +191,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
   torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
   if (c.task == "deblur") {
     DeblurTrainingOptions o;
-    o.trainer = c.trainer;
-    o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);
-    o.motion_fraction = c.motion_fraction;
-    o.blur = parse_blur_mode(c.blur);
-    o.sigma_max = c.sigma_max255 / 255.0;
-    o.val_sigma = c.val_sigma255 / 255.0;
-    o.loss = c.loss;
+    set_pair_options(c, o);
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
     auto net = DeblurNet::create(c.family);
@@ -235,13 +240,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     }
   }
   UnrolledTrainingOptions o;
-  o.trainer = c.trainer;
-  o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);  // default ranges fitted to the size
-  o.motion_fraction = c.motion_fraction;
-  o.sigma_max = c.sigma_max255 / 255.0;
-  o.val_sigma = c.val_sigma255 / 255.0;
-  o.blur = parse_blur_mode(c.blur);
-  o.loss = c.loss;
+  set_pair_options(c, o);
   return train_unrolled(model, train_set, val_set, o, resume);
 }
 

@@ -106,11 +106,7 @@ torch::Tensor grad_circular_adjoint(const torch::Tensor& g) {
 void grad_circular_out(const torch::Tensor& x, torch::Tensor& out) {
   UNROLL_CHECK(x.dim() == 4, "grad_circular_out: x must be [N,C,H,W], got shape ", x.sizes());
   const int64_t h = x.size(2), w = x.size(3);
-  const std::vector<int64_t> shape{x.size(0), x.size(1), 2, h, w};
-  if (!out.defined() || out.sizes() != c10::IntArrayRef(shape) || out.options().dtype() != x.options().dtype() ||
-      out.device() != x.device()) {
-    out = torch::empty(shape, x.options());
-  }
+  ensure_buffer(out, {x.size(0), x.size(1), 2, h, w}, x);
   // Each difference is written straight into its slot: no rolled copies, no stacking.
   auto dx = out.select(2, 0), dy = out.select(2, 1);
   if (w > 1) {
@@ -131,11 +127,7 @@ void grad_circular_adjoint_out(const torch::Tensor& g, torch::Tensor& out) {
   UNROLL_CHECK(g.dim() == 5 && g.size(2) == 2, "grad_circular_adjoint_out: g must be [N,C,2,H,W], got shape ",
                g.sizes());
   const int64_t h = g.size(3), w = g.size(4);
-  const std::vector<int64_t> shape{g.size(0), g.size(1), h, w};
-  if (!out.defined() || out.sizes() != c10::IntArrayRef(shape) || out.options().dtype() != g.options().dtype() ||
-      out.device() != g.device()) {
-    out = torch::empty(shape, g.options());
-  }
+  ensure_buffer(out, {g.size(0), g.size(1), h, w}, g);
   // out = gx[j-1] - gx[j] + gy[i-1] - gy[i] (circular indices).
   auto gx = g.select(2, 0), gy = g.select(2, 1);
   if (w > 1) {

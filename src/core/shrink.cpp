@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace unroll {
 
@@ -16,25 +17,17 @@ torch::Tensor group_soft_threshold(const torch::Tensor& v, double t) {
   return v * scale;
 }
 
-namespace {
-void match(const torch::Tensor& v, torch::Tensor& out) {
-  if (!out.defined() || out.sizes() != v.sizes() || out.options().dtype() != v.options().dtype() ||
-      out.device() != v.device()) {
-    out = torch::empty_like(v, torch::MemoryFormat::Contiguous);
-  }
-}
-}  // namespace
 
 void project_linf_ball_out(const torch::Tensor& v, double t, torch::Tensor& out) {
   UNROLL_CHECK(t >= 0.0, "project_linf_ball: radius must be >= 0, got ", t);
-  match(v, out);
+  ensure_buffer(out, v.sizes(), v);
   at::clamp_out(out, v, -t, t);
 }
 
 void project_group_ball_out(const torch::Tensor& v, double t, torch::Tensor& out) {
   UNROLL_CHECK(v.dim() == 5 && v.size(2) == 2, "project_group_ball: v must be [N,C,2,H,W], got shape ", v.sizes());
   UNROLL_CHECK(t >= 0.0, "project_group_ball: radius must be >= 0, got ", t);
-  match(v, out);
+  ensure_buffer(out, v.sizes(), v);
   if (t == 0.0) {
     out.zero_();
     return;

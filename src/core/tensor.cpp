@@ -64,4 +64,9 @@ torch::Tensor as_sample_scalar(double value, const torch::Tensor& like) {
   return torch::full({like.size(0), 1, 1, 1}, value, like.options());
 }
 
+void ensure_buffer(torch::Tensor& out, c10::IntArrayRef shape, const torch::Tensor& like) {
+  if (!out.defined() || out.sizes() != shape || out.scalar_type() != like.scalar_type() || out.device() != like.device())
+    out = torch::empty(shape, like.options());
+}
+
 }  // namespace unroll

@@ -41,4 +41,8 @@ void check_finite(const torch::Tensor& x, const std::string& who);
 torch::Tensor as_sample_scalar(const torch::Tensor& value, const torch::Tensor& like);
 torch::Tensor as_sample_scalar(double value, const torch::Tensor& like);
 
+/// Output buffers of the *_out helpers: keeps `out` when it already has `shape` and the dtype and
+/// device of `like`, otherwise replaces it with a new contiguous tensor of that shape and options.
+void ensure_buffer(torch::Tensor& out, c10::IntArrayRef shape, const torch::Tensor& like);
+
 }  // namespace unroll

@@ -271,22 +271,8 @@ TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset>
 // ------------------------------------------------------------------------------------------------
 // (c) End-to-end deblurring network
 
-UnrolledTrainingOptions DeblurTrainingOptions::as_unrolled() const {
-  UnrolledTrainingOptions u;
-  u.trainer = trainer;
-  u.sampling = sampling;
-  u.kernels = kernels;
-  u.motion_fraction = motion_fraction;
-  u.sigma_max = sigma_max;
-  u.blur = blur;
-  u.val_sigma = val_sigma;
-  u.val_crop = val_crop;
-  u.loss = loss;
-  return u;
-}
-
 void DeblurTrainingOptions::validate() const {
-  as_unrolled().validate();  // the shared fields, with the same messages
+  UnrolledTrainingOptions::validate();  // the shared fields, with the same messages
   UNROLL_CHECK(std::isfinite(gradient_penalty) && gradient_penalty >= 0,
                "deblur training: gradient_penalty must be >= 0, got ", gradient_penalty);
 }
@@ -304,10 +290,9 @@ BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> 
                model.min_train_batch(), " for ", model.family(), " (batch normalisation of pooled features), got ",
                options.trainer.batch);
   auto loss_fn = make_loss(options.loss);
-  const auto kernel_options = options.as_unrolled();
-  return [model, train_set, options, sampling, loss_fn, kernel_options](int64_t step) {
+  return [model, train_set, options, sampling, loss_fn](int64_t step) {
     const auto opts = model_options(*model.module());
-    auto pair = blurred_training_batch(*train_set, sampling, kernel_options, step, opts);
+    auto pair = blurred_training_batch(*train_set, sampling, options, step, opts);
     UNROLL_CHECK(pair.sharp.size(1) == 3, "deblur training: the networks take RGB images, got ", pair.sharp.size(1),
                  " channels");
     const bool penalty = options.gradient_penalty > 0;
@@ -326,9 +311,8 @@ Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> v
                            const DeblurTrainingOptions& options) {
   options.validate();
   check_dataset(val_set, "validation");
-  const auto shared = options.as_unrolled();
-  return [model, val_set, shared]() {
-    return blurred_validation_psnr(*val_set, shared, model_options(*model.module()),
+  return [model, val_set, options]() {
+    return blurred_validation_psnr(*val_set, options, model_options(*model.module()),
                                    [&](const torch::Tensor& y, const torch::Tensor&) { return model.deblur(y); });
   };
 }

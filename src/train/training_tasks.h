@@ -130,16 +130,10 @@ TrainResult train_unrolled(UnrolledNet model, std::shared_ptr<const PairDataset>
 // ------------------------------------------------------------------------------------------------
 // (c) End-to-end deblurring network
 // ------------------------------------------------------------------------------------------------
-struct DeblurTrainingOptions {
-  TrainerOptions trainer;
-  CropSampling sampling;
-  KernelSpec kernels;               ///< as UnrolledTrainingOptions::kernels
-  double motion_fraction = 0.5;     ///< in [0,1]
-  double sigma_max = 10.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, >= 0
-  BlurMode blur = BlurMode::Circular;
-  double val_sigma = 2.55 / 255.0;  ///< validation noise sigma, >= 0
-  int64_t val_crop = 0;             ///< centre crop of validation images (0 = whole images)
-  std::string loss = "l1";          ///< make_loss spec
+/// The pairs, kernels, noise and loss fields are (b)'s (the network just does not see the kernel);
+/// only the default noise range differs: sigma_max = 10/255.
+struct DeblurTrainingOptions : UnrolledTrainingOptions {
+  DeblurTrainingOptions() { sigma_max = 10.0 / 255.0; }
   bool multiscale = true;           ///< apply the loss to every output of a multi-output network
   /// Gradient penalty weight lambda >= 0 (seed 000's extra term): the batch loss L becomes
   /// L + lambda * mean((P * dL/dy)^2), the mean over the blurred input's elements of the squared
@@ -149,9 +143,7 @@ struct DeblurTrainingOptions {
   /// 1992), the input-gradient penalty of WGAN-GP (Gulrajani et al., 2017) without a critic -- and
   /// costs a second backward pass. 0 disables it.
   double gradient_penalty = 0;
-  void validate() const;
-  /// The kernel draw of (b) with these ranges (sample_kernels).
-  UnrolledTrainingOptions as_unrolled() const;
+  void validate() const;  ///< (b)'s checks, then gradient_penalty
 };
 
 BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
