@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -94,6 +95,10 @@ void RotationalStudyOptions::validate() const {
     UNROLL_CHECK(std::isfinite(e) && e > 0, "rotational study: exposure must be > 0 seconds, got ", e);
   UNROLL_CHECK(std::isfinite(noise) && noise >= 0, "rotational study: noise must be >= 0, got ", noise);
   UNROLL_CHECK(!methods.empty(), "rotational study: no methods");
+  // A missing checkpoint is a bad input, not a per-case failure: say so before any case runs.
+  for (const auto* w : {&unrolled_weights, &convir_weights})
+    UNROLL_CHECK(w->empty() || std::filesystem::is_regular_file(*w), "rotational study: ",
+                 w == &convir_weights ? "convir_weights" : "unrolled_weights", ": no such file '", *w, "'");
   for (const auto& m : methods) {
     if (m == "oracle-uniform" || m == "oracle-unrolled") continue;
     if (m == "convir") {

@@ -111,6 +111,8 @@ TEST_F(Cli, StudyConfigErrorsNameTheKey) {
   expect_error("study spiral --config " + cfg, "unknown kind 'spiral'");
   std::ofstream(cfg) << "[study]\nimages = " << dir_ << "\nout = " << dir_ << "/o\n";
   expect_error("study rotational --config " + cfg + " --methods hqs-tv,nosuch", "nosuch");
+  expect_error("study rotational --config " + cfg + " --methods convir --convir-weights " + dir_ + "/none.pth",
+               "convir_weights: no such file");
   expect_error("study rotational --config " + dir_ + "/none.ini", "cannot open config");
 }
 
