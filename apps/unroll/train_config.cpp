@@ -92,6 +92,9 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("model.init_prior", po::value(&c.init_prior),
        "unrolled: warm start from this denoiser checkpoint (architecture from the file; the hyper-network is "
        "fitted to the DPIR schedule, so training starts from plug-and-play HQS)")
+      ("model.init_weights", po::value(&c.init_weights),
+       "deblur: start from this checkpoint of model.family (e.g. official ConvIR weights, to fine-tune them on "
+       "your data); loaded strictly")
       ("data.train", po::value(&c.train_dir), "folder of sharp training images, or cifar10:DIR[:train|test]")
       ("data.val", po::value(&c.val_dir), "folder of validation images (optional), or cifar10:DIR[:test|train]")
       ("data.max_images", po::value(&c.max_images)->default_value(0), "use only the first N training images (0 = all)")
@@ -169,6 +172,7 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
                    " has a fixed architecture)");
   }
   UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", c.source, ": model.init_prior applies to task unrolled");
+  UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur", c.source, ": model.init_weights applies to task deblur");
   if (!c.init_prior.empty()) {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"}) {
       UNROLL_CHECK(c.vm[key].defaulted(), c.source, ": ", key,
@@ -194,8 +198,10 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     set_pair_options(c, o);
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
-    auto net = DeblurNet::create(c.family);
-    std::cout << c.family << ": " << net.parameter_count() << " parameters\n";
+    auto net = c.init_weights.empty() ? DeblurNet::create(c.family) : DeblurNet::load(c.family, c.init_weights);
+    std::cout << net.family() << ": " << net.parameter_count() << " parameters";
+    if (!c.init_weights.empty()) std::cout << ", starting from " << c.init_weights;
+    std::cout << "\n";
     return train_deblur_net(net, train_set, val_set, o, resume);
   }
   if (c.task == "denoiser" && c.family != "resunet") {

@@ -16,7 +16,7 @@ namespace unroll::cli {
 
 struct TrainConfig {
   std::string source;  ///< where the config came from (file name), for messages
-  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, blur;
+  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, init_weights, blur;
   bool shared_prior = true, multiscale = true;
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
   bool global_residual = true;

@@ -55,6 +55,28 @@ TEST(TrainCli, EndToEndSmokeRunDeblursBlindFromItsCheckpoint) {
             0);
   EXPECT_NE(out.find("error: "), std::string::npos) << out;
   EXPECT_NE(out.find("model.pth"), std::string::npos) << out;
+
+  // model.init_weights fine-tunes from a checkpoint: one step at a vanishing learning rate keeps the
+  // start's weights (a fresh initialisation would not), and another family's file is refused up front.
+  const std::string tune = dir + "/tune.ini";
+  auto write_tune = [&](const std::string& family) {
+    std::ofstream(tune) << "[experiment]\ntask = deblur\n[model]\nfamily = " << family << "\ninit_weights = " << dir
+                        << "/model.pth\n[data]\ntrain = data/sample\n[train]\nsteps = 1\nbatch = 2\ncrop = 32\n"
+                        << "lr = 1e-12\nmin_lr = 1e-12\nkernel_size = 9\nout = " << dir << "/tuned\n";
+  };
+  write_tune("atrous");
+  ASSERT_EQ(train("--config " + tune, &out), 0) << out;
+  EXPECT_NE(out.find("starting from"), std::string::npos) << out;
+  const auto start = load_state_dict(dir + "/model.pth");
+  const auto tuned = load_state_dict(dir + "/tuned/model.pth");
+  ASSERT_EQ(start.size(), tuned.size());
+  for (size_t i = 0; i < start.size(); ++i)
+    EXPECT_TRUE(torch::allclose(start[i].second, tuned[i].second, 1e-5, 1e-6)) << start[i].first;
+  fs::remove_all(dir + "/tuned");
+  write_tune("kaist");
+  EXPECT_NE(train("--config " + tune, &out), 0) << out;
+  EXPECT_NE(out.find("error: "), std::string::npos) << out;
+  EXPECT_NE(out.find("model.pth"), std::string::npos) << out;
 }
 
 TEST(TrainCli, BadConfigsNameTheProblem) {
