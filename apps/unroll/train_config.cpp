@@ -80,7 +80,8 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("experiment.name", po::value(&c.name), "free text")
       ("experiment.task", po::value(&c.task)->required(), "denoiser | unrolled | deblur (end-to-end network)")
       ("model.family", po::value(&c.family)->default_value("resunet"),
-       "denoiser: resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h defaults); deblur: "
+       "denoiser and unrolled (its prior): resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h "
+       "defaults); deblur: "
        "convir-s | convir-b | convir-l | convir-seed | atrous | atrous-reds | kaist | carlo | unet-resnet | unet-ae")
       ("model.nc", po::value(&c.nc_text)->default_value("16,32,64,64"), "ResUNet widths of the four scales")
       ("model.nb", po::value(&c.nb)->default_value(2), "residual blocks per scale")
@@ -163,8 +164,9 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     UNROLL_CHECK(c.vm["train.gradient_penalty"].defaulted(), source, ": train.gradient_penalty applies to task deblur");
     UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
                  ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
-    UNROLL_CHECK(c.family == "resunet" || c.task == "denoiser", source, ": model.family ", c.family,
-                 " is a denoiser architecture (the unrolled network's prior is a ResUNet)");
+    UNROLL_CHECK(c.init_prior.empty() || c.vm["model.family"].defaulted(), source,
+                 ": model.family cannot be combined with model.init_prior (the prior's architecture comes from the "
+                 "checkpoint)");
   }
   if (c.family != "resunet") {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
@@ -240,9 +242,13 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     m.prior.nc = parse_int_list(c.nc_text, "model.nc");
     m.prior.nb = c.nb;
     m.prior.global_residual = !c.vm["model.global_residual"].defaulted() && c.global_residual;
+    if (c.family != "resunet") {
+      const std::string family = c.family;
+      m.prior_factory = [family] { return make_prior(family); };  // attention-unet | convir-s, priors/prior.h defaults
+    }
     model = UnrolledNet(m);
     if (m.prior.global_residual) {
-      for (int k = 0; k < (c.shared_prior ? 1 : m.iterations); ++k) model->prior(k)->zero_init_tail();
+      for (int k = 0; k < (c.shared_prior ? 1 : m.iterations); ++k) model->resunet_prior(k)->zero_init_tail();
     }
   }
   UnrolledTrainingOptions o;

@@ -9,6 +9,7 @@ namespace unroll {
 void UnrolledNetOptions::validate() const {
   UNROLL_CHECK(iterations >= 1, "unrolled net: iterations must be >= 1, got ", iterations);
   UNROLL_CHECK(hyper_channels >= 1, "unrolled net: hyper_channels must be >= 1, got ", hyper_channels);
+  if (prior_factory) return;  // the prior checks its own options
   UNROLL_CHECK(prior.noise_map, "unrolled net: the prior must take a noise-level map (prior.noise_map = true)");
   UNROLL_CHECK(prior.in_nc - 1 == prior.out_nc, "unrolled net: prior.in_nc must be out_nc + 1, got in_nc=",
                prior.in_nc, ", out_nc=", prior.out_nc);
@@ -27,16 +28,23 @@ UnrolledNetOptions UnrolledNetOptions::usrnet_tiny() {
 
 UnrolledNetImpl::UnrolledNetImpl(const UnrolledNetOptions& options) : options_(options) {
   options_.validate();
+  auto make = [&]() -> PriorPtr {
+    if (!options_.prior_factory) return std::make_shared<ResUNet>(options_.prior);
+    PriorPtr p = options_.prior_factory();
+    UNROLL_CHECK(p != nullptr, "unrolled net: prior_factory returned no prior");
+    return p;
+  };
   if (options_.shared_prior) {
-    priors_.push_back(register_module("p", std::make_shared<ResUNet>(options_.prior)));
+    priors_.push_back(register_module("p", make()));
   } else {
     torch::nn::ModuleList list;
     for (int k = 0; k < options_.iterations; ++k) {
-      priors_.push_back(std::make_shared<ResUNet>(options_.prior));
+      priors_.push_back(make());
       list->push_back(priors_.back());
     }
     register_module("p", list);
   }
+  channels_ = priors_[0]->channels();
   HyperNetOptions ho;
   ho.in_nc = 2;
   ho.out_nc = 2 * options_.iterations;
@@ -44,9 +52,15 @@ UnrolledNetImpl::UnrolledNetImpl(const UnrolledNetOptions& options) : options_(o
   h_ = register_module("h", HyperNet(ho));
 }
 
-std::shared_ptr<ResUNet> UnrolledNetImpl::prior(int k) const {
+PriorPtr UnrolledNetImpl::prior(int k) const {
   UNROLL_CHECK(k >= 0 && k < options_.iterations, "unrolled net: iteration ", k, " out of range");
   return options_.shared_prior ? priors_[0] : priors_[k];
+}
+
+std::shared_ptr<ResUNet> UnrolledNetImpl::resunet_prior(int k) const {
+  auto p = std::dynamic_pointer_cast<ResUNet>(prior(k));
+  UNROLL_CHECK(p != nullptr, "unrolled net: the prior is a ", prior(k)->kind(), ", not a ResUNet");
+  return p;
 }
 
 torch::Tensor UnrolledNetImpl::forward(const torch::Tensor& y, const torch::Tensor& kernel,
@@ -56,9 +70,8 @@ torch::Tensor UnrolledNetImpl::forward(const torch::Tensor& y, const torch::Tens
 
 torch::Tensor UnrolledNetImpl::check_inputs(const torch::Tensor& y, const torch::Tensor& sigma) const {
   check_image(y, "unrolled net input");
-  const int64_t channels = options_.prior.out_nc;
-  UNROLL_CHECK(y.size(1) == channels, "unrolled net: input has ", y.size(1), " channels, the model expects ",
-               channels);
+  UNROLL_CHECK(channels_ == 0 || y.size(1) == channels_, "unrolled net: input has ", y.size(1),
+               " channels, the model expects ", channels_);
   auto s = sigma.to(y.options());
   if (s.dim() == 0) s = s.reshape({1, 1, 1, 1});
   UNROLL_CHECK(s.dim() == 4 && s.size(1) == 1 && s.size(2) == 1 && s.size(3) == 1 &&
@@ -131,8 +144,17 @@ UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
   UNROLL_CHECK(out % 2 == 0, "unrolled net checkpoint: h.mlp.4.bias has odd size ", out);
   o.iterations = static_cast<int>(out / 2);
   o.hyper_channels = get("h.mlp.0.weight").size(0);
-  o.shared_prior = by_name.count("p.m_head.weight") > 0;
-  o.prior = resunet_options_from_state_dict(state, o.shared_prior ? "p." : "p.0.");
+  o.shared_prior = true;
+  for (const auto& kv : state)
+    if (kv.first.compare(0, 4, "p.0.") == 0) o.shared_prior = false;
+  const std::string prefix = o.shared_prior ? "p." : "p.0.";
+  std::string family;
+  auto factory = prior_factory_from_state_dict(state, prefix, &family);
+  if (family == "resunet") {
+    o.prior = resunet_options_from_state_dict(state, prefix);
+  } else {
+    o.prior_factory = factory;
+  }
   o.validate();
   return o;
 }

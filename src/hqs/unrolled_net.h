@@ -20,7 +20,13 @@
 //
 // State-dict names equal USRNet's (p.m_head.weight, ..., h.mlp.4.bias), so official USRNet checkpoints
 // (usrnet.pth / usrnet_tiny.pth) load with load_into_module(..., strict). The option shared_prior =
-// false gives every iteration its own ResUNet ("p.0.", "p.1.", ...; not checkpoint-compatible).
+// false gives every iteration its own prior ("p.0.", "p.1.", ...; not checkpoint-compatible).
+//
+// The prior is USRNet's ResUNet unless UnrolledNetOptions::prior_factory names another one: any
+// priors/prior.h Prior fits the slot (ConvIRPrior, AttentionUNet, TvPrior, ...), called as
+// prior->denoise(x_k, beta_k) so each prior builds its own noise-level input. The state dict then reads
+// p.<that prior's names>, and unrolled_options_from_state_dict recognises ResUNet, ConvIR-prior and
+// AttentionUNet priors from them (priors/prior.h prior_factory_from_state_dict).
 #pragma once
 
 #include <torch/torch.h>
@@ -37,7 +43,10 @@ namespace unroll {
 struct UnrolledNetOptions {
   int iterations = 8;                               ///< K (n_iter); 8 for USRNet, 6 for USRNet-tiny
   int64_t hyper_channels = 64;                      ///< h_nc; 64 for USRNet, 32 for USRNet-tiny
-  ResUNetOptions prior = ResUNetOptions::usrnet();  ///< in_nc = image channels + 1
+  ResUNetOptions prior = ResUNetOptions::usrnet();  ///< in_nc = image channels + 1 (unless prior_factory)
+  /// Another prior than the ResUNet `prior`: builds one untrained instance, called once (shared_prior)
+  /// or once per iteration. Empty: the ResUNet.
+  PriorFactory prior_factory;
   bool shared_prior = true;                         ///< one prior for all iterations (USRNet)
   void validate() const;
 
@@ -75,7 +84,11 @@ class UnrolledNetImpl : public torch::nn::Module {
 
   const UnrolledNetOptions& options() const { return options_; }
   /// The prior used in iteration k (the shared one when shared_prior).
-  std::shared_ptr<ResUNet> prior(int k) const;
+  PriorPtr prior(int k) const;
+  /// The same, as the ResUNet it is; throws unroll::Error for a network built with another prior.
+  std::shared_ptr<ResUNet> resunet_prior(int k) const;
+  /// Image channels the network accepts (0 = any, e.g. a TV prior).
+  int64_t channels() const { return channels_; }
   HyperNet hyper_net() const { return h_; }
 
  private:
@@ -85,13 +98,15 @@ class UnrolledNetImpl : public torch::nn::Module {
   void iterate(const DataStepFn& data_step, torch::Tensor z, UnrolledOutput& out, bool keep_intermediates);
 
   UnrolledNetOptions options_;
-  std::vector<std::shared_ptr<ResUNet>> priors_;
+  std::vector<PriorPtr> priors_;
+  int64_t channels_ = 0;
   HyperNet h_{nullptr};
 };
 TORCH_MODULE(UnrolledNet);
 
-/// Recovers the architecture (iterations, hyper_channels, prior widths/blocks/bias, shared vs
-/// per-iteration priors) from a state dict with USRNet's names. Throws unroll::Error if keys are missing.
+/// Recovers the architecture (iterations, hyper_channels, the prior's family and options, shared vs
+/// per-iteration priors) from a state dict with USRNet's names (ResUNet priors fill `prior`, ConvIR and
+/// attention priors `prior_factory`). Throws unroll::Error if keys are missing.
 UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state);
 
 /// Reads an (official or our own) USRNet-style checkpoint, builds the matching network and loads it

@@ -106,10 +106,19 @@ UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterati
   o.iterations = iterations;
   o.hyper_channels = hyper_channels;
   o.shared_prior = shared_prior;
-  o.prior = resunet_options_from_state_dict(state);
-  UNROLL_CHECK(o.prior.noise_map && o.prior.in_nc == o.prior.out_nc + 1, denoiser_path,
-               ": the denoiser must take the image plus a noise-level map (in_nc = out_nc + 1), got in_nc=",
-               o.prior.in_nc, ", out_nc=", o.prior.out_nc);
+  std::string family;
+  try {
+    o.prior_factory = prior_factory_from_state_dict(state, "", &family);
+  } catch (const Error& e) {
+    fail(denoiser_path, ": ", e.what());
+  }
+  if (family == "resunet") {
+    o.prior_factory = nullptr;
+    o.prior = resunet_options_from_state_dict(state);
+    UNROLL_CHECK(o.prior.noise_map && o.prior.in_nc == o.prior.out_nc + 1, denoiser_path,
+                 ": the denoiser must take the image plus a noise-level map (in_nc = out_nc + 1), got in_nc=",
+                 o.prior.in_nc, ", out_nc=", o.prior.out_nc);
+  }
   UnrolledNet net(o);
   for (int k = 0; k < (shared_prior ? 1 : iterations); ++k) {
     load_into_module(*net->prior(k), state, /*strict=*/true, denoiser_path);

@@ -5,7 +5,7 @@
 // 2021 and CVPR 2020) is to pre-train the prior alone as a noise-level-conditioned denoiser, use it
 // in plug-and-play HQS (hqs/pnp.h), and start the unrolled network from that plug-and-play solver:
 //
-//   * the prior of every iteration is the denoiser (same ResUNet, weights copied);
+//   * the prior of every iteration is the denoiser (same architecture, weights copied);
 //   * the hyper-network h([sigma, 1]) is fitted, alone, to the DPIR schedule (hqs/pnp.h
 //     dpir_schedule): alpha_k = lambda s^2 / sigma_k^2 and beta_k = sigma_k for the K iterations,
 //     s = max(sigma_floor, sigma), over noise levels sigma in [0, sigma_max].
@@ -53,9 +53,10 @@ ScheduleFit fit_hyper_net_to_schedule(HyperNet& h, int iterations, const Schedul
 /// Measures the fit of `h` on the fitting grid without changing it.
 ScheduleFit measure_schedule_fit(HyperNet& h, int iterations, const ScheduleFitOptions& options = {});
 
-/// An unrolled network of `iterations` steps whose prior is the ResUNet denoiser stored in
-/// `denoiser_path` (an Unroll denoiser such as models/denoiser_small.pth, or an official DRUNet /
-/// USRNet-prior state dict; architecture inferred by priors/resunet.h load_resunet) and whose
+/// An unrolled network of `iterations` steps whose prior is the denoiser stored in `denoiser_path` (an
+/// Unroll denoiser such as models/denoiser_small.pth or one trained with model.family attention-unet /
+/// convir-s, or an official DRUNet / USRNet-prior state dict; architecture inferred by priors/prior.h
+/// prior_factory_from_state_dict) and whose
 /// hyper-network (`hyper_channels` wide) is fitted to the DPIR schedule. With shared_prior = false
 /// every iteration gets its own copy. `fit` (optional) receives the fit quality.
 UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterations, int64_t hyper_channels,

@@ -1,10 +1,10 @@
 #include "priors/attention_unet.h"
 
-#include "priors/padding.h"
-
 #include <cmath>
+#include <unordered_map>
 
 #include "core/error.h"
+#include "priors/padding.h"
 
 namespace unroll {
 namespace {
@@ -164,6 +164,32 @@ void AttentionUNet::zero_init_tail() {
   torch::NoGradGuard no_grad;
   m_tail->weight.zero_();
   if (m_tail->bias.defined()) m_tail->bias.zero_();
+}
+
+AttentionUNetOptions attention_unet_options_from_state_dict(const StateDict& state, const std::string& prefix) {
+  std::unordered_map<std::string, torch::Tensor> by_name;
+  for (const auto& [name, t] : state) by_name.emplace(name, t);
+  auto has = [&](const std::string& key) { return by_name.count(prefix + key) > 0; };
+  auto get = [&](const std::string& key) -> const torch::Tensor& {
+    auto it = by_name.find(prefix + key);
+    UNROLL_CHECK(it != by_name.end() && it->second.dim() >= 1, "attention-unet checkpoint: missing key '",
+                 prefix + key, "' (not an AttentionUNet state dict?)");
+    return it->second;
+  };
+  AttentionUNetOptions o;
+  o.channels = get("m_tail.weight").size(0);
+  o.nb = 0;
+  while (has("m_body." + std::to_string(o.nb) + ".conv1.weight")) ++o.nb;
+  UNROLL_CHECK(o.nb >= 1, "attention-unet checkpoint: no residual blocks under '", prefix, "m_body.'");
+  o.nc = {get("m_head.weight").size(0)};
+  const std::string down = "." + std::to_string(o.nb) + ".weight";
+  for (int s = 1; has("m_down" + std::to_string(s) + down); ++s) o.nc.push_back(get("m_down" + std::to_string(s) + down).size(0));
+  o.self_attention = has("m_attention.norm1.weight");
+  o.channel_attention = has("m_body.0.se.fc1.weight");
+  if (o.channel_attention) o.se_reduction = std::max<int64_t>(1, o.nc.back() / get("m_body.0.se.fc1.weight").size(0));
+  if (o.self_attention && o.nc.back() % o.heads != 0) o.heads = 1;
+  o.validate();
+  return o;
 }
 
 }  // namespace unroll

@@ -45,6 +45,7 @@
 #include <string>
 #include <vector>
 
+#include "core/checkpoint.h"
 #include "priors/prior.h"
 
 namespace unroll {
@@ -139,5 +140,11 @@ class AttentionUNet : public Prior {
   torch::nn::Sequential m_body{nullptr};
   SpatialSelfAttention m_attention{nullptr};
 };
+
+/// The options a state dict written by AttentionUNet (entries under `prefix`) was built with, as far as
+/// the weights tell: channels, nc, nb, self_attention, channel_attention and se_reduction. heads,
+/// position_encoding and global_residual leave no trace in the weights and keep their defaults (Unroll
+/// trains this prior with the defaults). Throws unroll::Error naming the first missing entry.
+AttentionUNetOptions attention_unet_options_from_state_dict(const StateDict& state, const std::string& prefix = "");
 
 }  // namespace unroll

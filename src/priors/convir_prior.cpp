@@ -42,4 +42,21 @@ torch::Tensor ConvIRPrior::denoise(const torch::Tensor& x_in, const torch::Tenso
   return out.to(x.options()).reshape(x_in.sizes());
 }
 
+ConvIRPriorOptions convir_prior_options_from_state_dict(const StateDict& state, const std::string& prefix) {
+  const std::string net = prefix + "net.";
+  StateDict inner;
+  torch::Tensor adapter;
+  for (const auto& [name, t] : state) {
+    if (name.compare(0, net.size(), net) == 0) inner.emplace_back(name.substr(net.size()), t);
+    if (name == prefix + "adapter.weight") adapter = t;
+  }
+  UNROLL_CHECK(adapter.defined() && adapter.dim() == 4, "convir prior checkpoint: missing key '", prefix,
+               "adapter.weight' (not a ConvIR prior state dict?)");
+  ConvIRPriorOptions o;
+  o.net = convir_options_from_state(inner);
+  o.image_channels = adapter.size(1) - 1;
+  o.validate();
+  return o;
+}
+
 }  // namespace unroll

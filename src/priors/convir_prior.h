@@ -16,6 +16,7 @@
 
 #include <torch/torch.h>
 
+#include "core/checkpoint.h"
 #include "priors/convir.h"
 #include "priors/prior.h"
 
@@ -48,5 +49,10 @@ class ConvIRPrior : public Prior {
   ConvIR net_{nullptr};
   torch::nn::Conv2d adapter_{nullptr};
 };
+
+/// The options of a ConvIRPrior state dict (entries under `prefix`: `net.*` and `adapter.weight`): the
+/// ConvIR variant as priors/convir.h convir_options_from_state reads it, and the image channels from the
+/// adapter. Throws unroll::Error naming what is missing.
+ConvIRPriorOptions convir_prior_options_from_state_dict(const StateDict& state, const std::string& prefix = "");
 
 }  // namespace unroll

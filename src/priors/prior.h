@@ -9,6 +9,9 @@
 
 #include <torch/torch.h>
 
+#include "core/checkpoint.h"
+
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -50,5 +53,16 @@ PriorPtr make_prior(const std::string& name);
 /// make_prior(name) with the state dict of `path` (core/checkpoint.h; e.g. the model.pth that
 /// train/training_tasks.h train_denoiser writes) loaded strictly, in eval() mode. Errors name the file.
 PriorPtr load_prior(const std::string& name, const std::string& path);
+
+/// Builds one untrained prior of a fixed architecture (hqs/unrolled_net.h calls it once per prior slot).
+using PriorFactory = std::function<PriorPtr()>;
+
+/// The architecture whose weights `state` holds under `prefix`, recognised by its entry names: ResUNet
+/// (USRNet / DRUNet names, m_down1.0.res.0.weight; priors/resunet.h), ConvIRPrior (adapter.weight and
+/// net.*; priors/convir_prior.h) or AttentionUNet (m_body.0.conv1.weight; priors/attention_unet.h),
+/// with the options read from the weights. `family` (optional) receives "resunet", "convir" or
+/// "attention-unet". Throws unroll::Error when no family matches.
+PriorFactory prior_factory_from_state_dict(const StateDict& state, const std::string& prefix = "",
+                                           std::string* family = nullptr);
 
 }  // namespace unroll

@@ -79,6 +79,24 @@ TEST(TrainCli, EndToEndSmokeRunDeblursBlindFromItsCheckpoint) {
   EXPECT_NE(out.find("model.pth"), std::string::npos) << out;
 }
 
+// The unrolled network trains with another prior than the ResUNet (model.family), and its checkpoint
+// runs through `unroll deblur -m unrolled` with the architecture recognised from the file.
+TEST(TrainCli, UnrolledNetworkTrainsWithAnAttentionPrior) {
+  const std::string dir = test::temp_dir("train_unrolled_attention");
+  const std::string config = dir + "/attention.ini";
+  std::ofstream(config) << "[experiment]\ntask = unrolled\n[model]\nfamily = attention-unet\niterations = 2\n"
+                        << "hyper_channels = 8\n[data]\ntrain = data/sample\n[train]\nsteps = 2\nbatch = 2\n"
+                        << "crop = 32\nkernel_size = 9\nsigma_max = 10\nout = " << dir << "/run\n";
+  std::string out;
+  ASSERT_EQ(train("--config " + config, &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 0..2"), std::string::npos) << out;
+  const std::string deblur = "cd " + std::string(UNROLL_SOURCE_DIR) + " && " + UNROLL_EXE +
+                             " deblur -i data/sample/astronaut.png -k data/sample/motion17.csv -m unrolled --noise 2.55 "
+                             "--weights " + dir + "/run/model.pth -o " + dir + "/x.png";
+  ASSERT_EQ(test::run_command(deblur, &out), 0) << out;
+  EXPECT_TRUE(fs::exists(dir + "/x.png"));
+}
+
 TEST(TrainCli, BadConfigsNameTheProblem) {
   const std::string dir = test::temp_dir("train_bad");
   auto write = [&](const std::string& name, const std::string& text) {
@@ -96,6 +114,8 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("model.family"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("blur.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\n[data]\ntrain = data/sample\n[train]\nblur = sideways\n"), &out), 0);
   EXPECT_NE(out.find("train.blur"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("family_init.ini", "[experiment]\ntask = unrolled\n[model]\nfamily = convir-s\ninit_prior = models/denoiser_small.pth\n[data]\ntrain = data/sample\n"), &out), 0);
+  EXPECT_NE(out.find("model.init_prior"), std::string::npos) << out;
   EXPECT_NE(train("--config " + dir + "/missing.ini", &out), 0);
   EXPECT_NE(out.find("missing.ini"), std::string::npos) << out;
   EXPECT_NE(out.find("error: "), std::string::npos) << out;

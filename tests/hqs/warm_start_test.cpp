@@ -80,7 +80,7 @@ TEST(WarmStart, UnrolledFromDenoiserEqualsPlugAndPlay) {
   ScheduleFit fit;
   UnrolledNet net = unrolled_from_denoiser(path, 8, 32, true, {}, &fit);
   EXPECT_LT(fit.mean_log_error, 0.03);
-  EXPECT_TRUE(net->prior(0)->options().global_residual);
+  EXPECT_TRUE(net->resunet_prior(0)->options().global_residual);
   net->eval();
   denoiser->eval();
 
@@ -100,7 +100,7 @@ TEST(WarmStart, UnrolledFromDenoiserEqualsPlugAndPlay) {
   save_state_dict(saved, module_state_dict(*net));
   auto again = load_unrolled_net(saved);
   again->eval();
-  EXPECT_TRUE(again->prior(0)->options().global_residual);
+  EXPECT_TRUE(again->resunet_prior(0)->options().global_residual);
   EXPECT_LT(test::max_abs_diff(again->forward(y, k, torch::full({1, 1, 1, 1}, sigma)), unrolled), 1e-6);
 }
 
