@@ -2,10 +2,12 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/tensor.h"
 
 int run_classic_bench(int argc, char** argv);
 
 int main(int argc, char** argv) {
+  unroll::keep_freed_tensor_memory();  // as the unroll program does
   try {
     return run_classic_bench(argc, argv);
   } catch (const std::exception& e) {

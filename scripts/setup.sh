@@ -6,8 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libopenblas0-openmp: Debian's LibTorch calls the system BLAS (libblas.so.3) for its non-oneDNN
+# kernels (transposed and 1x1 convolutions, matmul, attention); without it that is the netlib reference
+# BLAS, 7x slower on the unrolled network's transposed convolutions (docs/benchmarks.md).
 PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libopencv-dev libboost-program-options-dev
-          nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch python3-opencv)
+          libopenblas0-openmp nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch
+          python3-opencv)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "core/error.h"
+#include "core/tensor.h"
 
 namespace {
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
     std::cout << kUsage;
     return argc < 2 ? 1 : 0;
   }
+  unroll::keep_freed_tensor_memory();  // core/tensor.h: reuse freed feature maps instead of page-faulting new ones
   // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
   if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const std::string command = argv[1];

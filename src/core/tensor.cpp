@@ -1,5 +1,9 @@
 #include "core/tensor.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <cmath>
 
 #include "core/error.h"
@@ -67,6 +71,20 @@ torch::Tensor as_sample_scalar(double value, const torch::Tensor& like) {
 void ensure_buffer(torch::Tensor& out, c10::IntArrayRef shape, const torch::Tensor& like) {
   if (!out.defined() || out.sizes() != shape || out.scalar_type() != like.scalar_type() || out.device() != like.device())
     out = torch::empty(shape, like.options());
+}
+
+void use_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
+void keep_freed_tensor_memory() {
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 }
 
 }  // namespace unroll

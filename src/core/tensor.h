@@ -41,6 +41,22 @@ void check_finite(const torch::Tensor& x, const std::string& who);
 torch::Tensor as_sample_scalar(const torch::Tensor& value, const torch::Tensor& like);
 torch::Tensor as_sample_scalar(double value, const torch::Tensor& like);
 
+/// Stores every 4-D parameter of `module` (convolution weights) in channels-last (NHWC) layout, values
+/// unchanged. oneDNN then runs the network's convolutions in NHWC end to end instead of reordering the
+/// activations around every call (measured: docs/benchmarks.md, `unroll bench model`). For inference
+/// of networks built from convolutions, activations and additions (ResUNet); outputs are channels-last
+/// tensors with the same values up to float rounding.
+void use_channels_last(torch::nn::Module& module);
+
+/// Makes glibc's allocator keep freed blocks up to 32 MiB for reuse instead of returning them to the
+/// system (mallopt M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 256 MiB). LibTorch's CPU allocator does
+/// not cache, and every feature map above glibc's default 128 KiB threshold is otherwise a fresh mmap
+/// whose pages fault in on first write, serialising the threads on the kernel's page tables: with it
+/// the shipped unrolled network runs 256x256 RGB 1.4x faster on two threads (docs/benchmarks.md). The
+/// price is up to 256 MiB of freed memory kept by the process. Call once at start-up (the `unroll` and
+/// `unroll-bench` programs do); a no-op on other C libraries.
+void keep_freed_tensor_memory();
+
 /// Output buffers of the *_out helpers: keeps `out` when it already has `shape` and the dtype and
 /// device of `like`, otherwise replaces it with a new contiguous tensor of that shape and options.
 void ensure_buffer(torch::Tensor& out, c10::IntArrayRef shape, const torch::Tensor& like);

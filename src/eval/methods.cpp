@@ -55,6 +55,7 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
       return cached<PriorPtr>("shipped:" + shipped, [&] {
         auto p = load_resunet(shipped, ResUNetPadding::Replicate);
         p->eval();
+        use_channels_last(*p);
         return PriorPtr(p);
       });
     }
@@ -89,6 +90,8 @@ UnrolledNet cached_unrolled_net(const std::string& path) {
   return cached<UnrolledNet>("unrolled:" + path, [&] {
     auto n = load_unrolled_net(path);
     n->eval();
+    // NHWC convolutions for the ResUNet prior (core/tensor.h); other priors reshape feature maps and stay NCHW.
+    if (std::dynamic_pointer_cast<ResUNet>(n->prior(0))) use_channels_last(*n);
     return n;
   });
 }

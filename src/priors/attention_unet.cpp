@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "priors/padding.h"
+#include "priors/up_conv.h"
 
 namespace unroll {
 namespace {
@@ -124,7 +125,7 @@ AttentionUNet::AttentionUNet(const AttentionUNetOptions& options) : options_(opt
   m_up_.resize(levels - 1);
   for (int64_t s = levels - 2; s >= 0; --s) {  // registered deepest first, like the forward pass
     torch::nn::Sequential up;
-    up->push_back(torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(nc[s + 1], nc[s], 2).stride(2)));
+    up->push_back(UpConv2x2(nc[s + 1], nc[s]));
     blocks(up, nc[s]);
     m_up_[s] = register_module("m_up" + std::to_string(s + 1), up);
   }

@@ -17,7 +17,7 @@
 //   m_body            nb x Block(c_{L-1})
 //   m_attention       (self_attention only) pre-norm transformer block on the c_{L-1}-dim tokens:
 //                       t = tokens + pos;  t = t + MHA(LN(t));  t = t + MLP(LN(t))   (MLP c -> 2c -> c, GELU)
-//   m_up{s}, s=L-1..1     2x2 stride-2 transposed conv c_s -> c_{s-1} + nb x Block(c_{s-1})
+//   m_up{s}, s=L-1..1     2x2 stride-2 transposed conv c_s -> c_{s-1} (priors/up_conv.h) + nb x Block(c_{s-1})
 //   m_tail            3x3 conv c_0 -> C
 //   x_1 = head(x); x_{s+1} = down_s(x_s); y = attention(body(x_L));
 //   y = up_s(y + x_{s+1}) for s = L-1..1;  out = tail(y + x_1) [+ x when global_residual]   (additive skips)

@@ -1,6 +1,7 @@
 #include "priors/resunet.h"
 
 #include "priors/padding.h"
+#include "priors/up_conv.h"
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -14,9 +15,7 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
 }
 
-torch::nn::ConvTranspose2d conv_t(int64_t in, int64_t out, bool bias) {
-  return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 2).stride(2).padding(0).bias(bias));
-}
+UpConv2x2 conv_t(int64_t in, int64_t out, bool bias) { return UpConv2x2(in, out, bias); }
 
 
 }  // namespace

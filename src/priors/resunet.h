@@ -9,7 +9,7 @@
 //   m_head  3x3 conv in_nc -> c0
 //   m_down1 nb x ResBlock(c0) + 2x2 stride-2 conv c0 -> c1     (likewise m_down2: c1->c2, m_down3: c2->c3)
 //   m_body  nb x ResBlock(c3)
-//   m_up3   2x2 stride-2 transposed conv c3 -> c2 + nb x ResBlock(c2)   (m_up2: c2->c1, m_up1: c1->c0)
+//   m_up3   2x2 stride-2 transposed conv c3 -> c2 (priors/up_conv.h) + nb x ResBlock(c2)   (m_up2: c2->c1, m_up1: c1->c0)
 //   m_tail  3x3 conv c0 -> out_nc
 //   x1=head(x); x2=down1(x1); x3=down2(x2); x4=down3(x3); x=body(x4);
 //   x=up3(x+x4); x=up2(x+x3); x=up1(x+x2); out=tail(x+x1)            (additive skips)

@@ -28,5 +28,25 @@ TEST(CheckFinite, RejectsNanAndInfAcceptsHugeFiniteValues) {
   EXPECT_NO_THROW(check_finite(torch::ones({3}, torch::kInt64), "integers"));
 }
 
+// Channels-last weights change the layout of the convolutions, not what they compute.
+TEST(Tensor, ChannelsLastWeightsKeepTheOutput) {
+  torch::manual_seed(0);
+  torch::nn::Sequential net(torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 8, 3).padding(1)), torch::nn::ReLU(),
+                            torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(8, 4, 2).stride(2)),
+                            torch::nn::Conv2d(torch::nn::Conv2dOptions(4, 3, 1)));
+  torch::NoGradGuard no_grad;
+  const auto x = torch::rand({1, 3, 23, 30});
+  const auto before = net->forward(x);
+  use_channels_last(*net);
+  for (const auto& p : net->parameters()) {
+    if (p.dim() == 4) {
+      EXPECT_TRUE(p.is_contiguous(at::MemoryFormat::ChannelsLast));
+    }
+  }
+  const auto after = net->forward(x);
+  EXPECT_EQ(after.sizes(), before.sizes());
+  EXPECT_LT((after - before).abs().max().item<double>(), 1e-5);
+}
+
 }  // namespace
 }  // namespace unroll
