@@ -198,7 +198,7 @@ TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
       {"twice.ini", head + "[eval]\nlimit = 1\nlimit = 2\n", "twice.ini:9: eval.limit is already set on line 8"},
       {"data.ini", "[experiment]\nname = x\n[data]\ntest = gopro_typo:/x\n[eval]\nmethods = wiener\n",
        "unsupported dataset"},
-      {"family.ini", head + "[variant.a]\nmodel.family = attention-unet\n", "denoiser architecture"},
+      {"family.ini", head + "[variant.a]\nmodel.family = kaist\n", "model.family must be resunet, attention-unet or convir-s"},
       {"init.ini", head + "[model]\ninit_prior = models/denoiser_small.pth\nnc = 8,8,8,8\n[variant.a]\nlabel = A\n",
        "model.nc cannot be combined with model.init_prior"},
       {"size_variant.ini", head + "[variant.a]\nlabel = A\n[size.quick]\nvariant.nope.train.steps = 3\n",
