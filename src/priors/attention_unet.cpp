@@ -26,6 +26,7 @@ void AttentionUNetOptions::validate() const {
     UNROLL_CHECK(nc[i] >= 1, "attention-unet: nc[", i, "] must be >= 1, got ", nc[i]);
   UNROLL_CHECK(nb >= 1, "attention-unet: nb must be >= 1, got ", nb);
   UNROLL_CHECK(se_reduction >= 1, "attention-unet: se_reduction must be >= 1, got ", se_reduction);
+  UNROLL_CHECK(attention_window >= 0, "attention-unet: attention_window must be >= 0, got ", attention_window);
   if (self_attention) {
     UNROLL_CHECK(heads >= 1, "attention-unet: heads must be >= 1, got ", heads);
     UNROLL_CHECK(nc.back() % heads == 0, "attention-unet: heads must divide nc.back()=", nc.back(), ", got heads=",
@@ -76,8 +77,9 @@ torch::Tensor AttentionResBlockImpl::forward(const torch::Tensor& x) {
   return x + r;
 }
 
-SpatialSelfAttentionImpl::SpatialSelfAttentionImpl(int64_t channels, int64_t heads, PositionEncoding position_encoding)
-    : channels_(channels), position_encoding_(position_encoding) {
+SpatialSelfAttentionImpl::SpatialSelfAttentionImpl(int64_t channels, int64_t heads, PositionEncoding position_encoding,
+                                                   int64_t window)
+    : channels_(channels), window_(window), position_encoding_(position_encoding) {
   norm1 = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({channels})));
   attention = register_module("attention", torch::nn::MultiheadAttention(
                                                torch::nn::MultiheadAttentionOptions(channels, heads)));
@@ -86,19 +88,37 @@ SpatialSelfAttentionImpl::SpatialSelfAttentionImpl(int64_t channels, int64_t hea
   mlp2 = register_module("mlp2", torch::nn::Linear(2 * channels, channels));
 }
 
+torch::Tensor SpatialSelfAttentionImpl::block(torch::Tensor t, const torch::Tensor& key_padding_mask) {
+  auto q = norm1->forward(t);
+  t = t + std::get<0>(attention->forward(q, q, q, key_padding_mask, /*need_weights=*/false));
+  return t + mlp2->forward(F::gelu(mlp1->forward(norm2->forward(t))));
+}
+
 torch::Tensor SpatialSelfAttentionImpl::forward(const torch::Tensor& x) {
   UNROLL_CHECK(x.dim() == 4 && x.size(1) == channels_, "attention-unet: self-attention expects [N,", channels_,
                ",H,W], got ", x.sizes());
-  const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  auto feat = x;
-  if (position_encoding_ == PositionEncoding::Sinusoidal)
-    feat = feat + sinusoidal_position_encoding_2d(channels_, h, w, x.options()).unsqueeze(0);
-  // torch::nn::MultiheadAttention takes sequence-first tokens [L, N, c].
-  auto t = feat.flatten(2).permute({2, 0, 1});
-  auto q = norm1->forward(t);
-  t = t + std::get<0>(attention->forward(q, q, q, /*key_padding_mask=*/{}, /*need_weights=*/false));
-  t = t + mlp2->forward(F::gelu(mlp1->forward(norm2->forward(t))));
-  return t.permute({1, 2, 0}).reshape({n, channels_, h, w});
+  const int64_t n = x.size(0), c = channels_, h = x.size(2), w = x.size(3);
+  const bool sinusoid = position_encoding_ == PositionEncoding::Sinusoidal;
+  if (window_ == 0 || (h <= window_ && w <= window_)) {
+    auto feat = sinusoid ? x + sinusoidal_position_encoding_2d(c, h, w, x.options()).unsqueeze(0) : x;
+    // torch::nn::MultiheadAttention takes sequence-first tokens [L, N, c].
+    auto t = block(feat.flatten(2).permute({2, 0, 1}), {});
+    return t.permute({1, 2, 0}).reshape({n, c, h, w});
+  }
+  const int64_t s = window_, gh = (h + s - 1) / s, gw = (w + s - 1) / s;
+  auto feat = F::pad(x, F::PadFuncOptions({0, gw * s - w, 0, gh * s - h}));
+  // [N,c,gh*s,gw*s] -> tokens [s*s, N*gh*gw, c]: one sequence per window, sequence-first.
+  auto tiles = [&](const torch::Tensor& m, int64_t channels) {
+    return m.reshape({m.size(0), channels, gh, s, gw, s}).permute({3, 5, 0, 2, 4, 1}).reshape({s * s, -1, channels});
+  };
+  auto t = tiles(feat, c);
+  if (sinusoid) t = t + sinusoidal_position_encoding_2d(c, s, s, x.options()).flatten(1).t().unsqueeze(1);
+  auto valid = torch::ones({1, 1, h, w}, x.options().dtype(torch::kBool));
+  valid = F::pad(valid.to(torch::kFloat), F::PadFuncOptions({0, gw * s - w, 0, gh * s - h})).to(torch::kBool);
+  auto mask = tiles(valid.expand({n, 1, gh * s, gw * s}), 1).squeeze(2).logical_not().t().contiguous();  // [B, s*s]
+  t = block(t, mask);
+  auto out = t.reshape({s, s, n, gh, gw, c}).permute({2, 5, 3, 0, 4, 1}).reshape({n, c, gh * s, gw * s});
+  return out.narrow(2, 0, h).narrow(3, 0, w);
 }
 
 AttentionUNet::AttentionUNet(const AttentionUNetOptions& options) : options_(options) {
@@ -121,7 +141,8 @@ AttentionUNet::AttentionUNet(const AttentionUNetOptions& options) : options_(opt
   register_module("m_body", m_body);
   if (options_.self_attention)
     m_attention = register_module("m_attention",
-                                  SpatialSelfAttention(nc.back(), options_.heads, options_.position_encoding));
+                                  SpatialSelfAttention(nc.back(), options_.heads, options_.position_encoding,
+                                                       options_.attention_window));
   m_up_.resize(levels - 1);
   for (int64_t s = levels - 2; s >= 0; --s) {  // registered deepest first, like the forward pass
     torch::nn::Sequential up;

@@ -33,8 +33,9 @@
 //
 // Size: the default options (C=3, nc {32,64,128}, nb 2, 4 heads) have 1,203,907 parameters: 132,480 in the
 // self-attention block, 27,424 in the SE units (1,044,003 with both attentions off).
-// Cost: global attention over (H/2^(L-1)) * (W/2^(L-1)) tokens is quadratic in that count; with
-// 3 scales a 256x256 image gives 4096 tokens (a 4096^2 attention matrix per head).
+// Cost: global attention (attention_window = 0) over (H/2^(L-1)) * (W/2^(L-1)) tokens is quadratic in
+// that count; with 3 scales a 256x256 image gives 4096 tokens (a 4096^2 attention matrix per head).
+// Windowed attention (the default, 8x8 tokens) is linear in the image area.
 //
 // Padding: denoise() and forward() replicate-pad the bottom/right to a multiple of 2^(L-1) and crop back
 // exactly, so any H, W >= 1 is accepted.
@@ -62,6 +63,11 @@ struct AttentionUNetOptions {
   bool self_attention = true;             ///< transformer block over bottleneck tokens
   int64_t heads = 4;                      ///< attention heads; must divide nc.back()
   PositionEncoding position_encoding = PositionEncoding::Sinusoidal;
+  /// Self-attention within non-overlapping windows of this many x this many bottleneck tokens (Swin /
+  /// Uformer style; the position encoding counts within the window, padded tokens are masked), so the
+  /// attention sees the same context at every image size. 0 = global attention over all tokens, which
+  /// trained on small crops does not carry over to larger images (docs/experiments/README.md (g)).
+  int64_t attention_window = 8;
   bool channel_attention = true;          ///< squeeze-and-excitation inside every residual block
   int64_t se_reduction = 4;               ///< SE hidden width = max(1, c / se_reduction)
   bool global_residual = true;            ///< output = input image + network output
@@ -96,14 +102,19 @@ class AttentionResBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(AttentionResBlock);
 
-/// Pre-norm transformer block over the H*W tokens of a [N,c,H,W] feature map; returns [N,c,H,W].
+/// Pre-norm transformer block over the H*W tokens of a [N,c,H,W] feature map, globally (window 0) or
+/// within window x window tiles (the map zero-padded to whole tiles, padded keys masked, cropped back);
+/// returns [N,c,H,W]. A map no larger than one window is attended globally (the same result).
 class SpatialSelfAttentionImpl : public torch::nn::Module {
  public:
-  SpatialSelfAttentionImpl(int64_t channels, int64_t heads, PositionEncoding position_encoding);
+  SpatialSelfAttentionImpl(int64_t channels, int64_t heads, PositionEncoding position_encoding, int64_t window = 0);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  int64_t channels_;
+  /// The transformer block on sequence-first tokens [L, B, c] (key_padding_mask [B, L] or undefined).
+  torch::Tensor block(torch::Tensor tokens, const torch::Tensor& key_padding_mask);
+
+  int64_t channels_, window_;
   PositionEncoding position_encoding_;
   torch::nn::LayerNorm norm1{nullptr}, norm2{nullptr};
   torch::nn::MultiheadAttention attention{nullptr};

@@ -197,6 +197,42 @@ TEST(AttentionUNet, AdamStepsReduceAnL1DenoisingLoss) {
   EXPECT_LT(losses.back(), 0.9 * losses.front()) << "first " << losses.front() << " last " << losses.back();
 }
 
+// Windowed self-attention: a window covering the map is global attention; otherwise each window only
+// sees its own tokens, its positions count within the window (a window's output does not depend on
+// where the window sits), and a map that is not whole windows is padded with masked tokens.
+TEST(AttentionUNet, WindowedAttentionIsLocalAndSizeIndependent) {
+  torch::manual_seed(9);
+  SpatialSelfAttention global(16, 4, PositionEncoding::Sinusoidal, 0);
+  SpatialSelfAttention windowed(16, 4, PositionEncoding::Sinusoidal, 4);
+  torch::NoGradGuard no_grad;
+  auto from = global->named_parameters();
+  for (auto& item : windowed->named_parameters()) item.value().copy_(from[item.key()]);
+  auto small = torch::randn({2, 16, 4, 3});
+  EXPECT_LT(test::max_abs_diff(windowed->forward(small), global->forward(small)), 1e-6);
+
+  // An 8x12 map is 2x3 windows of 4x4: each equals global attention on that window alone.
+  auto x = torch::randn({1, 16, 8, 12});
+  auto out = windowed->forward(x);
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int64_t j = 0; j < 3; ++j) {
+      auto tile = x.narrow(2, 4 * i, 4).narrow(3, 4 * j, 4).contiguous();
+      EXPECT_LT(test::max_abs_diff(out.narrow(2, 4 * i, 4).narrow(3, 4 * j, 4), global->forward(tile)), 1e-5)
+          << "window " << i << "," << j;
+    }
+  }
+  // A 6x7 map: padded to 8x8 with masked tokens; the top-left window is the full 4x4 one, the bottom
+  // right a 2x3 map attended on its own.
+  auto odd = torch::randn({1, 16, 6, 7});
+  auto o = windowed->forward(odd);
+  ASSERT_EQ(o.sizes(), odd.sizes());
+  EXPECT_LT(test::max_abs_diff(o.narrow(2, 0, 4).narrow(3, 0, 4), global->forward(odd.narrow(2, 0, 4).narrow(3, 0, 4).contiguous())), 1e-5);
+  EXPECT_LT(test::max_abs_diff(o.narrow(2, 4, 2).narrow(3, 4, 3), global->forward(odd.narrow(2, 4, 2).narrow(3, 4, 3).contiguous())), 1e-5);
+
+  AttentionUNetOptions bad;
+  bad.attention_window = -1;
+  EXPECT_THROW(bad.validate(), Error);
+}
+
 TEST(AttentionUNet, BadOptionsThrowNamingTheField) {
   auto with = [](const std::function<void(AttentionUNetOptions&)>& edit) {
     return [edit] {
