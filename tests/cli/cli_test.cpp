@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/kernel.h"
+#include "eval/methods.h"
 #include "io/image_io.h"
 #include "test_util.h"
 
@@ -167,6 +168,12 @@ TEST_F(Cli, DemoWritesComparisonAndTable) {
   std::ifstream md(dir_ + "/demo/results.md");
   std::string text((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("| admm |"), std::string::npos);
+  // The shipped learned models join the table (models/ is part of the repository).
+  for (const char* m : {"pnp", "unrolled"}) {
+    if (!shipped_model(std::string(m) == "pnp" ? "denoiser_small.pth" : "unrolled_small.pth").empty()) {
+      EXPECT_NE(text.find("| " + std::string(m) + " |"), std::string::npos) << m;
+    }
+  }
 }
 
 TEST_F(Cli, EvalOnASynthesisedFolderAndOnPairsWithoutKernels) {
