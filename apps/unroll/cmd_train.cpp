@@ -22,9 +22,10 @@ int cmd_train(const std::vector<std::string>& args) {
                          "experiment config (INI), e.g. experiments/denoiser_small.ini")(
       "steps", po::value(&steps_override)->default_value(0), "override train.steps")(
       "out", po::value(&out_override), "override train.out (checkpoint folder)")(
-      "restart", po::bool_switch(), "ignore an existing checkpoint and start from step 0");
+      "restart", po::bool_switch(), "ignore an existing checkpoint and start from step 0")(
+      "dry-run", po::bool_switch(), "check the config and the files it names, print the run, train nothing");
   po::variables_map cvm;
-  if (!parse("usage: unroll train --config experiments/X.ini [--steps N] [--out DIR]", cli_opts, args, cvm)) return 0;
+  if (!parse("usage: unroll train --config experiments/X.ini [--steps N] [--out DIR] [--restart] [--dry-run]", cli_opts, args, cvm)) return 0;
 
   std::ifstream in(config_path);
   UNROLL_CHECK(in.good(), config_path, ": cannot open config");
@@ -32,6 +33,24 @@ int cmd_train(const std::vector<std::string>& args) {
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
   const bool resume = !cvm["restart"].as<bool>();
+  if (cvm["dry-run"].as<bool>()) {
+    const std::string train_dir = config.train_dir.rfind("cifar10:", 0) == 0 ? config.train_dir.substr(8) : config.train_dir;
+    UNROLL_CHECK(!train_dir.empty(), config_path, ": data.train is required");
+    UNROLL_CHECK(fs::exists(train_dir.substr(0, train_dir.find(':'))), config_path, ": data.train: ", train_dir, " does not exist");
+    const std::string val_dir = config.val_dir.rfind("cifar10:", 0) == 0 ? config.val_dir.substr(8) : config.val_dir;
+    UNROLL_CHECK(val_dir.empty() || fs::exists(val_dir.substr(0, val_dir.find(':'))), config_path, ": data.val: ", val_dir,
+                 " does not exist");
+    for (const auto& [key, file] : {std::pair<const char*, std::string>{"model.init_prior", config.init_prior},
+                                    {"model.init_weights", config.init_weights}}) {
+      UNROLL_CHECK(file.empty() || fs::exists(file), config_path, ": ", key, ": ", file, " does not exist");
+    }
+    const bool has_checkpoint = fs::exists(config.out_dir + "/resume.pt");
+    std::cout << config_path << ": task " << config.task << ", model.family " << config.family << ", "
+              << config.trainer.steps << " steps of batch " << config.trainer.batch << " x " << config.trainer.crop
+              << "^2 -> " << config.out_dir << " ("
+              << (has_checkpoint && resume ? "resumes from its checkpoint" : "starts from step 0") << ")\n";
+    return 0;
+  }
   fs::create_directories(config.out_dir);
   fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
 

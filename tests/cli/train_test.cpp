@@ -116,6 +116,14 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("train.blur"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("family_init.ini", "[experiment]\ntask = unrolled\n[model]\nfamily = convir-s\ninit_prior = models/denoiser_small.pth\n[data]\ntrain = data/sample\n"), &out), 0);
   EXPECT_NE(out.find("model.init_prior"), std::string::npos) << out;
+  // --dry-run checks the files a config names and trains nothing.
+  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --dry-run --out " + dir + "/dry", &out), 0) << out;
+  EXPECT_NE(out.find("starts from step 0"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/dry/model.pth"));
+  EXPECT_NE(train("--config " + write("no_init.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\ninit_weights = " + dir + "/nothing.pth\n[data]\ntrain = data/sample\n") + " --dry-run", &out), 0);
+  EXPECT_NE(out.find("model.init_weights"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("no_data.ini", "[experiment]\ntask = denoiser\n[data]\ntrain = " + dir + "/no_such_folder\n") + " --dry-run", &out), 0);
+  EXPECT_NE(out.find("data.train"), std::string::npos) << out;
   EXPECT_NE(train("--config " + dir + "/missing.ini", &out), 0);
   EXPECT_NE(out.find("missing.ini"), std::string::npos) << out;
   EXPECT_NE(out.find("error: "), std::string::npos) << out;
