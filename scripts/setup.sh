@@ -6,25 +6,43 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# libopenblas0-openmp: Debian's LibTorch calls the system BLAS (libblas.so.3) for its non-oneDNN
-# kernels (transposed and 1x1 convolutions, matmul, attention); without it that is the netlib reference
-# BLAS, 7x slower on the unrolled network's transposed convolutions (docs/benchmarks.md).
 PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libopencv-dev libboost-program-options-dev
-          libopenblas0-openmp nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch
-          python3-opencv)
-missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
+          nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch python3-opencv)
+# Speed only, so a failed install warns instead of stopping the set-up. libopenblas0-openmp: Debian's
+# LibTorch calls the system BLAS (libblas.so.3) for its non-oneDNN kernels (transposed and 1x1
+# convolutions, matmul, attention); without it that is the netlib reference BLAS, 7x slower on the
+# unrolled network's transposed convolutions (docs/benchmarks.md).
+OPTIONAL_PACKAGES=(libopenblas0-openmp)
+
+not_installed() {
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+  done
+}
+mapfile -t missing < <(not_installed "${PACKAGES[@]}")
+mapfile -t missing_optional < <(not_installed "${OPTIONAL_PACKAGES[@]}")
+if ((${#missing[@]} + ${#missing_optional[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-    SUDO=sudo
+    if command -v sudo >/dev/null; then
+      SUDO=sudo
+    elif ((${#missing[@]})); then
+      echo "error: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    fi
   fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  if ((${#missing_optional[@]})); then
+    echo "setup: installing ${missing_optional[*]} (speed only)"
+    if ! { { ((${#missing[@]})) || $SUDO apt-get update -qq; } &&
+           DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing_optional[@]}"; }; then
+      echo "setup: warning: could not install ${missing_optional[*]}; Unroll works without it, slower" >&2
+    fi
+  fi
 fi
 
 BUILD_DIR=${UNROLL_BUILD_DIR:-build}
