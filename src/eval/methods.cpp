@@ -97,18 +97,35 @@ UnrolledNet cached_unrolled_net(const std::string& path) {
 }
 
 // One pass of an unrolled network on the request's observation, extended for the request's boundary
-// like every FFT solver (core/boundary.h) and cropped back.
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r) {
+// like every FFT solver (core/boundary.h) and cropped back. With `ensemble`, the mean of the eight
+// passes on the flipped / rotated observation and kernel (hqs/pnp.h augment), each transformed back;
+// kernels are zero-padded to odd sides first so that their centre maps onto itself.
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, bool ensemble = false) {
   net->to(r.blurred.device(), r.blurred.scalar_type());
   torch::NoGradGuard no_grad;
-  if (r.rotation) return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
+  if (r.rotation) {
+    UNROLL_CHECK(!ensemble, "unrolled: ensemble=1 is not available for rotational blur");
+    return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
+  }
   auto y = as_image_batch(r.blurred);
   auto k = as_kernel_batch(r.kernel).to(y.options());
   if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
-  const Extended ext = extend_for_deconvolution(y, k, r.boundary);
   auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
+  auto pass = [&](const torch::Tensor& yy, const torch::Tensor& kk) {
+    const Extended ext = extend_for_deconvolution(yy, kk, r.boundary);
+    return ext.crop(net->forward(ext.image, kk, sigma));
+  };
   SolverResult res;
-  res.image = ext.crop(net->forward(ext.image, k, sigma));
+  if (!ensemble) {
+    res.image = pass(y, k);
+  } else {
+    const auto odd = torch::nn::functional::pad(
+        k, torch::nn::functional::PadFuncOptions({0, 1 - k.size(3) % 2, 0, 1 - k.size(2) % 2}));
+    res.image = torch::zeros_like(y);
+    for (int mode = 0; mode < 8; ++mode)
+      res.image += inverse_augment(pass(augment(y, mode), augment(odd, mode).contiguous()), mode);
+    res.image /= 8.0;
+  }
   if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
   if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
   res.iterations = net->options().iterations;
@@ -255,16 +272,16 @@ std::vector<Method> build_registry() {
       /*rotational=*/true});
   m.push_back(Method{
       "unrolled",
-      "Deep-unfolding HQS network (HyPaNet -> FFT data step -> ResUNet prior, K iterations): the shipped "
+      "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
       "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
       true,
       false,
-      {},
-      [](const DeblurRequest& r, const MethodParams&) {
+      {{"ensemble", "1 = mean of the 8 flip/rotation passes (x8 self-ensemble, 8x the time; default 0)"}},
+      [](const DeblurRequest& r, const MethodParams& p) {
         std::string path = r.weights;
         if (path.empty()) path = shipped_model("unrolled_small.pth");
         UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
-        return run_unrolled(cached_unrolled_net(path), r);
+        return run_unrolled(cached_unrolled_net(path), r, get(p, "ensemble", 0.0) != 0.0);
       },
       /*rotational=*/true});
   m.push_back(Method{
