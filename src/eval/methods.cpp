@@ -75,6 +75,7 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
   return cached<PriorPtr>(name + ":" + r.weights, [&] {
     auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
     p->eval();
+    use_channels_last(*p);
     return PriorPtr(p);
   });
 }
