@@ -147,21 +147,29 @@ UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
   o.shared_prior = true;
   for (const auto& kv : state)
     if (kv.first.compare(0, 4, "p.0.") == 0) o.shared_prior = false;
-  const std::string prefix = o.shared_prior ? "p." : "p.0.";
-  std::string family;
-  auto factory = prior_factory_from_state_dict(state, prefix, &family);
-  if (family == "resunet") {
-    o.prior = resunet_options_from_state_dict(state, prefix);
-  } else {
-    o.prior_factory = factory;
-  }
+  set_prior_from_state_dict(o, state, o.shared_prior ? "p." : "p.0.");
   o.validate();
   return o;
 }
 
+void set_prior_from_state_dict(UnrolledNetOptions& o, const StateDict& state, const std::string& prefix) {
+  if (prior_family_from_state_dict(state, prefix) == "resunet") {
+    o.prior = resunet_options_from_state_dict(state, prefix);
+    o.prior_factory = nullptr;
+  } else {
+    o.prior_factory = prior_factory_from_state_dict(state, prefix);
+  }
+}
+
 UnrolledNet load_unrolled_net(const std::string& path) {
   const auto state = load_state_dict(path);
-  UnrolledNet net(unrolled_options_from_state_dict(state));
+  UnrolledNetOptions options;
+  try {
+    options = unrolled_options_from_state_dict(state);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
+  UnrolledNet net(options);
   load_into_module(*net, state, /*strict=*/true, path);
   return net;
 }

@@ -26,7 +26,7 @@
 // priors/prior.h Prior fits the slot (ConvIRPrior, AttentionUNet, TvPrior, ...), called as
 // prior->denoise(x_k, beta_k) so each prior builds its own noise-level input. The state dict then reads
 // p.<that prior's names>, and unrolled_options_from_state_dict recognises ResUNet, ConvIR-prior and
-// AttentionUNet priors from them (priors/prior.h prior_factory_from_state_dict).
+// AttentionUNet priors from them (set_prior_from_state_dict).
 #pragma once
 
 #include <torch/torch.h>
@@ -108,6 +108,11 @@ TORCH_MODULE(UnrolledNet);
 /// per-iteration priors) from a state dict with USRNet's names (ResUNet priors fill `prior`, ConvIR and
 /// attention priors `prior_factory`). Throws unroll::Error if keys are missing.
 UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state);
+
+/// Sets the prior of `options` to the architecture whose weights `state` holds under `prefix`
+/// (priors/prior.h prior_family_from_state_dict): a ResUNet fills `prior`, any other family
+/// `prior_factory`. Throws unroll::Error when the entries are no known prior.
+void set_prior_from_state_dict(UnrolledNetOptions& options, const StateDict& state, const std::string& prefix);
 
 /// Reads an (official or our own) USRNet-style checkpoint, builds the matching network and loads it
 /// strictly: load_unrolled_net("usrnet_tiny.pth") gives USRNet-tiny.

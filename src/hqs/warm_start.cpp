@@ -106,15 +106,12 @@ UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterati
   o.iterations = iterations;
   o.hyper_channels = hyper_channels;
   o.shared_prior = shared_prior;
-  std::string family;
   try {
-    o.prior_factory = prior_factory_from_state_dict(state, "", &family);
+    set_prior_from_state_dict(o, state, "");
   } catch (const Error& e) {
     fail(denoiser_path, ": ", e.what());
   }
-  if (family == "resunet") {
-    o.prior_factory = nullptr;
-    o.prior = resunet_options_from_state_dict(state);
+  if (!o.prior_factory) {
     UNROLL_CHECK(o.prior.noise_map && o.prior.in_nc == o.prior.out_nc + 1, denoiser_path,
                  ": the denoiser must take the image plus a noise-level map (in_nc = out_nc + 1), got in_nc=",
                  o.prior.in_nc, ", out_nc=", o.prior.out_nc);

@@ -56,7 +56,7 @@ ScheduleFit measure_schedule_fit(HyperNet& h, int iterations, const ScheduleFitO
 /// An unrolled network of `iterations` steps whose prior is the denoiser stored in `denoiser_path` (an
 /// Unroll denoiser such as models/denoiser_small.pth or one trained with model.family attention-unet /
 /// convir-s, or an official DRUNet / USRNet-prior state dict; architecture inferred by priors/prior.h
-/// prior_factory_from_state_dict) and whose
+/// prior_family_from_state_dict) and whose
 /// hyper-network (`hyper_channels` wide) is fitted to the DPIR schedule. With shared_prior = false
 /// every iteration gets its own copy. `fit` (optional) receives the fit quality.
 UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterations, int64_t hyper_channels,

@@ -113,8 +113,8 @@ torch::Tensor SpatialSelfAttentionImpl::forward(const torch::Tensor& x) {
   };
   auto t = tiles(feat, c);
   if (sinusoid) t = t + sinusoidal_position_encoding_2d(c, s, s, x.options()).flatten(1).t().unsqueeze(1);
-  auto valid = torch::ones({1, 1, h, w}, x.options().dtype(torch::kBool));
-  valid = F::pad(valid.to(torch::kFloat), F::PadFuncOptions({0, gw * s - w, 0, gh * s - h})).to(torch::kBool);
+  auto valid = torch::zeros({1, 1, gh * s, gw * s}, x.options().dtype(torch::kBool));
+  valid.narrow(2, 0, h).narrow(3, 0, w).fill_(true);
   auto mask = tiles(valid.expand({n, 1, gh * s, gw * s}), 1).squeeze(2).logical_not().t().contiguous();  // [B, s*s]
   t = block(t, mask);
   auto out = t.reshape({s, s, n, gh, gw, c}).permute({2, 5, 3, 0, 4, 1}).reshape({n, c, gh * s, gw * s});

@@ -34,32 +34,31 @@ PriorPtr load_prior(const std::string& name, const std::string& path) {
   return prior;
 }
 
-PriorFactory prior_factory_from_state_dict(const StateDict& state, const std::string& prefix, std::string* family) {
+std::string prior_family_from_state_dict(const StateDict& state, const std::string& prefix) {
   auto has = [&](const std::string& key) {
     for (const auto& kv : state)
       if (kv.first == prefix + key) return true;
     return false;
   };
-  auto named = [&](const char* name) {
-    if (family) *family = name;
-  };
-  if (has("m_down1.0.res.0.weight")) {
-    named("resunet");
+  if (has("m_down1.0.res.0.weight")) return "resunet";
+  if (has("adapter.weight")) return "convir";
+  if (has("m_body.0.conv1.weight")) return "attention-unet";
+  fail("not a prior state dict: no ResUNet, ConvIR-prior or AttentionUNet entries under '", prefix, "' (",
+       state.size(), " entries)");
+}
+
+PriorFactory prior_factory_from_state_dict(const StateDict& state, const std::string& prefix) {
+  const std::string family = prior_family_from_state_dict(state, prefix);
+  if (family == "resunet") {
     const auto o = resunet_options_from_state_dict(state, prefix);
     return [o] { return PriorPtr(std::make_shared<ResUNet>(o)); };
   }
-  if (has("adapter.weight")) {
-    named("convir");
+  if (family == "convir") {
     const auto o = convir_prior_options_from_state_dict(state, prefix);
     return [o] { return PriorPtr(std::make_shared<ConvIRPrior>(o)); };
   }
-  if (has("m_body.0.conv1.weight")) {
-    named("attention-unet");
-    const auto o = attention_unet_options_from_state_dict(state, prefix);
-    return [o] { return PriorPtr(std::make_shared<AttentionUNet>(o)); };
-  }
-  fail("not a prior state dict: no ResUNet, ConvIR-prior or AttentionUNet entries under '", prefix, "' (",
-       state.size(), " entries)");
+  const auto o = attention_unet_options_from_state_dict(state, prefix);
+  return [o] { return PriorPtr(std::make_shared<AttentionUNet>(o)); };
 }
 
 }  // namespace unroll

@@ -57,12 +57,13 @@ PriorPtr load_prior(const std::string& name, const std::string& path);
 /// Builds one untrained prior of a fixed architecture (hqs/unrolled_net.h calls it once per prior slot).
 using PriorFactory = std::function<PriorPtr()>;
 
-/// The architecture whose weights `state` holds under `prefix`, recognised by its entry names: ResUNet
-/// (USRNet / DRUNet names, m_down1.0.res.0.weight; priors/resunet.h), ConvIRPrior (adapter.weight and
-/// net.*; priors/convir_prior.h) or AttentionUNet (m_body.0.conv1.weight; priors/attention_unet.h),
-/// with the options read from the weights. `family` (optional) receives "resunet", "convir" or
-/// "attention-unet". Throws unroll::Error when no family matches.
-PriorFactory prior_factory_from_state_dict(const StateDict& state, const std::string& prefix = "",
-                                           std::string* family = nullptr);
+/// The family of the prior whose weights `state` holds under `prefix`, recognised by its entry names:
+/// "resunet" (USRNet / DRUNet names, m_down1.0.res.0.weight; priors/resunet.h), "convir" (ConvIRPrior:
+/// adapter.weight and net.*; priors/convir_prior.h) or "attention-unet" (m_body.0.conv1.weight;
+/// priors/attention_unet.h). Throws unroll::Error when no family matches.
+std::string prior_family_from_state_dict(const StateDict& state, const std::string& prefix = "");
+
+/// That architecture, with the options read from the weights, as a builder of untrained instances.
+PriorFactory prior_factory_from_state_dict(const StateDict& state, const std::string& prefix = "");
 
 }  // namespace unroll

@@ -15,9 +15,6 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
 }
 
-UpConv2x2 conv_t(int64_t in, int64_t out, bool bias) { return UpConv2x2(in, out, bias); }
-
-
 }  // namespace
 
 void ResUNetOptions::validate() const {
@@ -98,7 +95,7 @@ ResUNet::ResUNet(const ResUNetOptions& options) : options_(options) {
   for (int s = 0; s < 3; ++s) {
     const int64_t from = nc[3 - s], to = nc[2 - s];
     *ups[s] = torch::nn::Sequential();
-    (*ups[s])->push_back(conv_t(from, to, bias));
+    (*ups[s])->push_back(UpConv2x2(from, to, bias));
     blocks(*ups[s], to);
     register_module(up_names[s], *ups[s]);
   }
