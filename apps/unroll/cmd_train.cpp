@@ -33,17 +33,8 @@ int cmd_train(const std::vector<std::string>& args) {
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
   const bool resume = !cvm["restart"].as<bool>();
+  check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
   if (cvm["dry-run"].as<bool>()) {
-    const std::string train_dir = config.train_dir.rfind("cifar10:", 0) == 0 ? config.train_dir.substr(8) : config.train_dir;
-    UNROLL_CHECK(!train_dir.empty(), config_path, ": data.train is required");
-    UNROLL_CHECK(fs::exists(train_dir.substr(0, train_dir.find(':'))), config_path, ": data.train: ", train_dir, " does not exist");
-    const std::string val_dir = config.val_dir.rfind("cifar10:", 0) == 0 ? config.val_dir.substr(8) : config.val_dir;
-    UNROLL_CHECK(val_dir.empty() || fs::exists(val_dir.substr(0, val_dir.find(':'))), config_path, ": data.val: ", val_dir,
-                 " does not exist");
-    for (const auto& [key, file] : {std::pair<const char*, std::string>{"model.init_prior", config.init_prior},
-                                    {"model.init_weights", config.init_weights}}) {
-      UNROLL_CHECK(file.empty() || fs::exists(file), config_path, ": ", key, ": ", file, " does not exist");
-    }
     const bool has_checkpoint = fs::exists(config.out_dir + "/resume.pt");
     std::cout << config_path << ": task " << config.task << ", model.family " << config.family << ", "
               << config.trainer.steps << " steps of batch " << config.trainer.batch << " x " << config.trainer.crop

@@ -1,6 +1,7 @@
 #include "train_config.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -35,25 +36,40 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   return out;
 }
 
-/// Clean training / validation images: a folder of images, or cifar10:DIR[:train|test] (the CIFAR-10
-/// binary batches; `split` by default). `limit` > 0 keeps the first N.
+/// What a data.train / data.val value names: a folder of images, or cifar10:DIR[:train|test] (the
+/// CIFAR-10 binary batches; `split` by default).
+struct ImageSource {
+  bool cifar10 = false;
+  std::string dir, split;
+};
+
+ImageSource image_source(const std::string& spec, const std::string& split) {
+  ImageSource src{false, spec, split};
+  if (spec.rfind("cifar10:", 0) == 0) {
+    src.cifar10 = true;
+    src.dir = spec.substr(8);
+    const auto colon = src.dir.rfind(':');
+    if (colon != std::string::npos && (src.dir.substr(colon + 1) == "train" || src.dir.substr(colon + 1) == "test")) {
+      src.split = src.dir.substr(colon + 1);
+      src.dir = src.dir.substr(0, colon);
+    }
+  }
+  return src;
+}
+
+/// Clean training / validation images of `spec` (image_source). `limit` > 0 keeps the first N.
 std::shared_ptr<const PairDataset> clean_images(const std::string& spec, int64_t limit, const std::string& key,
                                                 const std::string& split) {
   UNROLL_CHECK(!spec.empty(), key, " is required");
-  if (spec.rfind("cifar10:", 0) == 0) {
-    std::string dir = spec.substr(8), s = split;
-    const auto colon = dir.rfind(':');
-    if (colon != std::string::npos && (dir.substr(colon + 1) == "train" || dir.substr(colon + 1) == "test")) {
-      s = dir.substr(colon + 1);
-      dir = dir.substr(0, colon);
-    }
-    auto all = std::make_shared<Cifar10Dataset>(cifar10_files(dir, s));
+  const ImageSource src = image_source(spec, split);
+  if (src.cifar10) {
+    auto all = std::make_shared<Cifar10Dataset>(cifar10_files(src.dir, src.split));
     if (limit <= 0 || limit >= all->size()) return all;
     std::vector<torch::Tensor> images;
     for (int64_t i = 0; i < limit; ++i) images.push_back(all->get(i).sharp[0]);
     return clean_image_dataset(images);
   }
-  auto files = list_image_files(spec);
+  auto files = list_image_files(src.dir);
   if (limit > 0 && static_cast<int64_t>(files.size()) > limit) files.resize(limit);
   std::vector<torch::Tensor> images;
   for (const auto& f : files) images.push_back(read_image(f, ImageReadOptions{false, true})[0]);
@@ -188,6 +204,29 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     fail(source, ": ", e.what());
   }
   return c;
+}
+
+void check_train_inputs(const TrainConfig& c) {
+  auto images = [&](const std::string& spec, const char* key, const char* split) {
+    try {
+      const ImageSource src = image_source(spec, split);
+      if (src.cifar10) {
+        cifar10_files(src.dir, src.split);
+      } else {
+        list_image_files(src.dir);
+      }
+    } catch (const Error& e) {
+      fail(c.source, ": ", key, ": ", e.what());
+    }
+  };
+  UNROLL_CHECK(!c.train_dir.empty(), c.source, ": data.train is required");
+  images(c.train_dir, "data.train", "train");
+  if (!c.val_dir.empty()) images(c.val_dir, "data.val", "test");
+  for (const auto& [key, file] : {std::pair<const char*, std::string>{"model.init_prior", c.init_prior},
+                                  {"model.init_weights", c.init_weights}}) {
+    UNROLL_CHECK(file.empty() || std::filesystem::is_regular_file(file), c.source, ": ", key, ": no such file '", file,
+                 "'");
+  }
 }
 
 TrainResult run_train_config(const TrainConfig& c, bool resume) {

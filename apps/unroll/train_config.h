@@ -34,6 +34,11 @@ bool is_train_config_key(const std::string& key);
 /// Parses a config; errors are unroll::Error naming `source` and the key.
 TrainConfig parse_train_config(std::istream& in, const std::string& source);
 
+/// Checks, without reading any image, what a run reads first: the data.train / data.val folders (or
+/// CIFAR-10 files) exist and the model.init_prior / model.init_weights files exist. Throws
+/// unroll::Error naming the config and the key.
+void check_train_inputs(const TrainConfig& c);
+
 /// Reads the training images (data.train: a folder of sharp images, or cifar10:DIR for the CIFAR-10
 /// training batches), builds the model of `task` (denoiser | unrolled | deblur: an end-to-end network of
 /// priors/deblur_net.h) and trains it into out_dir (train/training_tasks.h);

@@ -17,7 +17,6 @@ torch::Tensor group_soft_threshold(const torch::Tensor& v, double t) {
   return v * scale;
 }
 
-
 void project_linf_ball_out(const torch::Tensor& v, double t, torch::Tensor& out) {
   UNROLL_CHECK(t >= 0.0, "project_linf_ball: radius must be >= 0, got ", t);
   ensure_buffer(out, v.sizes(), v);

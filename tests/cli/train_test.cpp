@@ -122,6 +122,10 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_FALSE(fs::exists(dir + "/dry/model.pth"));
   EXPECT_NE(train("--config " + write("no_init.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\ninit_weights = " + dir + "/nothing.pth\n[data]\ntrain = data/sample\n") + " --dry-run", &out), 0);
   EXPECT_NE(out.find("model.init_weights"), std::string::npos) << out;
+  // A real run stops on the same check before it writes anything.
+  EXPECT_NE(train("--config " + dir + "/no_init.ini --out " + dir + "/no_init_run", &out), 0);
+  EXPECT_NE(out.find("model.init_weights"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/no_init_run"));
   EXPECT_NE(train("--config " + write("no_data.ini", "[experiment]\ntask = denoiser\n[data]\ntrain = " + dir + "/no_such_folder\n") + " --dry-run", &out), 0);
   EXPECT_NE(out.find("data.train"), std::string::npos) << out;
   EXPECT_NE(train("--config " + dir + "/missing.ini", &out), 0);
