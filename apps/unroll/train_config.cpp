@@ -111,7 +111,8 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
        "fitted to the DPIR schedule, so training starts from plug-and-play HQS)")
       ("model.init_weights", po::value(&c.init_weights),
        "deblur: start from this checkpoint of model.family (e.g. official ConvIR weights, to fine-tune them on "
-       "your data); loaded strictly")
+       "your data); unrolled: start from a trained unrolled network (e.g. models/unrolled_small.pth), "
+       "architecture from the file; loaded strictly, fresh optimiser and schedule")
       ("data.train", po::value(&c.train_dir), "folder of sharp training images, or cifar10:DIR[:train|test]")
       ("data.val", po::value(&c.val_dir), "folder of validation images (optional), or cifar10:DIR[:test|train]")
       ("data.max_images", po::value(&c.max_images)->default_value(0), "use only the first N training images (0 = all)")
@@ -190,12 +191,19 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
                    " has a fixed architecture)");
   }
   UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", c.source, ": model.init_prior applies to task unrolled");
-  UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur", c.source, ": model.init_weights applies to task deblur");
-  if (!c.init_prior.empty()) {
-    for (const char* key : {"model.nc", "model.nb", "model.global_residual"}) {
-      UNROLL_CHECK(c.vm[key].defaulted(), c.source, ": ", key,
-                   " cannot be combined with model.init_prior (the architecture comes from the checkpoint)");
-    }
+  UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur" || c.task == "unrolled", c.source,
+               ": model.init_weights applies to tasks deblur and unrolled");
+  UNROLL_CHECK(c.init_prior.empty() || c.init_weights.empty(), c.source,
+               ": model.init_prior and model.init_weights exclude each other");
+  auto architecture_from = [&](const char* init, std::initializer_list<const char*> keys) {
+    for (const char* key : keys)
+      UNROLL_CHECK(c.vm[key].defaulted(), c.source, ": ", key, " cannot be combined with ", init,
+                   " (the architecture comes from the checkpoint)");
+  };
+  if (!c.init_prior.empty()) architecture_from("model.init_prior", {"model.nc", "model.nb", "model.global_residual"});
+  if (c.task == "unrolled" && !c.init_weights.empty()) {
+    architecture_from("model.init_weights", {"model.nc", "model.nb", "model.global_residual", "model.family",
+                                             "model.iterations", "model.hyper_channels", "model.shared_prior"});
   }
   c.trainer.out_dir = c.out_dir;
   try {
@@ -268,7 +276,11 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     return train_denoiser(model, train_set, val_set, o, resume);
   }
   UnrolledNet model{nullptr};
-  if (!c.init_prior.empty()) {
+  if (!c.init_weights.empty()) {
+    model = load_unrolled_net(c.init_weights);
+    std::cout << "unrolled network: " << model->options().iterations << " iterations, starting from "
+              << c.init_weights << "\n";
+  } else if (!c.init_prior.empty()) {
     ScheduleFit fit;
     model = unrolled_from_denoiser(c.init_prior, static_cast<int>(c.iterations), c.hyper, c.shared_prior, {}, &fit);
     std::cout << "warm start from " << c.init_prior << ": hyper-network fitted to the DPIR schedule (mean |log "

@@ -95,6 +95,27 @@ TEST(TrainCli, UnrolledNetworkTrainsWithAnAttentionPrior) {
                              "--weights " + dir + "/run/model.pth -o " + dir + "/x.png";
   ASSERT_EQ(test::run_command(deblur, &out), 0) << out;
   EXPECT_TRUE(fs::exists(dir + "/x.png"));
+
+  // model.init_weights fine-tunes a trained unrolled network (architecture from the file, fresh
+  // schedule): one step at a vanishing learning rate keeps its weights; restating the architecture is refused.
+  auto write_tune = [&](const std::string& extra) {
+    std::ofstream(dir + "/tune.ini") << "[experiment]\ntask = unrolled\n[model]\ninit_weights = " << dir
+                                     << "/run/model.pth\n" << extra << "[data]\ntrain = data/sample\n[train]\n"
+                                     << "steps = 1\nbatch = 2\ncrop = 32\nkernel_size = 9\nlr = 1e-12\n"
+                                     << "min_lr = 1e-12\nout = " << dir << "/tuned\n";
+    return dir + "/tune.ini";
+  };
+  ASSERT_EQ(train("--config " + write_tune(""), &out), 0) << out;
+  EXPECT_NE(out.find("2 iterations, starting from"), std::string::npos) << out;
+  const auto start = load_state_dict(dir + "/run/model.pth");
+  const auto tuned = load_state_dict(dir + "/tuned/model.pth");
+  ASSERT_EQ(start.size(), tuned.size());
+  for (size_t i = 0; i < start.size(); ++i) {
+    EXPECT_EQ(start[i].first, tuned[i].first);
+    EXPECT_TRUE(torch::allclose(start[i].second, tuned[i].second, 1e-5, 1e-6)) << start[i].first;
+  }
+  EXPECT_NE(train("--config " + write_tune("iterations = 4\n") + " --dry-run", &out), 0);
+  EXPECT_NE(out.find("model.iterations cannot be combined with model.init_weights"), std::string::npos) << out;
 }
 
 TEST(TrainCli, BadConfigsNameTheProblem) {
