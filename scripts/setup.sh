@@ -11,8 +11,9 @@ PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libopencv-dev lib
 # Speed only, so a failed install warns instead of stopping the set-up. libopenblas0-openmp: Debian's
 # LibTorch calls the system BLAS (libblas.so.3) for its non-oneDNN kernels (transposed and 1x1
 # convolutions, matmul, attention); without it that is the netlib reference BLAS, 7x slower on the
-# unrolled network's transposed convolutions (docs/benchmarks.md).
-OPTIONAL_PACKAGES=(libopenblas0-openmp)
+# unrolled network's transposed convolutions (docs/benchmarks.md). libfftw3-dev: CPU 2-D FFTs on FFTW
+# instead of LibTorch's pocketfft (core/fft.h; CMake finds it at configure time).
+OPTIONAL_PACKAGES=(libopenblas0-openmp libfftw3-dev)
 
 not_installed() {
   for p in "$@"; do

@@ -44,7 +44,6 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   const auto gain_all = inv_den * o.rho;  // [N or 1, 1, H, W/2+1]
   const auto gain_planes = gain_all.size(0) == 1 ? gain_all : gain_all.expand({n, c, h, wh}).reshape({planes, 1, h, wh});
   const double t = o.lambda / o.rho;
-  const std::vector<int64_t> size{h, w};
 
   // One buffer per field, updated in place. With v = Dx + u, the z- and u-steps are
   //   u' = v - shrink(v) = the projection of v onto the radius-t ball,   z = v - u',
@@ -78,7 +77,7 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
       if (!rhs_buffer.defined()) rhs_buffer = torch::empty({chunk, 1, h, w}, y.options());
       auto rhs = rhs_buffer.narrow(0, 0, pn);
       grad_circular_adjoint_out(gc, rhs);
-      auto xc = torch::fft::irfft2(torch::fft::rfft2(rhs).mul_(gain).add_(base.narrow(0, p0, pn)), size);
+      auto xc = irfft2(std::move(rfft2(rhs).mul_(gain).add_(base.narrow(0, p0, pn))), h, w);
       grad_circular_out(xc, gc);  // D x
       if (check) dx2 += gc.square().sum().item<double>();
       gc.add_(u_old.narrow(0, p0, pn));  // v = Dx + u

@@ -49,7 +49,7 @@ SolverResult hqs_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, c
     const auto inv_den = step.inverse_denominator(a, reg);
     for (int inner = 0; inner < o.inner_iterations; ++inner) {
       auto w = hyper_laplacian_prox(grad_circular(x), o.alpha, beta);
-      auto x_new = step.solve_with_inverse(torch::fft::rfft2(grad_circular_adjoint(w)), a, inv_den);
+      auto x_new = step.solve_with_inverse(rfft2(grad_circular_adjoint(w)), a, inv_den);
       result.residual = ((x_new - x).norm() / x.norm().clamp_min(1e-30)).item<double>();
       x = x_new;
       ++result.iterations;

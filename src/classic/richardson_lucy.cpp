@@ -33,10 +33,10 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
     auto otf = psf2otf(k, h, w);
     auto otf_conj = otf.conj().resolve_conj();
     A = [otf, h, w](const torch::Tensor& x) {
-      return torch::fft::irfft2(torch::fft::rfft2(x).mul_(otf), std::vector<int64_t>{h, w});
+      return irfft2(std::move(rfft2(x).mul_(otf)), h, w);  // move: FFTW may reuse the spectrum
     };
     At = [otf_conj, h, w](const torch::Tensor& x) {
-      return torch::fft::irfft2(torch::fft::rfft2(x).mul_(otf_conj), std::vector<int64_t>{h, w});
+      return irfft2(std::move(rfft2(x).mul_(otf_conj)), h, w);
     };
   } else {
     int64_t gh = h, gw = w;

@@ -39,8 +39,8 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   // The filter conj(K) / (|K|^2 + nsr |R|^2) is applied to F(y) in place: one forward and one inverse
   // transform of the image, the kernel's spectrum (psf2otf) and three element-wise passes.
   auto den = torch::real(otf * otf.conj()) + nsr * reg;
-  auto spec = torch::fft::rfft2(ext.image).mul_(otf.conj()).div_(den);
-  auto x = ext.crop(torch::fft::irfft2(spec, std::vector<int64_t>{h, w}));
+  auto spec = rfft2(ext.image).mul_(otf.conj()).div_(den);
+  auto x = ext.crop(irfft2(std::move(spec), h, w));
   return options.clip ? x.clamp(0.0, 1.0) : x;
 }
 

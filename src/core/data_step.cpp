@@ -14,7 +14,7 @@ FourierDataStep::FourierDataStep(const torch::Tensor& y, const torch::Tensor& ke
   height_ = y.size(2);
   width_ = y.size(3);
   otf_ = psf2otf(k, height_, width_);
-  kty_hat_ = torch::fft::rfft2(y) * otf_.conj();
+  kty_hat_ = rfft2(y) * otf_.conj();
   k_power_ = torch::real(otf_ * otf_.conj());
 }
 
@@ -22,9 +22,9 @@ torch::Tensor FourierDataStep::solve(const torch::Tensor& z, const torch::Tensor
   UNROLL_CHECK(z.size(-2) == height_ && z.size(-1) == width_, "data step: z is ", z.size(-2), "x", z.size(-1),
                ", expected ", height_, "x", width_);
   auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
-  auto num = kty_hat_ + alpha * torch::fft::rfft2(z);
+  auto num = kty_hat_ + alpha * rfft2(z);
   auto den = k_power_ + alpha;
-  return torch::fft::irfft2(num / den, std::vector<int64_t>{height_, width_});
+  return irfft2(num / den, height_, width_);
 }
 
 torch::Tensor FourierDataStep::solve(const torch::Tensor& z, double a) const {
@@ -36,7 +36,7 @@ torch::Tensor FourierDataStep::solve_spectral(const torch::Tensor& rhs_hat, cons
   auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
   auto num = kty_hat_ + alpha * rhs_hat;
   auto den = k_power_ + alpha * reg_power;
-  return torch::fft::irfft2(num / den, std::vector<int64_t>{height_, width_});
+  return irfft2(num / den, height_, width_);
 }
 
 torch::Tensor FourierDataStep::inverse_denominator(const torch::Tensor& a, const torch::Tensor& reg_power) const {
@@ -48,7 +48,7 @@ torch::Tensor FourierDataStep::solve_with_inverse(const torch::Tensor& rhs_hat, 
                                                   const torch::Tensor& inverse_denominator) const {
   auto alpha = a.dim() == 0 ? a.reshape({1, 1, 1, 1}) : a;
   auto spec = (kty_hat_ + alpha * rhs_hat) * inverse_denominator;
-  return torch::fft::irfft2(spec, std::vector<int64_t>{height_, width_});
+  return irfft2(std::move(spec), height_, width_);
 }
 
 }  // namespace unroll

@@ -38,13 +38,13 @@ torch::Tensor psf2otf(const torch::Tensor& k_in, int64_t height, int64_t width) 
 torch::Tensor conv_circular(const torch::Tensor& x, const torch::Tensor& k) {
   const int64_t h = x.size(-2), w = x.size(-1);
   auto otf = psf2otf(k.to(x.scalar_type()), h, w);
-  return torch::fft::irfft2(torch::fft::rfft2(x) * otf, std::vector<int64_t>{h, w});
+  return irfft2(rfft2(x) * otf, h, w);
 }
 
 torch::Tensor corr_circular(const torch::Tensor& x, const torch::Tensor& k) {
   const int64_t h = x.size(-2), w = x.size(-1);
   auto otf = psf2otf(k.to(x.scalar_type()), h, w);
-  return torch::fft::irfft2(torch::fft::rfft2(x) * otf.conj(), std::vector<int64_t>{h, w});
+  return irfft2(rfft2(x) * otf.conj(), h, w);
 }
 
 torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k_in, ConvMode mode) {
@@ -52,9 +52,9 @@ torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k_in, ConvMo
   const int64_t h = x.size(-2), w = x.size(-1), kh = k.size(2), kw = k.size(3);
   const int64_t fh = h + kh - 1, fw = w + kw - 1;
   const int64_t ph = fast_size(fh), pw = fast_size(fw);
-  auto xs = torch::fft::rfft2(x, std::vector<int64_t>{ph, pw});
-  auto ks = torch::fft::rfft2(k, std::vector<int64_t>{ph, pw});
-  auto full = torch::fft::irfft2(xs * ks, std::vector<int64_t>{ph, pw});
+  auto xs = rfft2(x, ph, pw);
+  auto ks = rfft2(k, ph, pw);
+  auto full = irfft2(xs * ks, ph, pw);
   switch (mode) {
     case ConvMode::Full: return full.narrow(-2, 0, fh).narrow(-1, 0, fw);
     case ConvMode::Same: return full.narrow(-2, kh / 2, h).narrow(-1, kw / 2, w);
@@ -76,20 +76,20 @@ SameConvolution::SameConvolution(const torch::Tensor& k_in, int64_t height, int6
   pad_w_ = fast_size(width + k.size(3) / 2);
   top_ = k.size(2) / 2;
   left_ = k.size(3) / 2;
-  otf_ = torch::fft::rfft2(k, std::vector<int64_t>{pad_h_, pad_w_});
+  otf_ = rfft2(k, pad_h_, pad_w_);
   otf_conj_ = otf_.conj().resolve_conj();  // materialised once: a lazy conj() would be copied per call
 }
 
 torch::Tensor SameConvolution::forward(const torch::Tensor& x) const {
-  auto spec = torch::fft::rfft2(x, std::vector<int64_t>{pad_h_, pad_w_}).mul_(otf_);
-  return torch::fft::irfft2(spec, std::vector<int64_t>{pad_h_, pad_w_}).narrow(-2, top_, height_).narrow(-1, left_, width_);
+  auto spec = rfft2(x, pad_h_, pad_w_).mul_(otf_);
+  return irfft2(std::move(spec), pad_h_, pad_w_).narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
 torch::Tensor SameConvolution::adjoint(const torch::Tensor& r) const {
   // A = S C Z (zero-pad, circular conv on the padded grid, slice at the centre); A^T = Z^T C^T S^T.
   auto placed = torch::constant_pad_nd(r, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
-  auto spec = torch::fft::rfft2(placed).mul_(otf_conj_);
-  return torch::fft::irfft2(spec, std::vector<int64_t>{pad_h_, pad_w_}).narrow(-2, 0, height_).narrow(-1, 0, width_);
+  auto spec = rfft2(placed).mul_(otf_conj_);
+  return irfft2(std::move(spec), pad_h_, pad_w_).narrow(-2, 0, height_).narrow(-1, 0, width_);
 }
 
 torch::Tensor grad_circular(const torch::Tensor& x) {

@@ -1,4 +1,5 @@
-// FFT building blocks on torch::fft: transfer functions, circular and linear convolution.
+// FFT building blocks: 2-D real transforms (FFTW or torch::fft), transfer functions, circular and
+// linear convolution.
 //
 // All spectra are half spectra of real signals (torch::fft::rfft2 over the last two dimensions), of
 // shape [..., H, W/2+1]. Kernel centre convention: index (kh/2, kw/2), see core/tensor.h.
@@ -7,6 +8,41 @@
 #include <torch/torch.h>
 
 namespace unroll {
+
+// ---- 2-D real transforms -------------------------------------------------------------------------
+// Every 2-D real FFT of the project goes through these two functions. They equal torch::fft::rfft2 /
+// irfft2 (backward normalisation). On CPU float32/float64 tensors that autograd does not track, and
+// when Unroll was built with FFTW (CMake finds libfftw3-dev; UNROLL_WITH_FFTW), they run FFTW plans that
+// are made once per shape and cached (and, by default, remembered across runs in a wisdom file); all
+// other cases (CUDA, autograd, other dtypes, a build without FFTW) call torch::fft.
+//
+// Environment (read once, on the first transform):
+//   UNROLL_FFT=torch|fftw          backend for the CPU cases above (default fftw when built with it)
+//   UNROLL_FFTW_PLANNER=estimate|measure|patient   FFTW planning effort (default measure: FFTW times a
+//                                  few algorithms per shape, ~0.1-0.5 s for a 1 MP plane, then reuses it)
+//   UNROLL_FFTW_WISDOM=DIR|off     folder where plans are remembered across runs (files fftw-wisdom.f32 /
+//                                  .f64, written atomically; default $XDG_CACHE_HOME/unroll, else
+//                                  ~/.cache/unroll; off: plans are made anew in every process)
+
+/// Real 2-D FFT over the last two dimensions: [..., H, W] -> complex [..., H, W/2+1].
+torch::Tensor rfft2(const torch::Tensor& x);
+
+/// rfft2 of `x` zero-padded at the bottom/right to height x width (torch's `s` argument).
+torch::Tensor rfft2(const torch::Tensor& x, int64_t height, int64_t width);
+
+/// Inverse of rfft2: complex [..., height, width/2+1] -> real [..., height, width]. A spectrum passed as
+/// a temporary (or std::move'd) that nothing else references may be used as FFTW's work array.
+torch::Tensor irfft2(torch::Tensor spectrum, int64_t height, int64_t width);
+
+enum class FftBackend { Torch, Fftw };
+
+/// True when this build has the FFTW backend.
+bool fftw_available();
+
+/// The backend CPU transforms use now (after the environment above), and a way to switch it (tests,
+/// benchmarks). Selecting Fftw in a build without it throws unroll::Error.
+FftBackend fft_backend();
+void set_fft_backend(FftBackend backend);
 
 /// Smallest n' >= n whose prime factors are all in {2,3,5,7} (fast FFT length).
 int64_t fast_size(int64_t n);

@@ -11,6 +11,7 @@
 #include "classic/admm_tv.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/fft.h"
 #include "core/metrics.h"
 #include "core/noise.h"
 #include "core/polar.h"
@@ -76,11 +77,11 @@ torch::Tensor fit_uniform_kernel(const torch::Tensor& sharp, const torch::Tensor
                std::min(h, w), "], got ", size);
   auto window = torch::hann_window(h, torch::TensorOptions().dtype(torch::kFloat64)).view({h, 1}) *
                 torch::hann_window(w, torch::TensorOptions().dtype(torch::kFloat64)).view({1, w});
-  auto X = torch::fft::rfft2((x - x.mean({2, 3}, true)) * window);
-  auto Y = torch::fft::rfft2((y - y.mean({2, 3}, true)) * window);
+  auto X = rfft2((x - x.mean({2, 3}, true)) * window);
+  auto Y = rfft2((y - y.mean({2, 3}, true)) * window);
   auto num = (X.conj() * Y).sum(std::vector<int64_t>{0, 1});
   auto den = X.abs().pow(2).sum(std::vector<int64_t>{0, 1});
-  auto k = torch::fft::irfft2(num / (den + 1e-4 * den.mean()), std::vector<int64_t>{h, w});
+  auto k = irfft2(num / (den + 1e-4 * den.mean()), h, w);
   k = torch::roll(k, {size / 2, size / 2}, {0, 1}).narrow(0, 0, size).narrow(1, 0, size).clamp_min(0.0);
   const double total = k.sum().item<double>();
   UNROLL_CHECK(total > 0, "fit_uniform_kernel: no positive kernel mass (unrelated images?)");
