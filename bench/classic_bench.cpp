@@ -135,10 +135,10 @@ int run_classic_bench(int argc, char** argv) {
   rgb = rgb.to(device);
   kernel = kernel.to(device);
 
-  std::printf("unroll bench classic: %lldx%lld, kernel %lldx%lld, %d thread(s), device %s, best of %d\n",
+  std::printf("unroll bench classic: %lldx%lld, kernel %lldx%lld, %d thread(s), device %s, CPU FFT %s, best of %d\n",
               static_cast<long long>(grey.size(2)), static_cast<long long>(grey.size(3)),
               static_cast<long long>(kernel.size(0)), static_cast<long long>(kernel.size(1)), torch::get_num_threads(),
-              device.str().c_str(), repeat);
+              device.str().c_str(), unroll::fft_backend() == unroll::FftBackend::Fftw ? "fftw" : "torch", repeat);
   struct Case {
     std::string name;
     torch::Tensor sharp;

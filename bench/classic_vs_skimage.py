@@ -2,7 +2,7 @@
 """Unroll vs scikit-image, side by side in one run on identical inputs.
 
 usage: /usr/bin/python3 bench/classic_vs_skimage.py [--unroll build/unroll] [--size 1024] [--rounds 5]
-                                                     [--repeat 3] [--threads 1[,2]]
+                                                     [--repeat 3] [--threads 1[,2]] [--fft fftw,torch]
 
 Makes a SIZE x SIZE test scene (skimage's astronaut, upscaled), blurs it circularly with a 25x25
 kernel, adds noise (sigma 0.01, seed 0), writes the inputs as raw float32 for `unroll bench classic
@@ -10,7 +10,8 @@ kernel, adds noise (sigma 0.01, seed 0), writes the inputs as raw float32 for `u
 
 On a shared machine absolute times drift with the load, so the measurement is interleaved: each of
 --rounds rounds times scikit-image (best of --repeat) and then Unroll once per --threads value (best
-of --repeat, in a fresh process), alternating which goes first. The table reports the median over
+of --repeat, in a fresh process; with --fft, once per CPU FFT backend too, set through UNROLL_FFT),
+alternating which goes first. The table reports the median over
 rounds of each time and the median of the per-round ratios (scikit-image time / Unroll time, both
 taken minutes apart at most), plus the same ratio in process CPU time for one thread, which is
 insensitive to the process being descheduled. PSNR of both outputs and their largest difference
@@ -70,8 +71,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", default="1", help="comma-separated Unroll thread counts, e.g. 1,2")
     ap.add_argument("--nsr", type=float, default=0.01)
+    ap.add_argument("--fft", default="", help="comma-separated Unroll CPU FFT backends (UNROLL_FFT), e.g. fftw,torch")
     args = ap.parse_args()
-    thread_counts = [int(t) for t in args.threads.split(",")]
+    backends = args.fft.split(",") if args.fft else [""]
+    configs = [(t, b) for b in backends for t in [int(t) for t in args.threads.split(",")]]
 
     rgb = transform.resize(data.astronaut() / 255.0, (args.size, args.size), order=3, anti_aliasing=False)
     rgb = np.clip(rgb, 0, 1)
@@ -106,18 +109,20 @@ def main():
             res[name] = (wall, cpu, out)
         return res
 
-    def run_unroll(threads):
+    def run_unroll(config):
+        threads, backend = config
         cmd = [args.unroll, "bench", "classic", "--inputs", d, "--repeat", str(args.repeat), "--threads", str(threads)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        env = dict(os.environ, UNROLL_FFT=backend) if backend else None
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
         res = {m.group(1): (float(m.group(2)), float(m.group(3)))
                for m in re.finditer(r"RESULT (\S+)\s+([0-9.]+) s\s+cpu\s+([0-9.]+) s", out)}
         return out.splitlines()[0], res
 
     load_before = loadavg()
-    sk_rounds, un_rounds = [], {t: [] for t in thread_counts}
+    sk_rounds, un_rounds = [], {c: [] for c in configs}
     header = {}
     for r in range(args.rounds):
-        order = ["sk"] + thread_counts if r % 2 == 0 else thread_counts[::-1] + ["sk"]
+        order = ["sk"] + configs if r % 2 == 0 else configs[::-1] + ["sk"]
         for who in order:
             if who == "sk":
                 sk_rounds.append(run_scikit())
@@ -126,35 +131,35 @@ def main():
                 un_rounds[who].append(res)
     load_after = loadavg()
     outs = {name: np.fromfile(os.path.join(d, "unroll_%s.f32" % name), dtype=np.float32)
-            for name in un_rounds[thread_counts[0]][0]}
+            for name in un_rounds[configs[0]][0]}
 
     med = statistics.median
     print("inputs: %s (%dx%d, kernel 25x25, noise 0.01)" % (d, args.size, args.size))
     print("scikit-image %s, numpy %s; %d rounds, best of %d per round; load average before %s, after %s"
           % (skimage.__version__, np.__version__, args.rounds, args.repeat, load_before, load_after))
-    for t in thread_counts:
-        print(header[t])
+    for c in configs:
+        print(header[c])
     print()
-    cols = "".join(" Unroll %d thr (s) | ratio |" % t for t in thread_counts)
+    cols = "".join(" Unroll %d thr%s (s) | ratio |" % (t, " " + b if b else "") for t, b in configs)
     print("| case | scikit-image (s) |%s CPU-time ratio, 1 thr | PSNR skimage | PSNR Unroll | max abs diff |" % cols)
-    print("|---|---:|" + "---:|---:|" * len(thread_counts) + "---:|---:|---:|---:|")
+    print("|---|---:|" + "---:|---:|" * len(configs) + "---:|---:|---:|---:|")
     for name, ref in (("wiener_grey", grey), ("rl30_grey_zero", grey)):
         x_sk = sk_rounds[-1][name][2]
         x_un = outs[name].reshape(x_sk.shape)
         cells = ""
-        for t in thread_counts:
-            ratios = [sk[name][0] / un[name][0] for sk, un in zip(sk_rounds, un_rounds[t])]
-            cells += " %.3f | %.1fx |" % (med(u[name][0] for u in un_rounds[t]), med(ratios))
+        for c in configs:
+            ratios = [sk[name][0] / un[name][0] for sk, un in zip(sk_rounds, un_rounds[c])]
+            cells += " %.3f | %.1fx |" % (med(u[name][0] for u in un_rounds[c]), med(ratios))
         cpu = "-"
-        if 1 in un_rounds:
-            cpu = "%.1fx" % med(sk[name][1] / un[name][1] for sk, un in zip(sk_rounds, un_rounds[1]))
+        if (1, backends[0]) in un_rounds:
+            cpu = "%.1fx" % med(sk[name][1] / un[name][1] for sk, un in zip(sk_rounds, un_rounds[(1, backends[0])]))
         print("| %s | %.3f |%s %s | %.3f | %.3f | %.1e |" % (
             name, med(s[name][0] for s in sk_rounds), cells, cpu, psnr(x_sk, ref), psnr(x_un, ref),
             np.abs(x_sk - x_un).max()))
     for name in ("rl30_grey_normalized", "admm100_rgb"):
         ref = grey if "grey" in name else rgb.transpose(2, 0, 1)
         x_un = outs[name].reshape(ref.shape)
-        cells = "".join(" %.3f | - |" % med(u[name][0] for u in un_rounds[t]) for t in thread_counts)
+        cells = "".join(" %.3f | - |" % med(u[name][0] for u in un_rounds[c]) for c in configs)
         print("| %s | - |%s - | - | %.3f | - |" % (name, cells, psnr(x_un, ref)))
 
 
