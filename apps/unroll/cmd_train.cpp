@@ -36,7 +36,10 @@ int cmd_train(const std::vector<std::string>& args) {
   check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
   if (cvm["dry-run"].as<bool>()) {
     const bool has_checkpoint = fs::exists(config.out_dir + "/resume.pt");
-    std::cout << config_path << ": task " << config.task << ", model.family " << config.family << ", "
+    const std::string start = !config.init_prior.empty()   ? "prior from " + config.init_prior
+                              : !config.init_weights.empty() ? "model from " + config.init_weights
+                                                             : "model.family " + config.family;
+    std::cout << config_path << ": task " << config.task << ", " << start << ", "
               << config.trainer.steps << " steps of batch " << config.trainer.batch << " x " << config.trainer.crop
               << "^2 -> " << config.out_dir << " ("
               << (has_checkpoint && resume ? "resumes from its checkpoint" : "starts from step 0") << ")\n";
