@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/fft.h"
 #include "core/kernel.h"
 #include "eval/methods.h"
 #include "io/image_io.h"
@@ -153,6 +154,19 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   expect_error("deblur" + in + k, "output");
   expect_error("deblur" + in + k + " --output " + dir_ + "/out.xyz", "out.xyz");
   expect_error("frobnicate", "unknown command");
+  // The FFT environment (core/fft.h) is checked like any other input.
+  {
+    unroll::Run r;
+    r.code = test::run_command("UNROLL_FFT=bogus " + kExe + " deblur" + in + k + out, &r.output);
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.output.find("error: UNROLL_FFT must be torch or fftw"), std::string::npos) << r.output;
+    // (A build without FFTW ignores the planner and deblurs: into another file than out.png.)
+    r.code = test::run_command("UNROLL_FFTW_PLANNER=fast " + kExe + " deblur" + in + k + " -o " + dir_ + "/env.png", &r.output);
+    if (fftw_available()) {
+      EXPECT_NE(r.code, 0);
+      EXPECT_NE(r.output.find("error: UNROLL_FFTW_PLANNER"), std::string::npos) << r.output;
+    }
+  }
   // Nothing half-written: no output and no temporary files were left behind.
   for (const auto& e : fs::directory_iterator(dir_)) {
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
