@@ -38,9 +38,9 @@ std::atomic<FftBackend>& backend_state() {
   return backend;
 }
 
-bool untracked(const torch::Tensor& t) { return !(torch::GradMode::is_enabled() && t.requires_grad()); }
-
 #ifdef UNROLL_WITH_FFTW
+
+bool untracked(const torch::Tensor& t) { return !(torch::GradMode::is_enabled() && t.requires_grad()); }
 
 struct PlannerSettings {
   unsigned flags = FFTW_MEASURE;
