@@ -181,9 +181,6 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     UNROLL_CHECK(c.vm["train.gradient_penalty"].defaulted(), source, ": train.gradient_penalty applies to task deblur");
     UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
                  ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
-    UNROLL_CHECK(c.init_prior.empty() || c.vm["model.family"].defaulted(), source,
-                 ": model.family cannot be combined with model.init_prior (the prior's architecture comes from the "
-                 "checkpoint)");
   }
   if (c.family != "resunet") {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
@@ -200,7 +197,9 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
       UNROLL_CHECK(c.vm[key].defaulted(), c.source, ": ", key, " cannot be combined with ", init,
                    " (the architecture comes from the checkpoint)");
   };
-  if (!c.init_prior.empty()) architecture_from("model.init_prior", {"model.nc", "model.nb", "model.global_residual"});
+  if (!c.init_prior.empty()) {
+    architecture_from("model.init_prior", {"model.nc", "model.nb", "model.global_residual", "model.family"});
+  }
   if (c.task == "unrolled" && !c.init_weights.empty()) {
     architecture_from("model.init_weights", {"model.nc", "model.nb", "model.global_residual", "model.family",
                                              "model.iterations", "model.hyper_channels", "model.shared_prior"});
