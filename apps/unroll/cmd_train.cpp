@@ -36,9 +36,10 @@ int cmd_train(const std::vector<std::string>& args) {
   check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
   if (cvm["dry-run"].as<bool>()) {
     const bool has_checkpoint = fs::exists(config.out_dir + "/resume.pt");
-    const std::string start = !config.init_prior.empty()   ? "prior from " + config.init_prior
-                              : !config.init_weights.empty() ? "model from " + config.init_weights
-                                                             : "model.family " + config.family;
+    std::string start = !config.init_prior.empty()   ? "prior from " + config.init_prior
+                        : !config.init_weights.empty() ? "model from " + config.init_weights
+                                                       : "model.family " + config.family;
+    if (config.task == "unrolled" && !config.vm["model.prior_groups"].defaulted()) start += ", " + std::to_string(config.prior_groups) + " prior groups";
     std::cout << config_path << ": task " << config.task << ", " << start << ", "
               << config.trainer.steps << " steps of batch " << config.trainer.batch << " x " << config.trainer.crop
               << "^2 -> " << config.out_dir << " ("

@@ -12,6 +12,7 @@
 #include "hqs/warm_start.h"
 #include "io/image_io.h"
 #include "datasets/degrade.h"
+#include "priors/convir.h"
 #include "priors/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
@@ -105,7 +106,12 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
        "add the input to the prior output, zero-initialised tail (denoiser default 1; unrolled from scratch: 0 unless set)")
       ("model.iterations", po::value(&c.iterations)->default_value(6), "unrolled: K")
       ("model.hyper_channels", po::value(&c.hyper)->default_value(32), "unrolled: HyPaNet width")
-      ("model.shared_prior", po::value(&c.shared_prior)->default_value(true), "unrolled: one prior for all iterations")
+      ("model.shared_prior", po::value(&c.shared_prior)->default_value(true),
+       "unrolled: one prior for all iterations (0 = one per iteration, model.prior_groups = model.iterations)")
+      ("model.prior_groups", po::value(&c.prior_groups)->default_value(1),
+       "unrolled: number of distinct priors, 1..model.iterations, each serving a contiguous run of iterations; "
+       "with model.init_weights, a network trained with fewer groups is untied: every group starts as a copy "
+       "of the prior that served its first iteration")
       ("model.init_prior", po::value(&c.init_prior),
        "unrolled: warm start from this denoiser checkpoint (architecture from the file; the hyper-network is "
        "fitted to the DPIR schedule, so training starts from plug-and-play HQS)")
@@ -175,7 +181,7 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     UNROLL_CHECK(std::find(fams.begin(), fams.end(), c.family) != fams.end(), source,
                  ": model.family for task deblur must be one of convir-s, convir-b, convir-l, convir-seed, atrous, "
                  "atrous-reds, kaist, carlo, unet-resnet, unet-ae, got '", c.family, "'");
-    for (const char* key : {"model.iterations", "model.hyper_channels", "model.shared_prior"})
+    for (const char* key : {"model.iterations", "model.hyper_channels", "model.shared_prior", "model.prior_groups"})
       UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to task unrolled");
   } else {
     UNROLL_CHECK(c.vm["train.gradient_penalty"].defaulted(), source, ": train.gradient_penalty applies to task deblur");
@@ -201,9 +207,15 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     architecture_from("model.init_prior", {"model.nc", "model.nb", "model.global_residual", "model.family"});
   }
   if (c.task == "unrolled" && !c.init_weights.empty()) {
-    architecture_from("model.init_weights", {"model.nc", "model.nb", "model.global_residual", "model.family",
-                                             "model.iterations", "model.hyper_channels", "model.shared_prior"});
+    architecture_from("model.init_weights", {"model.nb", "model.global_residual", "model.family",
+                                             "model.iterations", "model.hyper_channels"});
   }
+  UNROLL_CHECK(c.vm["model.shared_prior"].defaulted() || c.vm["model.prior_groups"].defaulted(), c.source,
+               ": model.shared_prior and model.prior_groups exclude each other");
+  if (!c.shared_prior) c.prior_groups = c.iterations;
+  // With model.init_weights the iterations come from the checkpoint and the range is checked on loading.
+  UNROLL_CHECK(c.prior_groups >= 1 && (!c.init_weights.empty() || c.prior_groups <= c.iterations), c.source,
+               ": model.prior_groups must be in 1..model.iterations (", c.iterations, "), got ", c.prior_groups);
   c.trainer.out_dir = c.out_dir;
   try {
     c.trainer.validate();  // schedule and sizes now, not when a run (or an experiment's n-th variant) starts
@@ -279,16 +291,45 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     model = load_unrolled_net(c.init_weights);
     std::cout << "unrolled network: " << model->options().iterations << " iterations, starting from "
               << c.init_weights << "\n";
+    const bool regroup = !c.vm["model.prior_groups"].defaulted() || !c.vm["model.shared_prior"].defaulted();
+    const int groups = c.shared_prior ? static_cast<int>(c.prior_groups) : model->options().iterations;
+    if (regroup && groups != model->options().prior_groups) {
+      UNROLL_CHECK(groups <= model->options().iterations, c.source, ": model.prior_groups must be in 1..",
+                   model->options().iterations, " (the iterations of ", c.init_weights, "), got ", groups);
+      const int before = model->options().prior_groups;
+      model = regroup_priors(model, groups);
+      std::cout << "prior groups " << before << " -> " << groups << " (each starts as a copy of the prior of its "
+                << "first iteration)\n";
+    }
+    if (!c.vm["model.nc"].defaulted()) {
+      const auto nc = parse_int_list(c.nc_text, "model.nc");
+      const auto before = model->options().prior.nc;
+      if (nc != before) {
+        try {
+          model = widen_priors(model, nc);
+        } catch (const Error& e) {
+          fail(c.source, ": model.nc: ", e.what(), " (", c.init_weights, ")");
+        }
+        auto widths = [](const std::vector<int64_t>& v) {
+          std::ostringstream o;
+          for (size_t i = 0; i < v.size(); ++i) o << (i ? "-" : "") << v[i];
+          return o.str();
+        };
+        std::cout << "prior widths " << widths(before) << " -> " << widths(nc) << " (the checkpoint's weights "
+                  << "embedded, output unchanged): " << module_parameter_count(*model) << " parameters\n";
+      }
+    }
   } else if (!c.init_prior.empty()) {
     ScheduleFit fit;
-    model = unrolled_from_denoiser(c.init_prior, static_cast<int>(c.iterations), c.hyper, c.shared_prior, {}, &fit);
+    model = unrolled_from_denoiser(c.init_prior, static_cast<int>(c.iterations), c.hyper,
+                                   static_cast<int>(c.prior_groups), {}, &fit);
     std::cout << "warm start from " << c.init_prior << ": hyper-network fitted to the DPIR schedule (mean |log "
               << "error| " << fit.mean_log_error << ", max " << fit.max_log_error << ")\n";
   } else {
     UnrolledNetOptions m = UnrolledNetOptions::usrnet_tiny();
     m.iterations = static_cast<int>(c.iterations);
     m.hyper_channels = c.hyper;
-    m.shared_prior = c.shared_prior;
+    m.prior_groups = static_cast<int>(c.prior_groups);
     m.prior.nc = parse_int_list(c.nc_text, "model.nc");
     m.prior.nb = c.nb;
     m.prior.global_residual = !c.vm["model.global_residual"].defaulted() && c.global_residual;
@@ -298,7 +339,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     }
     model = UnrolledNet(m);
     if (m.prior.global_residual) {
-      for (int k = 0; k < (c.shared_prior ? 1 : m.iterations); ++k) model->resunet_prior(k)->zero_init_tail();
+      for (int k = 0; k < m.iterations; ++k) model->resunet_prior(k)->zero_init_tail();  // a shared prior again: harmless
     }
   }
   UnrolledTrainingOptions o;

@@ -18,6 +18,7 @@ struct TrainConfig {
   std::string source;  ///< where the config came from (file name), for messages
   std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, init_weights, blur;
   bool shared_prior = true, multiscale = true;
+  int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
   bool global_residual = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;

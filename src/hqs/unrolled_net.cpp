@@ -3,12 +3,19 @@
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "priors/widen.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
 
 namespace unroll {
 
 void UnrolledNetOptions::validate() const {
   UNROLL_CHECK(iterations >= 1, "unrolled net: iterations must be >= 1, got ", iterations);
   UNROLL_CHECK(hyper_channels >= 1, "unrolled net: hyper_channels must be >= 1, got ", hyper_channels);
+  UNROLL_CHECK(prior_groups >= 1 && prior_groups <= iterations, "unrolled net: prior_groups must be in 1..",
+               iterations, " (the iterations), got ", prior_groups);
   if (prior_factory) return;  // the prior checks its own options
   UNROLL_CHECK(prior.noise_map, "unrolled net: the prior must take a noise-level map (prior.noise_map = true)");
   UNROLL_CHECK(prior.in_nc - 1 == prior.out_nc, "unrolled net: prior.in_nc must be out_nc + 1, got in_nc=",
@@ -34,11 +41,11 @@ UnrolledNetImpl::UnrolledNetImpl(const UnrolledNetOptions& options) : options_(o
     UNROLL_CHECK(p != nullptr, "unrolled net: prior_factory returned no prior");
     return p;
   };
-  if (options_.shared_prior) {
+  if (options_.prior_groups == 1) {
     priors_.push_back(register_module("p", make()));
   } else {
     torch::nn::ModuleList list;
-    for (int k = 0; k < options_.iterations; ++k) {
+    for (int g = 0; g < options_.prior_groups; ++g) {
       priors_.push_back(make());
       list->push_back(priors_.back());
     }
@@ -54,7 +61,7 @@ UnrolledNetImpl::UnrolledNetImpl(const UnrolledNetOptions& options) : options_(o
 
 PriorPtr UnrolledNetImpl::prior(int k) const {
   UNROLL_CHECK(k >= 0 && k < options_.iterations, "unrolled net: iteration ", k, " out of range");
-  return options_.shared_prior ? priors_[0] : priors_[k];
+  return priors_[options_.prior_index(k)];
 }
 
 std::shared_ptr<ResUNet> UnrolledNetImpl::resunet_prior(int k) const {
@@ -144,10 +151,20 @@ UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
   UNROLL_CHECK(out % 2 == 0, "unrolled net checkpoint: h.mlp.4.bias has odd size ", out);
   o.iterations = static_cast<int>(out / 2);
   o.hyper_channels = get("h.mlp.0.weight").size(0);
-  o.shared_prior = true;
-  for (const auto& kv : state)
-    if (kv.first.compare(0, 4, "p.0.") == 0) o.shared_prior = false;
-  set_prior_from_state_dict(o, state, o.shared_prior ? "p." : "p.0.");
+  // Prior groups: p.<g>. prefixes (a ModuleList), else one shared prior under p.
+  int groups = 0;
+  for (const auto& kv : state) {
+    const std::string& name = kv.first;
+    if (name.compare(0, 2, "p.") != 0) continue;
+    const size_t dot = name.find('.', 2);
+    const std::string index = name.substr(2, dot == std::string::npos ? std::string::npos : dot - 2);
+    if (!index.empty() && index.find_first_not_of("0123456789") == std::string::npos)
+      groups = std::max(groups, std::stoi(index) + 1);
+  }
+  o.prior_groups = std::max(groups, 1);
+  UNROLL_CHECK(o.prior_groups <= o.iterations, "unrolled net checkpoint: ", o.prior_groups, " priors for ",
+               o.iterations, " iterations");
+  set_prior_from_state_dict(o, state, o.prior_groups == 1 ? "p." : "p.0.");
   o.validate();
   return o;
 }
@@ -171,6 +188,58 @@ UnrolledNet load_unrolled_net(const std::string& path) {
   }
   UnrolledNet net(options);
   load_into_module(*net, state, /*strict=*/true, path);
+  return net;
+}
+
+UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups) {
+  UnrolledNetOptions o = source->options();
+  o.prior_groups = prior_groups;
+  UnrolledNet net(o);
+  const auto& from = source->options();
+  const int K = o.iterations;
+  // New prior group g starts as the source prior of its first iteration (the smallest k with
+  // k * G / K == g, i.e. ceil(g * K / G)).
+  auto source_name = [&](const std::string& name) -> std::string {
+    if (name.compare(0, 2, "p.") != 0) return name;
+    std::string rest = name.substr(2);
+    int g = 0;
+    if (o.prior_groups > 1) {
+      const size_t dot = rest.find('.');
+      g = std::stoi(rest.substr(0, dot));
+      rest = rest.substr(dot + 1);
+    }
+    const int first_iteration = (g * K + o.prior_groups - 1) / o.prior_groups;
+    const int s = from.prior_index(first_iteration);
+    return from.prior_groups == 1 ? "p." + rest : "p." + std::to_string(s) + "." + rest;
+  };
+  const StateDict state = module_state_dict(*source);
+  const std::unordered_map<std::string, torch::Tensor> by_name(state.begin(), state.end());
+  StateDict mapped;
+  for (const auto& entry : module_state_dict(*net)) {
+    auto it = by_name.find(source_name(entry.first));
+    UNROLL_CHECK(it != by_name.end(), "regroup_priors: the source network has no entry for '", entry.first, "'");
+    mapped.emplace_back(entry.first, it->second);
+  }
+  load_into_module(*net, mapped, /*strict=*/true, "regroup_priors");
+  if (!state.empty()) net->to(state.front().second.device());
+  net->train(source->is_training());
+  return net;
+}
+
+UnrolledNet widen_priors(const UnrolledNet& source, const std::vector<int64_t>& nc) {
+  UnrolledNetOptions o = source->options();
+  UNROLL_CHECK(!o.prior_factory, "widen_priors: only ResUNet priors can be widened, this network has a ",
+               source->prior(0)->kind(), " prior");
+  UNROLL_CHECK(nc.size() == o.prior.nc.size(), "widen_priors: ", o.prior.nc.size(), " widths expected, got ", nc.size());
+  for (size_t s = 0; s < nc.size(); ++s)
+    UNROLL_CHECK(nc[s] >= o.prior.nc[s], "widen_priors: scale ", s + 1, " would shrink from ", o.prior.nc[s], " to ",
+                 nc[s], " channels (widths can only grow)");
+  o.prior.nc = nc;
+  UnrolledNet net(o);
+  const auto params = source->parameters();
+  if (!params.empty()) net->to(params.front().device(), params.front().scalar_type());
+  embed_narrower(*net, *source, "widen_priors");
+  net->train(source->is_training());
   return net;
 }
 

@@ -19,8 +19,9 @@
 // uses USRNet's closed form with the sf x sf spectral block average (Zhao et al. 2016).
 //
 // State-dict names equal USRNet's (p.m_head.weight, ..., h.mlp.4.bias), so official USRNet checkpoints
-// (usrnet.pth / usrnet_tiny.pth) load with load_into_module(..., strict). The option shared_prior =
-// false gives every iteration its own prior ("p.0.", "p.1.", ...; not checkpoint-compatible).
+// (usrnet.pth / usrnet_tiny.pth) load with load_into_module(..., strict). The option prior_groups = G > 1
+// gives the iterations G priors ("p.0.", "p.1.", ...; not USRNet-checkpoint-compatible), each serving a
+// contiguous run of iterations: iteration k uses prior k * G / K (G = K: one prior per iteration).
 //
 // The prior is USRNet's ResUNet unless UnrolledNetOptions::prior_factory names another one: any
 // priors/prior.h Prior fits the slot (ConvIRPrior, AttentionUNet, TvPrior, ...), called as
@@ -44,10 +45,14 @@ struct UnrolledNetOptions {
   int iterations = 8;                               ///< K (n_iter); 8 for USRNet, 6 for USRNet-tiny
   int64_t hyper_channels = 64;                      ///< h_nc; 64 for USRNet, 32 for USRNet-tiny
   ResUNetOptions prior = ResUNetOptions::usrnet();  ///< in_nc = image channels + 1 (unless prior_factory)
-  /// Another prior than the ResUNet `prior`: builds one untrained instance, called once (shared_prior)
-  /// or once per iteration. Empty: the ResUNet.
+  /// Another prior than the ResUNet `prior`: builds one untrained instance, called once per prior group.
+  /// Empty: the ResUNet.
   PriorFactory prior_factory;
-  bool shared_prior = true;                         ///< one prior for all iterations (USRNet)
+  /// Number of distinct priors, 1..iterations: 1 = one prior for all iterations (USRNet), iterations =
+  /// one per iteration; iteration k uses prior k * prior_groups / iterations.
+  int prior_groups = 1;
+  /// The prior (group) iteration k uses.
+  int prior_index(int k) const { return k * prior_groups / iterations; }
   void validate() const;
 
   static UnrolledNetOptions usrnet();       ///< official USRNet (17.0M parameters)
@@ -83,7 +88,7 @@ class UnrolledNetImpl : public torch::nn::Module {
                               bool keep_intermediates = false);
 
   const UnrolledNetOptions& options() const { return options_; }
-  /// The prior used in iteration k (the shared one when shared_prior).
+  /// The prior used in iteration k (options().prior_index(k) of the prior_groups priors).
   PriorPtr prior(int k) const;
   /// The same, as the ResUNet it is; throws unroll::Error for a network built with another prior.
   std::shared_ptr<ResUNet> resunet_prior(int k) const;
@@ -104,8 +109,8 @@ class UnrolledNetImpl : public torch::nn::Module {
 };
 TORCH_MODULE(UnrolledNet);
 
-/// Recovers the architecture (iterations, hyper_channels, the prior's family and options, shared vs
-/// per-iteration priors) from a state dict with USRNet's names (ResUNet priors fill `prior`, ConvIR and
+/// Recovers the architecture (iterations, hyper_channels, the prior's family and options, the number of
+/// prior groups) from a state dict with USRNet's names (ResUNet priors fill `prior`, ConvIR and
 /// attention priors `prior_factory`). Throws unroll::Error if keys are missing.
 UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state);
 
@@ -117,6 +122,20 @@ void set_prior_from_state_dict(UnrolledNetOptions& options, const StateDict& sta
 /// Reads an (official or our own) USRNet-style checkpoint, builds the matching network and loads it
 /// strictly: load_unrolled_net("usrnet_tiny.pth") gives USRNet-tiny.
 UnrolledNet load_unrolled_net(const std::string& path);
+
+/// The network `source` with its iterations regrouped over `prior_groups` priors (same iterations,
+/// hyper-network and prior architecture): the hyper-network is copied and every new prior starts as a copy
+/// of the source prior that served the new group's first iteration, so the output is unchanged. Untying a
+/// trained shared-prior network this way lets fine-tuning specialise the priors of early (high noise
+/// level) and late iterations while starting from what it already does. Returns a new network on
+/// `source`'s device; throws unroll::Error for prior_groups outside 1..iterations.
+UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups);
+
+/// The network `source` (ResUNet priors) with wider priors: prior.nc = `nc`, each at least the source's
+/// width at its scale. Built with priors/widen.h embed_narrower, so the output is unchanged and the
+/// extra channels start outside the computation until training gives them weight. Returns a new network
+/// on `source`'s device; throws unroll::Error for another prior family or narrower widths.
+UnrolledNet widen_priors(const UnrolledNet& source, const std::vector<int64_t>& nc);
 
 /// USRNet's super-resolution data module (sf >= 1) as a reusable operator: precomputes the spectra
 /// for (y, kernel, sf) and solves  argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha ||x - z||^2  in closed form.

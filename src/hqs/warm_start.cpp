@@ -100,12 +100,12 @@ ScheduleFit fit_hyper_net_to_schedule(HyperNet& h, int iterations, const Schedul
 }
 
 UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterations, int64_t hyper_channels,
-                                   bool shared_prior, const ScheduleFitOptions& options, ScheduleFit* fit) {
+                                   int prior_groups, const ScheduleFitOptions& options, ScheduleFit* fit) {
   const StateDict state = load_state_dict(denoiser_path);
   UnrolledNetOptions o;
   o.iterations = iterations;
   o.hyper_channels = hyper_channels;
-  o.shared_prior = shared_prior;
+  o.prior_groups = prior_groups;
   try {
     set_prior_from_state_dict(o, state, "");
   } catch (const Error& e) {
@@ -117,8 +117,9 @@ UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterati
                  o.prior.in_nc, ", out_nc=", o.prior.out_nc);
   }
   UnrolledNet net(o);
-  for (int k = 0; k < (shared_prior ? 1 : iterations); ++k) {
-    load_into_module(*net->prior(k), state, /*strict=*/true, denoiser_path);
+  for (int k = 0; k < iterations; ++k) {
+    if (k == 0 || o.prior_index(k) != o.prior_index(k - 1))  // once per prior group
+      load_into_module(*net->prior(k), state, /*strict=*/true, denoiser_path);
   }
   HyperNet h = net->hyper_net();
   const ScheduleFit f = fit_hyper_net_to_schedule(h, iterations, options);

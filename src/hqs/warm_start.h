@@ -57,10 +57,10 @@ ScheduleFit measure_schedule_fit(HyperNet& h, int iterations, const ScheduleFitO
 /// Unroll denoiser such as models/denoiser_small.pth or one trained with model.family attention-unet /
 /// convir-s, or an official DRUNet / USRNet-prior state dict; architecture inferred by priors/prior.h
 /// prior_family_from_state_dict) and whose
-/// hyper-network (`hyper_channels` wide) is fitted to the DPIR schedule. With shared_prior = false
-/// every iteration gets its own copy. `fit` (optional) receives the fit quality.
+/// hyper-network (`hyper_channels` wide) is fitted to the DPIR schedule. With prior_groups > 1 each
+/// prior group (UnrolledNetOptions::prior_groups) starts as its own copy of the denoiser. `fit` (optional) receives the fit quality.
 UnrolledNet unrolled_from_denoiser(const std::string& denoiser_path, int iterations, int64_t hyper_channels,
-                                   bool shared_prior = true, const ScheduleFitOptions& options = {},
+                                   int prior_groups = 1, const ScheduleFitOptions& options = {},
                                    ScheduleFit* fit = nullptr);
 
 }  // namespace unroll

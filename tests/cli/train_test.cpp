@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "core/checkpoint.h"
 #include "test_util.h"
@@ -116,6 +117,62 @@ TEST(TrainCli, UnrolledNetworkTrainsWithAnAttentionPrior) {
   }
   EXPECT_NE(train("--config " + write_tune("iterations = 4\n") + " --dry-run", &out), 0);
   EXPECT_NE(out.find("model.iterations cannot be combined with model.init_weights"), std::string::npos) << out;
+
+  // model.prior_groups with model.init_weights unties the shared prior: both groups start as copies of it.
+  ASSERT_EQ(train("--config " + write_tune("prior_groups = 2\n") + " --restart", &out), 0) << out;
+  EXPECT_NE(out.find("prior groups 1 -> 2"), std::string::npos) << out;
+  std::map<std::string, torch::Tensor> untied;
+  for (const auto& [name, t] : load_state_dict(dir + "/tuned/model.pth")) untied.emplace(name, t);
+  size_t prior_entries = 0;
+  for (const auto& [name, t] : start) {
+    if (name.compare(0, 2, "p.") != 0) continue;
+    ++prior_entries;
+    for (const char* group : {"p.0.", "p.1."}) {
+      const auto it = untied.find(group + name.substr(2));
+      ASSERT_NE(it, untied.end()) << group << name.substr(2);
+      EXPECT_TRUE(torch::allclose(it->second, t, 1e-5, 1e-6)) << it->first;
+    }
+  }
+  EXPECT_GT(prior_entries, 0u);
+  EXPECT_NE(train("--config " + write_tune("prior_groups = 3\n") + " --restart", &out), 0);
+  EXPECT_NE(out.find("model.prior_groups must be in 1..2"), std::string::npos) << out;
+  // model.nc with model.init_weights widens the prior (attention U-Net: not a ResUNet, refused by name).
+  EXPECT_NE(train("--config " + write_tune("nc = 16,32,64,64\n") + " --restart", &out), 0);
+  EXPECT_NE(out.find("model.nc: widen_priors: only ResUNet priors"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write_tune("prior_groups = 2\nshared_prior = 0\n") + " --dry-run", &out), 0);
+  EXPECT_NE(out.find("model.shared_prior and model.prior_groups exclude each other"), std::string::npos) << out;
+}
+
+// The shipped network, widened and untied in one fine-tuning start: at a vanishing learning rate the
+// result holds the shipped weights in its leading blocks (both prior groups) and zeros beside them.
+TEST(TrainCli, UnrolledNetworkWidensAndUntiesItsPrior) {
+  const std::string dir = test::temp_dir("train_unrolled_widen");
+  std::ofstream(dir + "/widen.ini") << "[experiment]\ntask = unrolled\n[model]\ninit_weights = models/unrolled_small.pth\n"
+                                    << "nc = 20,32,64,72\nprior_groups = 2\n[data]\ntrain = data/sample\n[train]\n"
+                                    << "steps = 1\nbatch = 1\ncrop = 32\nkernel_size = 9\nlr = 1e-12\n"
+                                    << "min_lr = 1e-12\nout = " << dir << "/run\n";
+  std::string out;
+  ASSERT_EQ(train("--config " + dir + "/widen.ini --dry-run", &out), 0) << out;
+  EXPECT_NE(out.find("2 prior groups"), std::string::npos) << out;
+  ASSERT_EQ(train("--config " + dir + "/widen.ini", &out), 0) << out;
+  EXPECT_NE(out.find("prior widths 16-32-64-64 -> 20-32-64-72"), std::string::npos) << out;
+  std::map<std::string, torch::Tensor> wide;
+  for (const auto& [name, t] : load_state_dict(dir + "/run/model.pth")) wide.emplace(name, t);
+  using torch::indexing::Slice;
+  for (const auto& [name, t] : load_state_dict(std::string(UNROLL_SOURCE_DIR) + "/models/unrolled_small.pth")) {
+    const bool prior = name.compare(0, 2, "p.") == 0;
+    for (const std::string& key : prior ? std::vector<std::string>{"p.0." + name.substr(2), "p.1." + name.substr(2)}
+                                        : std::vector<std::string>{name}) {
+      const auto it = wide.find(key);
+      ASSERT_NE(it, wide.end()) << key;
+      std::vector<at::indexing::TensorIndex> block;
+      for (int64_t d = 0; d < t.dim(); ++d) block.emplace_back(Slice(0, t.size(d)));
+      EXPECT_TRUE(torch::allclose(it->second.index(block), t, 1e-5, 1e-6)) << key;
+    }
+  }
+  // m_tail reads the 20 first-scale channels: the 4 new ones start at zero.
+  EXPECT_EQ(wide.at("p.1.m_tail.weight").size(1), 20);
+  EXPECT_LT(wide.at("p.1.m_tail.weight").narrow(1, 16, 4).abs().max().item<double>(), 1e-9);
 }
 
 TEST(TrainCli, BadConfigsNameTheProblem) {

@@ -36,7 +36,7 @@ UnrolledNetOptions with_prior(PriorFactory factory, bool shared = true) {
   UnrolledNetOptions o;
   o.iterations = 2;
   o.hyper_channels = 8;
-  o.shared_prior = shared;
+  o.prior_groups = shared ? 1 : o.iterations;
   o.prior_factory = std::move(factory);
   return o;
 }
@@ -62,7 +62,7 @@ void expect_round_trip(UnrolledNet& net, const Problem& p, const std::string& na
   save_state_dict(path, module_state_dict(*net));
   UnrolledNet again = load_unrolled_net(path);
   again->eval();
-  EXPECT_EQ(again->options().shared_prior, net->options().shared_prior);
+  EXPECT_EQ(again->options().prior_groups, net->options().prior_groups);
   EXPECT_EQ(again->prior(0)->kind(), net->prior(0)->kind());
   EXPECT_EQ(test::max_abs_diff(again->forward(p.y, p.k, p.sigma), out), 0.0);
 }

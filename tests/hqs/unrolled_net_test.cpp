@@ -190,7 +190,7 @@ TEST(UnrolledNet, OddSizesDeterminismAndIntermediates) {
 
 TEST(UnrolledNet, PerIterationPriorsAreSeparateAndNotOfficial) {
   auto o = toy_options(2);
-  o.shared_prior = false;
+  o.prior_groups = 2;
   UnrolledNet net(o);
   auto sd = module_state_dict(*net);
   EXPECT_EQ(sd.front().first, "p.0.m_head.weight");
@@ -200,14 +200,81 @@ TEST(UnrolledNet, PerIterationPriorsAreSeparateAndNotOfficial) {
   EXPECT_THROW(load_into_module(*shared, sd), Error);
   // Architecture inference round trip for both layouts.
   auto inferred = unrolled_options_from_state_dict(sd);
-  EXPECT_FALSE(inferred.shared_prior);
+  EXPECT_EQ(inferred.prior_groups, 2);
   EXPECT_EQ(inferred.iterations, 2);
   EXPECT_EQ(inferred.hyper_channels, 8);
   EXPECT_EQ(inferred.prior.nc, std::vector<int64_t>({8, 8, 16, 16}));
   EXPECT_EQ(inferred.prior.nb, 1);
   EXPECT_EQ(inferred.prior.in_nc, 2);
-  EXPECT_TRUE(unrolled_options_from_state_dict(module_state_dict(*shared)).shared_prior);
+  EXPECT_EQ(unrolled_options_from_state_dict(module_state_dict(*shared)).prior_groups, 1);
   EXPECT_THROW(unrolled_options_from_state_dict(module_state_dict(*shared->prior(0))), Error);
+}
+
+TEST(UnrolledNet, PriorGroupsServeContiguousRunsOfIterations) {
+  auto o = toy_options(5);
+  o.prior_groups = 2;  // iterations 0-2 -> prior 0, 3-4 -> prior 1
+  UnrolledNet net(o);
+  for (int k : {1, 2}) EXPECT_EQ(net->prior(k).get(), net->prior(0).get());
+  EXPECT_NE(net->prior(3).get(), net->prior(0).get());
+  EXPECT_EQ(net->prior(4).get(), net->prior(3).get());
+  EXPECT_EQ(unrolled_options_from_state_dict(module_state_dict(*net)).prior_groups, 2);
+  o.prior_groups = 6;
+  EXPECT_THROW(UnrolledNet{o}, Error);
+  o.prior_groups = 0;
+  EXPECT_THROW(UnrolledNet{o}, Error);
+}
+
+// Untying a shared prior (1 -> 3 groups) and tying per-iteration priors back (4 -> 2) keep the output
+// exactly, and the new groups are independent copies.
+TEST(UnrolledNet, RegroupingPriorsKeepsTheOutput) {
+  torch::manual_seed(3);
+  const auto k = test::test_kernel(5, 1);
+  const auto y = conv_circular(test::test_image(1, 16, 16, 2), k);
+  const auto sigma = torch::scalar_tensor(0.02);
+  torch::NoGradGuard no_grad;
+
+  UnrolledNet shared(toy_options(4));
+  shared->eval();
+  const auto before = shared->forward(y, k, sigma);
+  UnrolledNet untied = regroup_priors(shared, 3);
+  EXPECT_EQ(untied->options().prior_groups, 3);
+  EXPECT_FALSE(untied->is_training());
+  EXPECT_EQ(test::max_abs_diff(untied->forward(y, k, sigma), before), 0.0);
+  EXPECT_NE(untied->prior(0).get(), untied->prior(3).get());
+  for (auto& p : untied->prior(3)->parameters()) p.add_(0.01);  // changing one copy leaves the rest alone
+  EXPECT_EQ(test::max_abs_diff(regroup_priors(shared, 1)->forward(y, k, sigma), before), 0.0);
+  EXPECT_GT(test::max_abs_diff(untied->forward(y, k, sigma), before), 0.0);
+
+  auto o = toy_options(4);
+  o.prior_groups = 4;
+  UnrolledNet each(o);
+  each->eval();
+  // 4 -> 2 groups: group 0 takes iteration 0's prior, group 1 iteration 2's; equal output once
+  // iterations 1 and 3 use the same weights as 0 and 2.
+  load_into_module(*each->prior(1), module_state_dict(*each->prior(0)));
+  load_into_module(*each->prior(3), module_state_dict(*each->prior(2)));
+  const auto each_out = each->forward(y, k, sigma);
+  EXPECT_EQ(test::max_abs_diff(regroup_priors(each, 2)->forward(y, k, sigma), each_out), 0.0);
+  EXPECT_THROW(regroup_priors(shared, 5), Error);
+}
+
+TEST(UnrolledNet, WideningPriorsKeepsTheOutput) {
+  torch::manual_seed(4);
+  const auto k = test::test_kernel(5, 1);
+  const auto y = conv_circular(test::test_image(1, 16, 16, 2), k);
+  const auto sigma = torch::scalar_tensor(0.02);
+  auto o = toy_options(3);
+  o.prior_groups = 2;
+  UnrolledNet narrow(o);
+  narrow->eval();
+  UnrolledNet wide = widen_priors(narrow, {12, 16, 16, 24});
+  EXPECT_EQ(wide->options().prior.nc, std::vector<int64_t>({12, 16, 16, 24}));
+  EXPECT_EQ(wide->options().prior_groups, 2);
+  EXPECT_GT(count_parameters(*wide), count_parameters(*narrow));
+  torch::NoGradGuard no_grad;
+  EXPECT_LT(test::max_abs_diff(wide->forward(y, k, sigma), narrow->forward(y, k, sigma)), 1e-6);
+  EXPECT_THROW(widen_priors(narrow, {4, 8, 16, 16}), Error);
+  EXPECT_THROW(widen_priors(narrow, {8, 8, 16}), Error);
 }
 
 TEST(UnrolledNet, AdamStepsReduceTheLossOnAFixedBatch) {
