@@ -100,7 +100,9 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
        "denoiser and unrolled (its prior): resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h "
        "defaults); deblur: "
        "convir-s | convir-b | convir-l | convir-seed | atrous | atrous-reds | kaist | carlo | unet-resnet | unet-ae")
-      ("model.nc", po::value(&c.nc_text)->default_value("16,32,64,64"), "ResUNet widths of the four scales")
+      ("model.nc", po::value(&c.nc_text)->default_value("16,32,64,64"),
+       "ResUNet widths of the four scales; with model.init_weights (task unrolled), widths at least the "
+       "checkpoint's: its prior is widened to them, output unchanged (priors/widen.h)")
       ("model.nb", po::value(&c.nb)->default_value(2), "residual blocks per scale")
       ("model.global_residual", po::value(&c.global_residual)->default_value(true),
        "add the input to the prior output, zero-initialised tail (denoiser default 1; unrolled from scratch: 0 unless set)")
