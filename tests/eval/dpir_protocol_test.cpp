@@ -10,7 +10,7 @@
 namespace unroll {
 namespace {
 
-constexpr double kUnrolledFloor = 30.9;  // models/unrolled_small.pth measured 31.03 dB when shipped
+constexpr double kUnrolledFloor = 31.3;  // models/unrolled_small.pth measured 31.40 dB when shipped
 
 TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   const std::string shared = test::shared_dir();
