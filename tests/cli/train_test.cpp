@@ -143,8 +143,9 @@ TEST(TrainCli, UnrolledNetworkTrainsWithAnAttentionPrior) {
   EXPECT_NE(out.find("model.shared_prior and model.prior_groups exclude each other"), std::string::npos) << out;
 }
 
-// The shipped network, widened and untied in one fine-tuning start: at a vanishing learning rate the
-// result holds the shipped weights in its leading blocks (both prior groups) and zeros beside them.
+// The shipped network, widened and regrouped into two priors in one fine-tuning start: at a vanishing
+// learning rate the result holds, in its leading blocks, the shipped prior that served each new group's
+// first iteration (and the shipped hyper-network), with zeros beside them.
 TEST(TrainCli, UnrolledNetworkWidensAndUntiesItsPrior) {
   const std::string dir = test::temp_dir("train_unrolled_widen");
   std::ofstream(dir + "/widen.ini") << "[experiment]\ntask = unrolled\n[model]\ninit_weights = models/unrolled_small.pth\n"
@@ -156,20 +157,34 @@ TEST(TrainCli, UnrolledNetworkWidensAndUntiesItsPrior) {
   EXPECT_NE(out.find("2 prior groups"), std::string::npos) << out;
   ASSERT_EQ(train("--config " + dir + "/widen.ini", &out), 0) << out;
   EXPECT_NE(out.find("prior widths 16-32-64-64 -> 20-32-64-72"), std::string::npos) << out;
-  std::map<std::string, torch::Tensor> wide;
+  std::map<std::string, torch::Tensor> shipped, wide;
+  for (const auto& [name, t] : load_state_dict(std::string(UNROLL_SOURCE_DIR) + "/models/unrolled_small.pth"))
+    shipped.emplace(name, t);
   for (const auto& [name, t] : load_state_dict(dir + "/run/model.pth")) wide.emplace(name, t);
+  // The shipped file's prior groups (p.<g>. prefixes; none = one shared prior under p.).
+  int shipped_groups = 1;
+  while (shipped.count("p." + std::to_string(shipped_groups) + ".m_head.weight")) ++shipped_groups;
+  if (shipped_groups == 1 && shipped.count("p.0.m_head.weight") == 0) shipped_groups = 0;  // shared
+  const int K = 8, G = 2;
   using torch::indexing::Slice;
-  for (const auto& [name, t] : load_state_dict(std::string(UNROLL_SOURCE_DIR) + "/models/unrolled_small.pth")) {
-    const bool prior = name.compare(0, 2, "p.") == 0;
-    for (const std::string& key : prior ? std::vector<std::string>{"p.0." + name.substr(2), "p.1." + name.substr(2)}
-                                        : std::vector<std::string>{name}) {
-      const auto it = wide.find(key);
-      ASSERT_NE(it, wide.end()) << key;
-      std::vector<at::indexing::TensorIndex> block;
-      for (int64_t d = 0; d < t.dim(); ++d) block.emplace_back(Slice(0, t.size(d)));
-      EXPECT_TRUE(torch::allclose(it->second.index(block), t, 1e-5, 1e-6)) << key;
+  size_t checked = 0;
+  for (const auto& [name, t] : wide) {
+    std::string source = name;
+    if (name.compare(0, 2, "p.") == 0) {
+      const int g = std::stoi(name.substr(2, name.find('.', 2) - 2));
+      const std::string rest = name.substr(name.find('.', 2) + 1);
+      const int first_iteration = (g * K + G - 1) / G;  // new group g starts at this iteration
+      source = shipped_groups == 0 ? "p." + rest
+                                   : "p." + std::to_string(first_iteration * shipped_groups / K) + "." + rest;
     }
+    const auto it = shipped.find(source);
+    ASSERT_NE(it, shipped.end()) << name << " <- " << source;
+    std::vector<at::indexing::TensorIndex> block;
+    for (int64_t d = 0; d < it->second.dim(); ++d) block.emplace_back(Slice(0, it->second.size(d)));
+    EXPECT_TRUE(torch::allclose(t.index(block), it->second, 1e-5, 1e-6)) << name << " <- " << source;
+    ++checked;
   }
+  EXPECT_GT(checked, 0u);
   // m_tail reads the 20 first-scale channels: the 4 new ones start at zero.
   EXPECT_EQ(wide.at("p.1.m_tail.weight").size(1), 20);
   EXPECT_LT(wide.at("p.1.m_tail.weight").narrow(1, 16, 4).abs().max().item<double>(), 1e-9);
