@@ -220,8 +220,9 @@ UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups) {
     UNROLL_CHECK(it != by_name.end(), "regroup_priors: the source network has no entry for '", entry.first, "'");
     mapped.emplace_back(entry.first, it->second);
   }
+  const auto params = source->parameters();
+  if (!params.empty()) net->to(params.front().device(), params.front().scalar_type());  // load keeps both
   load_into_module(*net, mapped, /*strict=*/true, "regroup_priors");
-  if (!state.empty()) net->to(state.front().second.device());
   net->train(source->is_training());
   return net;
 }

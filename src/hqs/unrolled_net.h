@@ -128,7 +128,7 @@ UnrolledNet load_unrolled_net(const std::string& path);
 /// of the source prior that served the new group's first iteration, so the output is unchanged. Untying a
 /// trained shared-prior network this way lets fine-tuning specialise the priors of early (high noise
 /// level) and late iterations while starting from what it already does. Returns a new network on
-/// `source`'s device; throws unroll::Error for prior_groups outside 1..iterations.
+/// `source`'s device, in its dtype; throws unroll::Error for prior_groups outside 1..iterations.
 UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups);
 
 /// The network `source` (ResUNet priors) with wider priors: prior.nc = `nc`, each at least the source's
