@@ -11,6 +11,23 @@
 
 namespace unroll {
 
+namespace {
+
+/// The group g of a grouped prior's entry "p.<g>.<rest>" (and `rest`, when asked); -1 for any other
+/// name, including those of one shared prior ("p.<rest>").
+int prior_group_of(const std::string& name, std::string* rest = nullptr) {
+  if (name.compare(0, 2, "p.") != 0) return -1;
+  const size_t dot = name.find('.', 2);
+  if (dot == std::string::npos) return -1;
+  const std::string index = name.substr(2, dot - 2);
+  // At most 6 digits: an index of a real network, and no std::stoi overflow on a corrupt file.
+  if (index.empty() || index.size() > 6 || index.find_first_not_of("0123456789") != std::string::npos) return -1;
+  if (rest) *rest = name.substr(dot + 1);
+  return std::stoi(index);
+}
+
+}  // namespace
+
 void UnrolledNetOptions::validate() const {
   UNROLL_CHECK(iterations >= 1, "unrolled net: iterations must be >= 1, got ", iterations);
   UNROLL_CHECK(hyper_channels >= 1, "unrolled net: hyper_channels must be >= 1, got ", hyper_channels);
@@ -152,16 +169,9 @@ UnrolledNetOptions unrolled_options_from_state_dict(const StateDict& state) {
   o.iterations = static_cast<int>(out / 2);
   o.hyper_channels = get("h.mlp.0.weight").size(0);
   // Prior groups: p.<g>. prefixes (a ModuleList), else one shared prior under p.
-  int groups = 0;
-  for (const auto& kv : state) {
-    const std::string& name = kv.first;
-    if (name.compare(0, 2, "p.") != 0) continue;
-    const size_t dot = name.find('.', 2);
-    const std::string index = name.substr(2, dot == std::string::npos ? std::string::npos : dot - 2);
-    if (!index.empty() && index.find_first_not_of("0123456789") == std::string::npos)
-      groups = std::max(groups, std::stoi(index) + 1);
-  }
-  o.prior_groups = std::max(groups, 1);
+  int groups = 1;
+  for (const auto& kv : state) groups = std::max(groups, prior_group_of(kv.first) + 1);
+  o.prior_groups = groups;
   UNROLL_CHECK(o.prior_groups <= o.iterations, "unrolled net checkpoint: ", o.prior_groups, " priors for ",
                o.iterations, " iterations");
   set_prior_from_state_dict(o, state, o.prior_groups == 1 ? "p." : "p.0.");
@@ -202,12 +212,7 @@ UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups) {
   auto source_name = [&](const std::string& name) -> std::string {
     if (name.compare(0, 2, "p.") != 0) return name;
     std::string rest = name.substr(2);
-    int g = 0;
-    if (o.prior_groups > 1) {
-      const size_t dot = rest.find('.');
-      g = std::stoi(rest.substr(0, dot));
-      rest = rest.substr(dot + 1);
-    }
+    const int g = o.prior_groups > 1 ? prior_group_of(name, &rest) : 0;
     const int first_iteration = (g * K + o.prior_groups - 1) / o.prior_groups;
     const int s = from.prior_index(first_iteration);
     return from.prior_groups == 1 ? "p." + rest : "p." + std::to_string(s) + "." + rest;

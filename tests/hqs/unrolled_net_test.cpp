@@ -208,6 +208,13 @@ TEST(UnrolledNet, PerIterationPriorsAreSeparateAndNotOfficial) {
   EXPECT_EQ(inferred.prior.in_nc, 2);
   EXPECT_EQ(unrolled_options_from_state_dict(module_state_dict(*shared)).prior_groups, 1);
   EXPECT_THROW(unrolled_options_from_state_dict(module_state_dict(*shared->prior(0))), Error);
+  // A corrupt group index (too many digits for an int, or too many groups) is a clear error, not an
+  // uncaught std::out_of_range.
+  auto corrupt = sd;
+  corrupt.front().first = "p.99999999999.m_head.weight";
+  EXPECT_THROW(unrolled_options_from_state_dict(corrupt), Error);
+  corrupt.front().first = "p.7.m_head.weight";
+  EXPECT_THROW(unrolled_options_from_state_dict(corrupt), Error);
 }
 
 TEST(UnrolledNet, PriorGroupsServeContiguousRunsOfIterations) {
