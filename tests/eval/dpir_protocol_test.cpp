@@ -10,7 +10,7 @@
 namespace unroll {
 namespace {
 
-constexpr double kUnrolledFloor = 31.3;  // models/unrolled_small.pth measured 31.40 dB when shipped
+constexpr double kUnrolledFloor = 31.5;  // models/unrolled_small.pth measured 31.59 dB when shipped (the goal: 31.5)
 
 TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   const std::string shared = test::shared_dir();
