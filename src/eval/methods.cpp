@@ -4,8 +4,10 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <sstream>
+#include <vector>
 
 #include "classic/admm_tv.h"
 #include "classic/hqs_tv.h"
@@ -98,14 +100,22 @@ UnrolledNet cached_unrolled_net(const std::string& path) {
 }
 
 // One pass of an unrolled network on the request's observation, extended for the request's boundary
-// like every FFT solver (core/boundary.h) and cropped back. With `ensemble`, the mean of the eight
-// passes on the flipped / rotated observation and kernel (hqs/pnp.h augment), each transformed back;
-// kernels are zero-padded to odd sides first so that their centre maps onto itself.
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, bool ensemble = false) {
+// like every FFT solver (core/boundary.h) and cropped back. With `passes` > 1 (a self-ensemble), the mean
+// of that many passes on the flipped / rotated observation and kernel (hqs/pnp.h augment), each
+// transformed back: 2 = identity and the half turn, 4 = the four transforms that keep the image's
+// orientation (identity, the two flips, the half turn), 8 = all of them. Kernels are zero-padded to odd
+// sides first so that their centre maps onto itself. `alternate` switches the network's per-iteration
+// transform alternation (UnrolledNetOptions::alternate_transforms) for this call.
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
+  static const std::map<int, std::vector<int>> kModes = {{1, {0}}, {2, {0, 6}}, {4, {0, 2, 4, 6}},
+                                                         {8, {0, 1, 2, 3, 4, 5, 6, 7}}};
+  const auto modes = kModes.find(passes);
+  UNROLL_CHECK(modes != kModes.end(), "unrolled: passes must be 1, 2, 4 or 8, got ", passes);
   net->to(r.blurred.device(), r.blurred.scalar_type());
+  net->set_alternate_transforms(alternate);
   torch::NoGradGuard no_grad;
   if (r.rotation) {
-    UNROLL_CHECK(!ensemble, "unrolled: ensemble=1 is not available for rotational blur");
+    UNROLL_CHECK(passes == 1, "unrolled: a self-ensemble (passes > 1) is not available for rotational blur");
     return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
   }
   auto y = as_image_batch(r.blurred);
@@ -117,21 +127,35 @@ SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, bool ensemble
     return ext.crop(net->forward(ext.image, kk, sigma));
   };
   SolverResult res;
-  if (!ensemble) {
+  if (passes == 1) {
     res.image = pass(y, k);
   } else {
     const auto odd = torch::nn::functional::pad(
         k, torch::nn::functional::PadFuncOptions({0, 1 - k.size(3) % 2, 0, 1 - k.size(2) % 2}));
     res.image = torch::zeros_like(y);
-    for (int mode = 0; mode < 8; ++mode)
+    for (int mode : modes->second)
       res.image += inverse_augment(pass(augment(y, mode), augment(odd, mode).contiguous()), mode);
-    res.image /= 8.0;
+    res.image /= static_cast<double>(passes);
   }
   if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
   if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
   res.iterations = net->options().iterations;
   res.stop_reason = "network";
   return res;
+}
+
+// Inference parameters shared by the unrolled-network methods.
+std::vector<ParamInfo> unrolled_params(bool alternate_default) {
+  return {{"passes", "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass (default 1)"},
+          {"ensemble", "1 = passes=8 (the x8 self-ensemble; default 0)"},
+          {"alternate", std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no "
+                                    "extra cost (default ") + (alternate_default ? "1)" : "0, as published)")}};
+}
+
+int unrolled_passes(const MethodParams& p) {
+  if (get(p, "ensemble", 0.0) == 0.0) return get_int(p, "passes", 1);
+  UNROLL_CHECK(get_int(p, "passes", 8) == 8, "unrolled: ensemble=1 means passes=8, got passes=", get(p, "passes", 8));
+  return 8;
 }
 
 std::vector<Method> build_registry() {
@@ -252,12 +276,13 @@ std::vector<Method> build_registry() {
       false,
       {{"iters", "iterations (default 8)"},
        {"lambda", "a_k = lambda sigma^2 / sigma_k^2 (default 0.23)"},
-       {"ensemble", "1 = x8 flip/rotation alternation (default 0)"}},
+       {"alternate", "1 = iteration k denoises the k mod 8-th flip/rotation of its input, DPIR's x8, at no extra "
+                     "cost (default 1)"}},
       [](const DeblurRequest& r, const MethodParams& p) {
         PnpHqsOptions o;
         o.iterations = get_int(p, "iters", o.iterations);
         o.lambda = get(p, "lambda", o.lambda);
-        o.self_ensemble = get(p, "ensemble", 0.0) != 0.0;
+        o.alternate_transforms = get(p, "alternate", 1.0) != 0.0;
         o.boundary = r.boundary;
         o.progress = r.progress;
         auto prior = pnp_prior(r);
@@ -277,12 +302,12 @@ std::vector<Method> build_registry() {
       "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
       true,
       false,
-      {{"ensemble", "1 = mean of the 8 flip/rotation passes (x8 self-ensemble, 8x the time; default 0)"}},
+      unrolled_params(/*alternate_default=*/true),
       [](const DeblurRequest& r, const MethodParams& p) {
         std::string path = r.weights;
         if (path.empty()) path = shipped_model("unrolled_small.pth");
         UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
-        return run_unrolled(cached_unrolled_net(path), r, get(p, "ensemble", 0.0) != 0.0);
+        return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(p), get(p, "alternate", 1.0) != 0.0);
       },
       /*rotational=*/true});
   m.push_back(Method{
@@ -290,8 +315,10 @@ std::vector<Method> build_registry() {
       "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)",
       true,
       true,
-      {},
-      [](const DeblurRequest& r, const MethodParams&) { return run_unrolled(cached_unrolled_net(r.weights), r); },
+      unrolled_params(/*alternate_default=*/false),
+      [](const DeblurRequest& r, const MethodParams& p) {
+        return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(p), get(p, "alternate", 0.0) != 0.0);
+      },
       /*rotational=*/true});
   // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
   // (variant read from the file) and defaults to the shipped models/convir_small.pth when present.

@@ -67,7 +67,7 @@ SolverResult pnp_hqs_with(const DataStepFn& data_step, const torch::Tensor& y, d
   const int K = options.iterations;
   for (int i = 0; i < K; ++i) {
     auto x = data_step(z, torch::full({}, schedule.alphas[i], y.options()));
-    const int mode = options.self_ensemble ? i % 8 : 0;
+    const int mode = options.alternate_transforms ? i % 8 : 0;
     auto level = torch::full({1, 1, 1, 1}, schedule.sigmas[i], x.options());
     previous = z;
     z = inverse_augment(prior.denoise(augment(x, mode), level), mode);

@@ -3,6 +3,7 @@
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "hqs/pnp.h"
 #include "priors/widen.h"
 
 #include <algorithm>
@@ -111,7 +112,12 @@ void UnrolledNetImpl::iterate(const DataStepFn& data_step, torch::Tensor z, Unro
     auto alpha = out.hyper.narrow(1, i, 1);
     auto beta = out.hyper.narrow(1, K + i, 1);
     auto x = data_step(z, alpha);
-    z = prior(i)->denoise(x, beta);
+    if (options_.alternate_transforms) {
+      const int mode = i % 8;
+      z = inverse_augment(prior(i)->denoise(augment(x, mode).contiguous(), beta), mode);
+    } else {
+      z = prior(i)->denoise(x, beta);
+    }
     if (keep_intermediates) {
       out.data_steps.push_back(x);
       out.prior_steps.push_back(z);

@@ -13,6 +13,7 @@
 //     x_k = argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha_k ||x - z_{k-1}||^2         (data module, eq. 7)
 //     z_k = ResUNet([x_k, beta_k map])                                     (prior, "p.")
 //   output z_K.
+// (With alternate_transforms, z_k = T_k^-1 ResUNet([T_k x_k, beta_k map]) for the k mod 8-th flip/rotation T_k.)
 // For sf = 1 the data module is exactly core FourierDataStep::solve(z, alpha_k)
 // (x = F^-1[(conj(K)F(y) + alpha F(z)) / (|K|^2 + alpha)]); USRNet's p2o centres the kernel at
 // (kh/2, kw/2) by rolling by -(k//2), the same convention as core psf2otf. For sf > 1 the data module
@@ -53,6 +54,12 @@ struct UnrolledNetOptions {
   int prior_groups = 1;
   /// The prior (group) iteration k uses.
   int prior_index(int k) const { return k * prior_groups / iterations; }
+  /// DPIR's x8 alternation for the network: iteration k's prior sees x_k in dihedral transform k mod 8
+  /// (hqs/pnp.h augment) and its output is transformed back. The same weights and compute, a free
+  /// self-ensemble across iterations (+0.17 / +0.13 dB for the shipped model on the DPIR protocol at
+  /// 2.55 / 7.65, models/README.md). An inference choice, not part of the checkpoint: off for USRNet as
+  /// published, on by default for `unroll deblur --method unrolled` (eval/methods.cpp).
+  bool alternate_transforms = false;
   void validate() const;
 
   static UnrolledNetOptions usrnet();       ///< official USRNet (17.0M parameters)
@@ -88,6 +95,8 @@ class UnrolledNetImpl : public torch::nn::Module {
                               bool keep_intermediates = false);
 
   const UnrolledNetOptions& options() const { return options_; }
+  /// Switches UnrolledNetOptions::alternate_transforms of this network (weights unchanged).
+  void set_alternate_transforms(bool on) { options_.alternate_transforms = on; }
   /// The prior used in iteration k (options().prior_index(k) of the prior_groups priors).
   PriorPtr prior(int k) const;
   /// The same, as the ResUNet it is; throws unroll::Error for a network built with another prior.

@@ -10,7 +10,9 @@
 namespace unroll {
 namespace {
 
-constexpr double kUnrolledFloor = 31.5;  // models/unrolled_small.pth measured 31.59 dB when shipped (the goal: 31.5)
+// models/unrolled_small.pth with the default transform alternation measured 31.76 dB (stage 4; 31.59
+// without it); the goal is 31.5.
+constexpr double kUnrolledFloor = 31.7;
 
 TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   const std::string shared = test::shared_dir();
@@ -55,7 +57,7 @@ TEST(DpirProtocol, ShippedLearnedModelsMeetTheirFloors) {
   const double n = static_cast<double>(cases.size());
   std::cout << "unrolled " << unrolled / n << " dB, pnp " << pnp / n << " dB\n";
   EXPECT_GE(unrolled / n, kUnrolledFloor);
-  EXPECT_GE(pnp / n, 29.4);  // measured 29.56 when shipped
+  EXPECT_GE(pnp / n, 29.6);  // measured 29.71 with the default alternation (29.56 without)
 }
 
 }  // namespace

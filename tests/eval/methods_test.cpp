@@ -37,7 +37,7 @@ TEST(Methods, EveryWeightFreeMethodImprovesTheInput) {
   }
 }
 
-// The unrolled network's x8 self-ensemble: eight transformed passes averaged back. A transform that
+// The unrolled network's self-ensemble: 2, 4 or 8 transformed passes averaged back. A transform that
 // were not undone exactly (or an even kernel whose centre moved) would misalign the passes and cost
 // several dB; aligned, the mean is close to the single pass and at least as good.
 TEST(Methods, UnrolledSelfEnsembleIsAligned) {
@@ -51,11 +51,23 @@ TEST(Methods, UnrolledSelfEnsembleIsAligned) {
     r.sigma = 2.55 / 255.0;
     r.boundary = Boundary::Circular;
     const auto single = run_method("unrolled", r).image;
-    const auto mean8 = run_method("unrolled", r, {{"ensemble", 1.0}}).image;
-    ASSERT_EQ(mean8.sizes(), single.sizes());
-    EXPECT_GT(test::max_abs_diff(mean8, single), 1e-4) << side;
-    EXPECT_GT(psnr(mean8, x), psnr(single, x) - 0.1) << "kernel " << side;
+    for (double passes : {2.0, 4.0, 8.0}) {
+      const auto mean = run_method("unrolled", r, {{"passes", passes}}).image;
+      ASSERT_EQ(mean.sizes(), single.sizes());
+      EXPECT_GT(test::max_abs_diff(mean, single), 1e-4) << side << " x" << passes;
+      EXPECT_GT(psnr(mean, x), psnr(single, x) - 0.1) << "kernel " << side << " x" << passes;
+    }
+    // ensemble=1 is the x8 self-ensemble.
+    EXPECT_EQ(test::max_abs_diff(run_method("unrolled", r, {{"ensemble", 1.0}}).image,
+                                 run_method("unrolled", r, {{"passes", 8.0}}).image),
+              0.0);
   }
+  DeblurRequest r;
+  r.kernel = test::test_kernel(9, 5);
+  r.blurred = conv_circular(test::test_image(3, 32, 32, 2), r.kernel);
+  r.sigma = 0.01;
+  EXPECT_THROW(run_method("unrolled", r, {{"passes", 3.0}}), Error);
+  EXPECT_THROW(run_method("unrolled", r, {{"ensemble", 1.0}, {"passes", 2.0}}), Error);
 }
 
 TEST(Methods, ValidationErrors) {

@@ -5,31 +5,14 @@
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/metrics.h"
+#include "hqs/oracle_prior.h"
 #include "priors/tv_prox.h"
 #include "test_util.h"
 
 namespace unroll {
 namespace {
 
-// Returns the ground truth, in the orientation DPIR's self-ensemble puts the input of call k into
-// (mode k mod 8 when `ensemble`), and records the noise levels it was asked for.
-class OraclePrior : public Prior {
- public:
-  OraclePrior(torch::Tensor truth, bool ensemble) : truth_(std::move(truth)), ensemble_(ensemble) {}
-  torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma) override {
-    const int mode = ensemble_ ? static_cast<int>(levels.size() % 8) : 0;
-    levels.push_back(sigma.item<double>());
-    auto t = augment(truth_, mode);
-    EXPECT_EQ(t.sizes(), x.sizes());
-    return t;
-  }
-  std::string kind() const override { return "oracle"; }
-  std::vector<double> levels;
-
- private:
-  torch::Tensor truth_;
-  bool ensemble_;
-};
+using test::OraclePrior;
 
 TEST(PnpHqs, ScheduleMatchesDpir) {
   // utils_pnp.get_rho_sigma(sigma=max(0.255/255, s), iter_num=8, modelSigma1=49, modelSigma2=s*255)
@@ -76,10 +59,10 @@ TEST(PnpHqs, OraclePriorIsExact) {
   auto k = test::test_kernel(7, 2);
   auto y = conv_circular(truth, k) + 0.02 * torch::randn_like(truth);
   PnpHqsOptions o;
-  OraclePrior ensemble_oracle(truth, true);
-  o.self_ensemble = true;
-  EXPECT_EQ(test::max_abs_diff(pnp_hqs(y, k, 0.02, ensemble_oracle, o).image, truth), 0.0);
-  o.self_ensemble = false;
+  OraclePrior alternating_oracle(truth, true);
+  o.alternate_transforms = true;
+  EXPECT_EQ(test::max_abs_diff(pnp_hqs(y, k, 0.02, alternating_oracle, o).image, truth), 0.0);
+  o.alternate_transforms = false;
   OraclePrior oracle(truth, false);
   auto r = pnp_hqs(y, k, 0.02, oracle, o);
   EXPECT_EQ(test::max_abs_diff(r.image, truth), 0.0);
@@ -109,7 +92,7 @@ TEST(PnpHqs, SelfEnsembleIsExactForAnEquivariantPrior) {
   auto k = test::test_kernel(5, 4).to(torch::kFloat64);
   auto y = conv_circular(truth, k);
   PnpHqsOptions o, x8;
-  x8.self_ensemble = true;
+  x8.alternate_transforms = true;
   SymmetricBlurPrior blur;
   EXPECT_LT(test::max_abs_diff(pnp_hqs(y, k, 0.01, blur, o).image, pnp_hqs(y, k, 0.01, blur, x8).image), 1e-12);
   TvPriorOptions tv;

@@ -7,6 +7,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/fft.h"
+#include "hqs/oracle_prior.h"
 #include "hqs/unrolled_net.h"
 #include "hqs/warm_start.h"
 #include "priors/attention_unet.h"
@@ -181,6 +182,27 @@ TEST(UnrolledAnyPrior, UnknownPriorEntriesAreNamedErrors) {
     EXPECT_NE(std::string(e.what()).find("not a prior state dict"), std::string::npos) << e.what();
   }
   EXPECT_THROW(UnrolledNet(with_prior([] { return PriorPtr(); })), Error);
+}
+
+// With alternate_transforms, iteration k's prior works on the k mod 8-th flip/rotation of x_k and its
+// output is transformed back: an oracle answering in that orientation gives back the truth exactly
+// after every one of the 8 transforms (a wrong inverse or a missing transform would not). Non-square,
+// so a transposing mode is visible in the shapes.
+TEST(UnrolledAnyPrior, TransformAlternationUndoesEveryTransform) {
+  const auto truth = test::test_image(3, 16, 24, 6);
+  const auto p = problem(3, 16, 24);
+  for (bool alternate : {true, false}) {
+    auto oracle = std::make_shared<test::OraclePrior>(truth, alternate);
+    auto o = with_prior([oracle] { return PriorPtr(oracle); });
+    o.iterations = 9;  // every mode once, then mode 0 again
+    UnrolledNet net(o);
+    net->set_alternate_transforms(alternate);
+    torch::NoGradGuard no_grad;
+    const auto out = net->forward_all(p.y, p.k, p.sigma);
+    EXPECT_EQ(oracle->levels.size(), 9u);
+    ASSERT_EQ(out.prior_steps.size(), 9u);
+    for (const auto& z : out.prior_steps) EXPECT_EQ(test::max_abs_diff(z, truth), 0.0) << alternate;
+  }
 }
 
 }  // namespace
