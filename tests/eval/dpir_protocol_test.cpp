@@ -1,5 +1,6 @@
 // Quality floor on the DPIR protocol (Set3C x 8 Levin kernels, circular blur, sigma 2.55/255, seed 0,
-// PSNR on 8-bit RGB): ADMM-TV and HQS-TV with their noise-based defaults must average >= 28.7 dB.
+// PSNR on 8-bit RGB): ADMM-TV and HQS-TV with their noise-based defaults must average >= 28.7 dB; the
+// shipped learned models have their own floors (and the unrolled network one at 7.65/255 too).
 // Measured when calibrated: ADMM-TV 29.41, HQS-TV 29.21, Wiener 27.65, blurred 16.51 dB.
 #include <gtest/gtest.h>
 
@@ -10,9 +11,10 @@
 namespace unroll {
 namespace {
 
-// models/unrolled_small.pth with the default transform alternation measured 31.76 dB (stage 4; 31.59
-// without it); the goal is 31.5.
-constexpr double kUnrolledFloor = 31.7;
+// models/unrolled_small.pth (stage 5) with the default transform alternation measured 31.88 / 28.04 dB
+// at 2.55 / 7.65 (31.78 / 27.92 without it); the goals are 31.5 / 28.0.
+constexpr double kUnrolledFloor = 31.8;
+constexpr double kUnrolledFloor765 = 28.0;
 
 TEST(DpirProtocol, ClassicalTvMethodsMeetTheFloor) {
   const std::string shared = test::shared_dir();
@@ -58,6 +60,25 @@ TEST(DpirProtocol, ShippedLearnedModelsMeetTheirFloors) {
   std::cout << "unrolled " << unrolled / n << " dB, pnp " << pnp / n << " dB\n";
   EXPECT_GE(unrolled / n, kUnrolledFloor);
   EXPECT_GE(pnp / n, 29.6);  // measured 29.71 with the default alternation (29.56 without)
+}
+
+// Issue 4's goal at the higher noise level, for the shipped unrolled network alone.
+TEST(DpirProtocol, ShippedUnrolledNetworkMeetsTheGoalAtSigma765) {
+  const std::string shared = test::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not present";
+  if (shipped_model("unrolled_small.pth").empty()) GTEST_SKIP() << "shipped model absent";
+  double unrolled = 0;
+  const auto cases = dpir_protocol_cases(shared + "/data/eval/set3c", shared + "/data/kernels/levin09", 7.65 / 255.0, 0);
+  for (const auto& c : cases) {
+    DeblurRequest r;
+    r.blurred = c.blurred.to(torch::kFloat32);
+    r.kernel = c.kernel.to(torch::kFloat32);
+    r.sigma = c.sigma;
+    unrolled += dpir_psnr(run_method("unrolled", r).image.to(torch::kFloat64), c.sharp);
+  }
+  const double mean = unrolled / static_cast<double>(cases.size());
+  std::cout << "unrolled at 7.65/255: " << mean << " dB\n";
+  EXPECT_GE(mean, kUnrolledFloor765);
 }
 
 }  // namespace
