@@ -398,7 +398,11 @@ SolverResult run_method(const std::string& name, const DeblurRequest& request, c
   const Method& m = find_method(name);
   for (const auto& [key, value] : params) {
     const bool known = std::any_of(m.params.begin(), m.params.end(), [&](const ParamInfo& p) { return p.name == key; });
-    UNROLL_CHECK(known, name, ": unknown parameter '", key, "'");
+    if (!known) {
+      std::string accepted;
+      for (const auto& p : m.params) accepted += (accepted.empty() ? "" : ", ") + p.name;
+      fail(name, ": unknown parameter '", key, "' (accepted: ", accepted.empty() ? "none" : accepted, ")");
+    }
     UNROLL_CHECK(std::isfinite(value), name, ": parameter '", key, "' is not finite");
   }
   if (request.rotation) {

@@ -147,7 +147,7 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   expect_error("deblur" + in + " --kernel " + dir_ + "/big.csv" + out, "larger than the image");
   expect_error("deblur" + in + k + out + " --method magic", "unknown method 'magic'");
   expect_error("deblur" + in + out + " --method admm", "needs a kernel");
-  expect_error("deblur" + in + k + out + " --method rl --nsr 0.1", "unknown parameter 'nsr'");
+  expect_error("deblur" + in + k + out + " --method rl --nsr 0.1", "unknown parameter 'nsr' (accepted: iters, tv, damping, accelerate, zero_boundary)");
   expect_error("deblur" + in + k + out + " --iters many", "iters");
   expect_error("deblur" + in + k + out + " --boundary wobbly", "unknown boundary 'wobbly'");
   expect_error("deblur" + in + k + out + " --device tpu", "device");
