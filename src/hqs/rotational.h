@@ -62,7 +62,7 @@ torch::Tensor apply_rotational_model(const torch::Tensor& x, const RotationalBlu
 SolverResult rotational_wiener(const torch::Tensor& blurred, const RotationalBlurModel& model, double nsr);
 
 struct RotationalHqsOptions {
-  PnpHqsOptions pnp;   ///< schedule (iterations, sigma_start, lambda, ensemble, clip); boundary is unused
+  PnpHqsOptions pnp;   ///< schedule (iterations, sigma_start, lambda, alternate_transforms, clip); boundary is unused
   void validate() const;
 };
 

@@ -56,7 +56,7 @@ struct UnrolledNetOptions {
   int prior_index(int k) const { return k * prior_groups / iterations; }
   /// DPIR's x8 alternation for the network: iteration k's prior sees x_k in dihedral transform k mod 8
   /// (hqs/pnp.h augment) and its output is transformed back. The same weights and compute, a free
-  /// self-ensemble across iterations (+0.17 / +0.13 dB for the shipped model on the DPIR protocol at
+  /// self-ensemble across iterations (+0.10 / +0.12 dB for the shipped model on the DPIR protocol at
   /// 2.55 / 7.65, models/README.md). An inference choice, not part of the checkpoint: off for USRNet as
   /// published, on by default for `unroll deblur --method unrolled` (eval/methods.cpp).
   bool alternate_transforms = false;

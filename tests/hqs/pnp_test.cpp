@@ -76,8 +76,8 @@ TEST(PnpHqs, OraclePriorIsExact) {
 }
 
 // A prior that commutes with flips and rotations (a symmetric 3x3 circular blur): the x8 alternation
-// must give the same result as no ensemble. Forward-difference TV is not flip-equivariant, so there
-// the ensemble must make a difference (i.e. it is really applied).
+// must give the same result as none. Forward-difference TV is not flip-equivariant, so there
+// the alternation must make a difference (i.e. it is really applied).
 class SymmetricBlurPrior : public Prior {
  public:
   torch::Tensor denoise(const torch::Tensor& x, const torch::Tensor& sigma) override {
