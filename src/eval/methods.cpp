@@ -144,6 +144,11 @@ SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, b
   return res;
 }
 
+// Whether the unrolled-network methods alternate transforms by default (UnrolledNetOptions::
+// alternate_transforms): Unroll's network does; USRNet runs as published.
+constexpr bool kUnrolledAlternates = true;
+constexpr bool kUsrnetAlternates = false;
+
 // Inference parameters shared by the unrolled-network methods.
 std::vector<ParamInfo> unrolled_params(bool alternate_default) {
   return {{"passes", "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass (default 1)"},
@@ -302,12 +307,13 @@ std::vector<Method> build_registry() {
       "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
       true,
       false,
-      unrolled_params(/*alternate_default=*/true),
+      unrolled_params(kUnrolledAlternates),
       [](const DeblurRequest& r, const MethodParams& p) {
         std::string path = r.weights;
         if (path.empty()) path = shipped_model("unrolled_small.pth");
         UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
-        return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(p), get(p, "alternate", 1.0) != 0.0);
+        return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(p),
+                            get(p, "alternate", kUnrolledAlternates) != 0.0);
       },
       /*rotational=*/true});
   m.push_back(Method{
@@ -315,9 +321,10 @@ std::vector<Method> build_registry() {
       "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)",
       true,
       true,
-      unrolled_params(/*alternate_default=*/false),
+      unrolled_params(kUsrnetAlternates),
       [](const DeblurRequest& r, const MethodParams& p) {
-        return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(p), get(p, "alternate", 0.0) != 0.0);
+        return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(p),
+                            get(p, "alternate", kUsrnetAlternates) != 0.0);
       },
       /*rotational=*/true});
   // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
