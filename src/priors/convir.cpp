@@ -300,6 +300,11 @@ ConvIRImpl::ConvIRImpl(ConvIROptions options) : options_(std::move(options)) {
   SCM1 = register_module("SCM1", ConvIRShallowConv(4 * b));
   FAM2 = register_module("FAM2", ConvIRFusion(2 * b));
   SCM2 = register_module("SCM2", ConvIRShallowConv(2 * b));
+  if (options_.zero_init_outputs) {
+    torch::NoGradGuard no_grad;
+    for (auto* out : {ConvsOut[0].get(), ConvsOut[1].get(), feat_extract[5].get()})
+      for (auto& p : out->parameters()) p.zero_();
+  }
 }
 
 std::vector<torch::Tensor> ConvIRImpl::forward(const torch::Tensor& x) {

@@ -45,6 +45,11 @@ struct ConvIROptions {
   int group = 8;                          ///< dynamic-filter groups (official: 8); base_channel must be divisible
   /// Activation: the official model uses exact (erf) GELU everywhere; only "gelu" is accepted.
   std::string act = "gelu";
+  /// Start the three output convolutions (ConvsOut.0/1, feat_extract.5) at zero, so an untrained network
+  /// returns its input at every scale and training starts from the blurred image's own score. The
+  /// official code keeps PyTorch's default initialisation there (false); it only matters when training
+  /// from scratch: loaded weights replace it.
+  bool zero_init_outputs = true;
 
   /// Throws unroll::Error naming the first invalid field.
   void validate() const;

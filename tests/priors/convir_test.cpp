@@ -243,11 +243,41 @@ TEST(ConvIR, ForwardShapesAndSizeChecks) {
   EXPECT_EQ(plain->forward(torch::rand({1, 3, 36, 44}))[2].sizes(), torch::IntArrayRef({1, 3, 36, 44}));
 }
 
+// By default the output convolutions start at zero: an untrained network returns its (downsampled)
+// input at all three scales, in training and evaluation mode, and after one optimiser step on a
+// deblurring loss it no longer does (the zeros do not trap training).
+TEST(ConvIR, UntrainedNetworkIsTheIdentityAndStillTrains) {
+  torch::manual_seed(0);
+  ConvIR m(tiny_options());
+  auto x = torch::rand({2, 3, 256, 256});
+  // Nearest-neighbour halving keeps every second pixel.
+  const auto x_2 = x.slice(2, 0, 256, 2).slice(3, 0, 256, 2);
+  const auto x_4 = x_2.slice(2, 0, 128, 2).slice(3, 0, 128, 2);
+  for (bool training : {true, false}) {
+    m->train(training);
+    torch::NoGradGuard g;
+    const auto out = m->forward(x);
+    EXPECT_EQ(test::max_abs_diff(out[0], x_4), 0.0);
+    EXPECT_EQ(test::max_abs_diff(out[1], x_2), 0.0);
+    EXPECT_EQ(test::max_abs_diff(out[2], x), 0.0);
+  }
+  m->train();
+  torch::optim::Adam adam(m->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto target = torch::rand_like(x);
+  (m->forward(x)[2] - target).abs().mean().backward();
+  adam.step();
+  torch::NoGradGuard g;
+  m->eval();
+  EXPECT_GT(test::max_abs_diff(m->forward(x)[2], x), 1e-4);
+}
+
 // Training mode: BatchNorm uses batch statistics (batch > 1 needed, as in the official code) and every
 // parameter group receives gradients.
 TEST(ConvIR, BackwardReachesEncoderAndDecoder) {
   torch::manual_seed(0);
-  ConvIR m(tiny_options());
+  ConvIROptions official = tiny_options();
+  official.zero_init_outputs = false;  // zero output convolutions would stop the gradient at step 0
+  ConvIR m(official);
   m->train();
   auto x = torch::rand({2, 3, 256, 256});
   const auto out = m->forward(x);
