@@ -48,7 +48,7 @@ struct ConvIROptions {
   /// Start the three output convolutions (ConvsOut.0/1, feat_extract.5) at zero, so an untrained network
   /// returns its input at every scale and training starts from the blurred image's own score. The
   /// official code keeps PyTorch's default initialisation there (false); it only matters when training
-  /// from scratch: loaded weights replace it.
+  /// from scratch (as a blind network or inside ConvIRPrior): loaded weights replace it.
   bool zero_init_outputs = true;
 
   /// Throws unroll::Error naming the first invalid field.

@@ -244,8 +244,8 @@ TEST(ConvIR, ForwardShapesAndSizeChecks) {
 }
 
 // By default the output convolutions start at zero: an untrained network returns its (downsampled)
-// input at all three scales, in training and evaluation mode, and after one optimiser step on a
-// deblurring loss it no longer does (the zeros do not trap training).
+// input at all three scales, in training and evaluation mode, and after one Adam step on an L1 loss
+// it no longer does (the zeros do not trap training).
 TEST(ConvIR, UntrainedNetworkIsTheIdentityAndStillTrains) {
   torch::manual_seed(0);
   ConvIR m(tiny_options());
