@@ -39,6 +39,7 @@ int cmd_train(const std::vector<std::string>& args);
 int cmd_experiment(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
+int cmd_export(const std::vector<std::string>& args);
 
 }  // namespace unroll::cli
 

@@ -27,6 +27,7 @@ const char* kUsage =
     "  experiment  train and evaluate the variants of an experiment config -> report.md + plot\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
     "  synth     make a paired blurred/sharp dataset from sharp images (kernels, noise, rotational blur)\n"
+    "  export    convert a checkpoint to float16 / bfloat16 (half the size; --check measures the change)\n"
     "  study     run a study from a config: rotational (spinning parts: uniform-kernel oracle vs polar solvers)\n";
 
 }  // namespace
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     if (command == "train") return unroll::cli::cmd_train(args);
     if (command == "experiment") return unroll::cli::cmd_experiment(args);
     if (command == "study") return unroll::cli::cmd_study(args);
+    if (command == "export") return unroll::cli::cmd_export(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   } catch (const c10::Error& e) {

@@ -2,8 +2,10 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -590,6 +592,68 @@ void load_into_module(torch::nn::Module& module, const StateDict& state, bool st
     auto it = given.find(name);
     if (it != given.end()) target.copy_(*it->second);
   }
+}
+
+namespace {
+// PyTorch's Python spelling of a floating dtype ("float16", not c10's "Half").
+std::string float_type_name(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat16: return "float16";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kFloat32: return "float32";
+    case torch::kFloat64: return "float64";
+    default: return c10::toString(dtype);
+  }
+}
+
+// The smallest positive normal number of a floating dtype: below it values lose relative precision.
+double smallest_normal(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat16: return std::ldexp(1.0, -14);
+    case torch::kFloat64: return std::numeric_limits<double>::min();
+    default: return std::numeric_limits<float>::min();  // float32 and bfloat16 share the exponent range
+  }
+}
+}  // namespace
+
+StateDict cast_floating(const StateDict& state, torch::ScalarType dtype, const std::string& what,
+                        CastSummary* summary) {
+  UNROLL_CHECK(dtype == torch::kFloat16 || dtype == torch::kBFloat16 || dtype == torch::kFloat32 || dtype == torch::kFloat64,
+               what, ": cast_floating: target dtype must be a floating type (float16, bfloat16, float32, float64), got ",
+               float_type_name(dtype));
+  CastSummary s;
+  StateDict out;
+  out.reserve(state.size());
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : state) {
+    const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
+    s.bytes_before += bytes;
+    if (!t.is_floating_point()) {
+      out.emplace_back(name, t);
+      s.bytes_after += bytes;
+      continue;
+    }
+    const auto original = t.detach().to(torch::kCPU, torch::kFloat64);
+    UNROLL_CHECK(original.isfinite().all().item<bool>(), what, ": '", name, "' holds a non-finite value (NaN or inf)");
+    auto cast = original.to(dtype);
+    const auto back = cast.to(torch::kFloat64);
+    UNROLL_CHECK(back.isfinite().all().item<bool>(), what, ": '", name, "' holds ",
+                 original.abs().max().item<double>(), ", beyond the range of ", float_type_name(dtype),
+                 "; keep float32 for this file");
+    const auto err = (back - original).abs();
+    const auto flushed = back.eq(0) & original.ne(0);
+    const auto normal = back.abs() >= smallest_normal(dtype);
+    s.values_flushed += flushed.sum().item<int64_t>();
+    if (err.numel() > 0) s.max_abs_error = std::max(s.max_abs_error, err.max().item<double>());
+    if (normal.any().item<bool>())
+      s.max_rel_error =
+          std::max(s.max_rel_error, (err.masked_select(normal) / original.abs().masked_select(normal)).max().item<double>());
+    s.bytes_after += cast.numel() * static_cast<int64_t>(cast.element_size());
+    ++s.tensors_cast;
+    out.emplace_back(name, cast);
+  }
+  if (summary) *summary = s;
+  return out;
 }
 
 StateDict add_prefix(const StateDict& state, const std::string& prefix) {

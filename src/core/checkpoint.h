@@ -59,6 +59,26 @@ StateDict module_state_dict(const torch::nn::Module& module);
 void load_into_module(torch::nn::Module& module, const StateDict& state, bool strict = true,
                       const std::string& what = "checkpoint");
 
+/// What cast_floating() changed: the exported file's cost and the precision it gave up.
+struct CastSummary {
+  int64_t tensors_cast = 0;      ///< floating-point tensors converted (integer/bool entries are kept)
+  int64_t bytes_before = 0;      ///< tensor payload before / after (the file adds a few kB of names)
+  int64_t bytes_after = 0;
+  int64_t values_flushed = 0;    ///< non-zero values that became zero (below the type's smallest subnormal)
+  double max_abs_error = 0.0;    ///< largest |cast - original| over every value
+  double max_rel_error = 0.0;    ///< largest |cast - original| / |original| over the values that stay in the
+                                 ///< type's normal range (float16: >= 6.1e-5; smaller ones keep fewer bits)
+};
+
+/// The state dict with every floating-point tensor converted to `dtype` (kFloat16, kBFloat16,
+/// kFloat32 or kFloat64): how a float32 checkpoint is halved for shipping (load_into_module casts
+/// back to each parameter's dtype, so the model itself keeps computing in float32). Integer and bool
+/// entries are copied unchanged. Throws unroll::Error naming the first tensor with a value the type
+/// cannot hold (a finite value that would become infinite, e.g. |x| > 65504 in float16) or a
+/// non-finite value; `what` (the file name) prefixes the message.
+StateDict cast_floating(const StateDict& state, torch::ScalarType dtype, const std::string& what,
+                        CastSummary* summary = nullptr);
+
 /// Adds `prefix` to every name (e.g. "p." to nest a prior's weights inside an unrolled network).
 StateDict add_prefix(const StateDict& state, const std::string& prefix);
 

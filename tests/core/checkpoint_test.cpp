@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -141,6 +142,65 @@ TEST(Checkpoint, SaveLoadRoundTripKeepsOrderDtypesAndValues) {
   StateDict dup = {{"x", torch::ones({1})}, {"x", torch::ones({1})}};
   EXPECT_THROW(save_state_dict(dir + "/dup.pth", dup), Error);
   EXPECT_FALSE(fs::exists(dir + "/dup.pth"));
+}
+
+// float16 export: floating tensors halve, integers and flags stay, the error is within float16's
+// rounding, tiny values are counted when they flush to zero, and a model loads the result.
+TEST(Checkpoint, CastFloatingHalvesFloatsAndAModelLoadsIt) {
+  torch::manual_seed(5);
+  torch::nn::Linear linear(6, 3);
+  StateDict sd = module_state_dict(*linear);
+  sd.emplace_back("steps", torch::tensor({12345}, torch::kInt64));
+  sd.emplace_back("flags", torch::tensor({true, false}));
+  sd.emplace_back("tiny", torch::tensor({1e-9, 0.0, 0.5}, torch::kFloat64));
+  CastSummary s;
+  const StateDict half = cast_floating(sd, torch::kFloat16, "m.pth", &s);
+  ASSERT_EQ(half.size(), sd.size());
+  EXPECT_EQ(s.tensors_cast, 3);
+  for (size_t i = 0; i < sd.size(); ++i) {
+    EXPECT_EQ(half[i].first, sd[i].first);
+    EXPECT_EQ(half[i].second.scalar_type(), sd[i].second.is_floating_point() ? torch::kFloat16 : sd[i].second.scalar_type());
+  }
+  EXPECT_TRUE(torch::equal(half[2].second, sd[2].second));  // the int64 entry, untouched
+  // Weights 3x6 + bias 3 in float32 (84 bytes) -> 42; the float64 'tiny' 24 -> 6; int64 8 and bool 2 stay.
+  EXPECT_EQ(s.bytes_before, 84 + 24 + 8 + 2);
+  EXPECT_EQ(s.bytes_after, 42 + 6 + 8 + 2);
+  EXPECT_EQ(s.values_flushed, 1);               // 1e-9 is below float16's smallest subnormal (6e-8)
+  EXPECT_GT(s.max_rel_error, 0.0);
+  EXPECT_LE(s.max_rel_error, std::ldexp(1.0, -11));  // round to nearest, 11-bit significand
+  EXPECT_GT(s.max_abs_error, 0.0);
+
+  const std::string path = test::temp_dir("checkpoint_cast") + "/half.pth";
+  save_state_dict(path, half);
+  torch::nn::Linear back(6, 3);
+  load_into_module(*back, load_state_dict(path), /*strict=*/false, path);  // extra entries ignored
+  EXPECT_EQ(back->weight.scalar_type(), torch::kFloat32);
+  auto x = torch::randn({4, 6});
+  EXPECT_LT((back->forward(x) - linear->forward(x)).abs().max().item<double>(), 5e-3);
+
+  // bfloat16 keeps float32's range; float32 from float16 is exact.
+  CastSummary b;
+  cast_floating(sd, torch::kBFloat16, "m.pth", &b);
+  EXPECT_EQ(b.values_flushed, 0);
+  EXPECT_LE(b.max_rel_error, std::ldexp(1.0, -8));
+  CastSummary f;
+  cast_floating(half, torch::kFloat32, "half.pth", &f);
+  EXPECT_EQ(f.max_abs_error, 0.0);
+}
+
+TEST(Checkpoint, CastFloatingNamesTheTensorItCannotHold) {
+  StateDict big = {{"ok", torch::ones({2})}, {"net.scale", torch::tensor({1.0, 7e4})}};
+  try {
+    cast_floating(big, torch::kFloat16, "big.pth");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("big.pth: 'net.scale' holds 70000, beyond the range of float16"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(cast_floating(big, torch::kBFloat16, "big.pth"));  // bfloat16 holds it
+  StateDict nan = {{"w", torch::tensor({1.0, std::nan("")})}};
+  EXPECT_THROW(cast_floating(nan, torch::kFloat16, "nan.pth"), Error);
+  EXPECT_THROW(cast_floating(big, torch::kInt32, "big.pth"), Error);
 }
 
 TEST(Checkpoint, PythonTorchLoadReadsOurFile) {
