@@ -36,10 +36,12 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   auto reg = options.regularizer == WienerOptions::Regularizer::Laplacian
                  ? laplacian_power_spectrum(h, w, y.options())
                  : torch::ones({1, 1, 1, 1}, y.options());
-  // The filter conj(K) / (|K|^2 + nsr |R|^2) is applied to F(y) in place: one forward and one inverse
-  // transform of the image, the kernel's spectrum (psf2otf) and three element-wise passes.
-  auto den = torch::real(otf * otf.conj()) + nsr * reg;
-  auto spec = rfft2(ext.image).mul_(otf.conj()).div_(den);
+  // The filter conj(K) / (|K|^2 + nsr |R|^2) is built in the kernel spectrum's own storage and applied
+  // to F(y) in place: one forward and one inverse transform of the image, the kernel's spectrum
+  // (psf2otf) and four element-wise passes. (Out of place when the kernel is tracked by autograd.)
+  auto den = torch::abs(otf).square_().add_(reg, nsr);
+  auto filter = otf.requires_grad() ? otf.conj() / den : otf.conj_physical_().div_(den);
+  auto spec = rfft2(ext.image).mul_(filter);
   auto x = ext.crop(irfft2(std::move(spec), h, w));
   return options.clip ? x.clamp(0.0, 1.0) : x;
 }

@@ -32,7 +32,7 @@ torch::Tensor psf2otf(const torch::Tensor& k_in, int64_t height, int64_t width) 
   auto cols = torch::zeros({n, 1, height, width / 2 + 1}, row_spec.options());
   cols.narrow(2, 0, below).copy_(row_spec.narrow(2, kh / 2, below));
   if (kh / 2 > 0) cols.narrow(2, height - kh / 2, kh / 2).copy_(row_spec.narrow(2, 0, kh / 2));
-  return torch::fft::fft(cols, c10::nullopt, 2);
+  return fft_columns(std::move(cols));
 }
 
 torch::Tensor conv_circular(const torch::Tensor& x, const torch::Tensor& k) {

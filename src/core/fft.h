@@ -34,6 +34,11 @@ torch::Tensor rfft2(const torch::Tensor& x, int64_t height, int64_t width);
 /// a temporary (or std::move'd) that nothing else references may be used as FFTW's work array.
 torch::Tensor irfft2(torch::Tensor spectrum, int64_t height, int64_t width);
 
+/// Complex forward FFT along the height (dimension -2) of a complex [..., H, W] tensor: torch::fft::fft(x,
+/// nullopt, -2), on FFTW in the same cases as rfft2. A tensor passed as a temporary (or std::move'd)
+/// that nothing else references is transformed in place.
+torch::Tensor fft_columns(torch::Tensor x);
+
 enum class FftBackend { Torch, Fftw };
 
 /// True when this build has the FFTW backend.

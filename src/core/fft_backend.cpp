@@ -92,6 +92,11 @@ struct Fftw;
       return P##_plan_many_dft_c2r(2, n, howmany, in, nullptr, 1, n[0] * (n[1] / 2 + 1), out, nullptr, 1,    \
                                    n[0] * n[1], flags);                                                       \
     }                                                                                                         \
+    /* In place, along the height of one [n[0], n[1]] complex plane: n[1] strided 1-D transforms. */         \
+    static Plan columns(const int* n, Complex* data, unsigned flags) {                                        \
+      return P##_plan_many_dft(1, n, n[1], data, nullptr, n[1], 1, data, nullptr, n[1], 1, FFTW_FORWARD, flags); \
+    }                                                                                                         \
+    static void execute(Plan p, Complex* data) { P##_execute_dft(p, data, data); }                           \
     static void execute(Plan p, T* in, Complex* out) { P##_execute_dft_r2c(p, in, out); }                     \
     static void execute(Plan p, Complex* in, T* out) { P##_execute_dft_c2r(p, in, out); }                     \
     static bool aligned(const void* ptr) { return P##_alignment_of(static_cast<T*>(const_cast<void*>(ptr))) == 0; } \
@@ -115,11 +120,14 @@ std::mutex& planner_mutex() {  // FFTW's planner is not thread-safe; executing a
   return m;
 }
 
-// One cached plan per (inverse?, H, W, batch, threads); plans live until the process ends.
+enum class PlanKind { Forward, Inverse, Columns };
+
+// One cached plan per (kind, H, W, batch, threads); plans live until the process ends. For Columns, w
+// is the width of the complex plane and howmany is 1 (planes are executed one after another).
 template <typename T>
-typename Fftw<T>::Plan cached_plan(bool inverse, int h, int w, int howmany, int threads) {
+typename Fftw<T>::Plan cached_plan(PlanKind kind, int h, int w, int howmany, int threads) {
   using Api = Fftw<T>;
-  static std::map<std::tuple<bool, int, int, int, int>, typename Api::Plan> plans;
+  static std::map<std::tuple<PlanKind, int, int, int, int>, typename Api::Plan> plans;
   static bool initialised = false;
   std::lock_guard<std::mutex> lock(planner_mutex());
   const auto& settings = planner_settings();
@@ -129,20 +137,23 @@ typename Fftw<T>::Plan cached_plan(bool inverse, int h, int w, int howmany, int 
     if (!settings.wisdom_dir.empty()) Api::import_wisdom(settings.wisdom_dir + "/" + Api::wisdom_file);
     initialised = true;
   }
-  const auto key = std::make_tuple(inverse, h, w, howmany, threads);
+  const auto key = std::make_tuple(kind, h, w, howmany, threads);
   auto found = plans.find(key);
   if (found != plans.end()) return found->second;
 
   // Planning with FFTW_MEASURE overwrites its arrays: plan on scratch buffers of the same alignment as
   // LibTorch's allocations, then run the plan on the caller's arrays (FFTW's new-array execute).
-  const int64_t real = int64_t(howmany) * h * w, half = int64_t(howmany) * h * (w / 2 + 1);
+  const int64_t real = int64_t(howmany) * h * w;
+  const int64_t half = kind == PlanKind::Columns ? real : int64_t(howmany) * h * (w / 2 + 1);  // complex elements
   auto real_buf = torch::empty({real}, c10::CppTypeToScalarType<T>::value);
   auto complex_buf = torch::empty({2 * half}, c10::CppTypeToScalarType<T>::value);
   auto* r = real_buf.template data_ptr<T>();
   auto* c = reinterpret_cast<typename Api::Complex*>(complex_buf.template data_ptr<T>());
   const int n[2] = {h, w};
   Api::plan_with_nthreads(threads);
-  auto plan = inverse ? Api::c2r(n, howmany, c, r, settings.flags) : Api::r2c(n, howmany, r, c, settings.flags);
+  auto plan = kind == PlanKind::Inverse ? Api::c2r(n, howmany, c, r, settings.flags)
+              : kind == PlanKind::Forward ? Api::r2c(n, howmany, r, c, settings.flags)
+                                          : Api::columns(n, c, settings.flags);
   UNROLL_CHECK(plan != nullptr, "FFTW could not plan a ", h, "x", w, " transform of ", howmany, " planes");
   plans.emplace(key, plan);
   if (settings.flags != FFTW_ESTIMATE && !settings.wisdom_dir.empty()) {
@@ -172,7 +183,7 @@ torch::Tensor fftw_rfft2(const torch::Tensor& x_in) {
   auto shape = x.sizes().vec();
   shape.back() = w / 2 + 1;
   auto out = torch::empty(shape, x.options().dtype(c10::toComplexType(x.scalar_type())));
-  auto plan = cached_plan<T>(false, h, w, howmany, transform_threads(x.numel()));
+  auto plan = cached_plan<T>(PlanKind::Forward, h, w, howmany, transform_threads(x.numel()));
   Api::execute(plan, x.template data_ptr<T>(), reinterpret_cast<typename Api::Complex*>(out.data_ptr()));
   return out;
 }
@@ -189,9 +200,24 @@ torch::Tensor fftw_irfft2(const torch::Tensor& spectrum, int h, int w) {  // spe
   auto shape = in.sizes().vec();
   shape.back() = w;
   auto out = torch::empty(shape, in.options().dtype(c10::CppTypeToScalarType<T>::value));
-  auto plan = cached_plan<T>(true, h, w, howmany, transform_threads(out.numel()));
+  auto plan = cached_plan<T>(PlanKind::Inverse, h, w, howmany, transform_threads(out.numel()));
   Api::execute(plan, reinterpret_cast<typename Api::Complex*>(in.data_ptr()), out.template data_ptr<T>());
   return out.mul_(1.0 / (double(h) * w));  // FFTW is unnormalised; torch's backward norm divides by H*W
+}
+
+// Transforms the contiguous complex [..., H, W] tensor `x` in place; false (x untouched) when a plane
+// lacks the SIMD alignment FFTW planned for (possible for odd-sized planes after the first).
+template <typename T>
+bool fftw_fft_columns_inplace(torch::Tensor& x) {
+  using Api = Fftw<T>;
+  const int h = static_cast<int>(x.size(-2)), w = static_cast<int>(x.size(-1));
+  const int64_t plane = int64_t(h) * w, planes = x.numel() / plane;
+  auto* data = reinterpret_cast<typename Api::Complex*>(x.data_ptr());
+  for (int64_t i = 0; i < planes; ++i)
+    if (!Api::aligned(data + i * plane)) return false;
+  auto plan = cached_plan<T>(PlanKind::Columns, h, w, 1, transform_threads(x.numel()));
+  for (int64_t i = 0; i < planes; ++i) Api::execute(plan, data + i * plane);
+  return true;
 }
 
 bool fits_int(const torch::Tensor& t) { return t.numel() < (int64_t(1) << 31); }
@@ -232,6 +258,21 @@ torch::Tensor rfft2(const torch::Tensor& x, int64_t height, int64_t width) {
                " to ", height, "x", width);
   if (height == x.size(-2) && width == x.size(-1)) return rfft2(x);
   return rfft2(torch::constant_pad_nd(x, {0, width - x.size(-1), 0, height - x.size(-2)}));
+}
+
+torch::Tensor fft_columns(torch::Tensor x) {
+  UNROLL_CHECK(x.dim() >= 2 && x.is_complex(), "fft_columns: expected a complex tensor of at least 2 dimensions, got ",
+               x.sizes(), " ", x.scalar_type());
+#ifdef UNROLL_WITH_FFTW
+  if (fft_backend() == FftBackend::Fftw && x.device().is_cpu() && untracked(x) && x.numel() > 0 && fits_int(x)) {
+    x = x.resolve_conj();  // a lazily conjugated view is materialised (FFTW reads the raw values)
+    const bool sole = x.use_count() == 1 && x.storage().use_count() == 1 && x.is_contiguous() && x.storage_offset() == 0;
+    auto work = sole ? x : x.clone(torch::MemoryFormat::Contiguous);
+    if (work.scalar_type() == torch::kComplexFloat && fftw_fft_columns_inplace<float>(work)) return work;
+    if (work.scalar_type() == torch::kComplexDouble && fftw_fft_columns_inplace<double>(work)) return work;
+  }
+#endif
+  return torch::fft::fft(x, c10::nullopt, -2);
 }
 
 torch::Tensor irfft2(torch::Tensor spectrum, int64_t height, int64_t width) {

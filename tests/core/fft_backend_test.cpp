@@ -67,6 +67,34 @@ TEST(FftBackend, MatchesTorchOnShapesDtypesAndLayouts) {
   });
 }
 
+// fft_columns (the column pass of psf2otf) equals torch::fft::fft along dimension -2 on every layout:
+// batches of planes, odd plane sizes (planes after the first may lose FFTW's alignment), views,
+// lazily conjugated inputs; a named input is left as it was, a temporary may be the work array.
+TEST(FftBackend, ColumnTransformMatchesTorch) {
+  torch::manual_seed(2);
+  for (auto backend : {FftBackend::Torch, FftBackend::Fftw}) {
+    if (backend == FftBackend::Fftw && !fftw_available()) continue;
+    with_backend(backend, [] {
+      for (auto dtype : {torch::kComplexFloat, torch::kComplexDouble}) {
+        const double tol = dtype == torch::kComplexFloat ? 1e-5 : 1e-12;
+        for (auto shape : std::vector<std::vector<int64_t>>{{8, 5}, {1, 1, 64, 33}, {3, 1, 25, 7}, {2, 2, 9, 13}}) {
+          auto x = torch::randn(shape, torch::TensorOptions().dtype(dtype));
+          const auto copy = x.clone();
+          auto ref = torch::fft::fft(x, c10::nullopt, -2);
+          EXPECT_LT(max_rel(fft_columns(x), ref), tol) << x.sizes();
+          EXPECT_TRUE(torch::equal(x, copy)) << "a named input was overwritten";
+          EXPECT_LT(max_rel(fft_columns(x.clone()), ref), tol) << x.sizes();
+          EXPECT_LT(max_rel(fft_columns(x.conj()), torch::fft::fft(x.conj().resolve_conj(), c10::nullopt, -2)), tol);
+        }
+        auto base = torch::randn({2, 17, 12}, torch::TensorOptions().dtype(dtype));
+        auto view = base.transpose(1, 2);
+        EXPECT_LT(max_rel(fft_columns(view), torch::fft::fft(view, c10::nullopt, -2)), tol);
+      }
+    });
+  }
+  EXPECT_THROW(fft_columns(torch::randn({4, 4})), Error);  // real input
+}
+
 TEST(FftBackend, AutogradFallsBackToTorch) {
   // Under autograd the transforms are torch's, so gradients flow on either backend.
   for (auto backend : {FftBackend::Torch, FftBackend::Fftw}) {
