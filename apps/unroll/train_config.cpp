@@ -106,6 +106,10 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("model.nb", po::value(&c.nb)->default_value(2), "residual blocks per scale")
       ("model.global_residual", po::value(&c.global_residual)->default_value(true),
        "add the input to the prior output, zero-initialised tail (denoiser default 1; unrolled from scratch: 0 unless set)")
+      ("model.zero_init_outputs", po::value(&c.zero_init_outputs)->default_value(true),
+       "ConvIR families from scratch: the output convolutions start at zero, so the untrained network returns "
+       "its input (0 = PyTorch's default initialisation, as the official code and every ConvIR run here before "
+       "2026-12-02)")
       ("model.iterations", po::value(&c.iterations)->default_value(6), "unrolled: K")
       ("model.hyper_channels", po::value(&c.hyper)->default_value(32), "unrolled: HyPaNet width")
       ("model.shared_prior", po::value(&c.shared_prior)->default_value(true),
@@ -190,6 +194,13 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
     UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
                  ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
   }
+  if (c.family.compare(0, 6, "convir") != 0 || !c.init_weights.empty() || !c.init_prior.empty()) {
+    UNROLL_CHECK(c.vm["model.zero_init_outputs"].defaulted(), source,
+                 ": model.zero_init_outputs applies to a ConvIR family trained from scratch (",
+                 c.init_weights.empty() && c.init_prior.empty() ? "model.family is " + c.family
+                                                                : std::string("the weights come from a checkpoint"),
+                 ")");
+  }
   if (c.family != "resunet") {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
       UNROLL_CHECK(c.vm[key].defaulted(), source, ": ", key, " applies to model.family resunet only (", c.family,
@@ -260,7 +271,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     set_pair_options(c, o);
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
-    auto net = c.init_weights.empty() ? DeblurNet::create(c.family) : DeblurNet::load(c.family, c.init_weights);
+    auto net = c.init_weights.empty() ? DeblurNet::create(c.family, c.zero_init_outputs) : DeblurNet::load(c.family, c.init_weights);
     std::cout << net.family() << ": " << net.parameter_count() << " parameters";
     if (!c.init_weights.empty()) std::cout << ", starting from " << c.init_weights;
     std::cout << "\n";
@@ -272,7 +283,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     o.sigma_max = c.sigma_max255 / 255.0;
     o.val_sigma = c.val_sigma255 / 255.0;
     o.loss = c.loss;
-    return train_denoiser(make_prior(c.family), train_set, val_set, o, resume);
+    return train_denoiser(make_prior(c.family, c.zero_init_outputs), train_set, val_set, o, resume);
   }
   if (c.task == "denoiser") {
     ResUNetOptions m;
@@ -337,7 +348,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     m.prior.global_residual = !c.vm["model.global_residual"].defaulted() && c.global_residual;
     if (c.family != "resunet") {
       const std::string family = c.family;
-      m.prior_factory = [family] { return make_prior(family); };  // attention-unet | convir-s, priors/prior.h defaults
+      m.prior_factory = [family, zero = c.zero_init_outputs] { return make_prior(family, zero); };  // attention-unet | convir-s, priors/prior.h defaults
     }
     model = UnrolledNet(m);
     if (m.prior.global_residual) {

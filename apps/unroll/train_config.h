@@ -20,7 +20,7 @@ struct TrainConfig {
   bool shared_prior = true, multiscale = true;
   int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
-  bool global_residual = true;
+  bool global_residual = true, zero_init_outputs = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;
   TrainerOptions trainer;
   boost::program_options::variables_map vm;  ///< the parsed values (which keys were given)

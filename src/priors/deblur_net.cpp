@@ -69,11 +69,13 @@ const std::vector<std::string>& DeblurNet::families() {
   return names;
 }
 
-DeblurNet DeblurNet::create(const std::string& family) {
+DeblurNet DeblurNet::create(const std::string& family, bool zero_init_outputs) {
   DeblurNet net;
   net.family_ = family;
   if (family == "convir-s" || family == "convir-b" || family == "convir-l" || family == "convir-seed") {
-    net.convir_ = ConvIR(convir_family_options(family));
+    ConvIROptions o = convir_family_options(family);
+    o.zero_init_outputs = zero_init_outputs;
+    net.convir_ = ConvIR(o);
     net.module_ = net.convir_.ptr();
   } else if (family == "atrous") {
     net.module_ = AtrousNet(AtrousNetOptions::cifar10()).ptr();

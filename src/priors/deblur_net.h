@@ -32,7 +32,9 @@ class DeblurNet {
   static const std::vector<std::string>& families();
   /// A freshly initialised network (torch's global RNG: seed it first). Throws unroll::Error listing
   /// the families for an unknown name.
-  static DeblurNet create(const std::string& family);
+  /// `zero_init_outputs` (ConvIR families only): ConvIROptions::zero_init_outputs; false gives the
+  /// official initialisation, the one of every ConvIR trained here before 2026-12-02.
+  static DeblurNet create(const std::string& family, bool zero_init_outputs = true);
   /// A network of `family` with the weights of `path`, strictly: a checkpoint of another family or
   /// size fails naming the first mismatching entry. For convir-* the variant is read from the file
   /// (any official ConvIR checkpoint loads); for atrous* the number of blocks is. Eval mode, CPU.

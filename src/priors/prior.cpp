@@ -9,7 +9,7 @@
 
 namespace unroll {
 
-PriorPtr make_prior(const std::string& name) {
+PriorPtr make_prior(const std::string& name, bool zero_init_outputs) {
   if (name == "tv") return std::make_shared<TvPrior>();
   if (name == "drunet-color") return std::make_shared<ResUNet>(ResUNetOptions::drunet(3));
   if (name == "drunet-gray") return std::make_shared<ResUNet>(ResUNetOptions::drunet(1));
@@ -20,6 +20,7 @@ PriorPtr make_prior(const std::string& name) {
   if (name == "convir-s") {
     ConvIRPriorOptions o;
     o.net = ConvIROptions::small();
+    o.net.zero_init_outputs = zero_init_outputs;
     return std::make_shared<ConvIRPrior>(o);
   }
   fail("unknown prior '", name,

@@ -47,8 +47,9 @@ using PriorPtr = std::shared_ptr<Prior>;
 ///   "attention-unet"              AttentionUNet (priors/attention_unet.h) with its default options
 ///   "convir-s"                    ConvIRPrior (priors/convir_prior.h) around ConvIR-S, RGB
 /// Throws unroll::Error listing the known names otherwise. The method registry (src/eval) adds
-/// checkpoint loading on top of this.
-PriorPtr make_prior(const std::string& name);
+/// checkpoint loading on top of this. `zero_init_outputs` is ConvIROptions::zero_init_outputs for
+/// "convir-s" (false: the official initialisation, as before 2026-12-02) and ignored by the others.
+PriorPtr make_prior(const std::string& name, bool zero_init_outputs = true);
 
 /// make_prior(name) with the state dict of `path` (core/checkpoint.h; e.g. the model.pth that
 /// train/training_tasks.h train_denoiser writes) loaded strictly, in eval() mode. Errors name the file.

@@ -209,6 +209,8 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("train.blur"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("family_init.ini", "[experiment]\ntask = unrolled\n[model]\nfamily = convir-s\ninit_prior = models/denoiser_small.pth\n[data]\ntrain = data/sample\n"), &out), 0);
   EXPECT_NE(out.find("model.init_prior"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("zero_init.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\nzero_init_outputs = 0\n[data]\ntrain = data/sample\n"), &out), 0);
+  EXPECT_NE(out.find("model.zero_init_outputs applies to a ConvIR family trained from scratch (model.family is atrous)"), std::string::npos) << out;
   // --dry-run checks the files a config names and trains nothing.
   ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --dry-run --out " + dir + "/dry", &out), 0) << out;
   EXPECT_NE(out.find("starts from step 0"), std::string::npos) << out;

@@ -24,6 +24,29 @@ TEST(DeblurNet, EveryFamilyBuildsWithItsDocumentedSize) {
   EXPECT_THROW(DeblurNet::create("resnet-9000"), Error);
 }
 
+// zero_init_outputs = false is the official initialisation: the same random draws as the default, with
+// the three output convolutions left as drawn (how every ConvIR here was trained before 2026-12-02);
+// the default starts them at zero, so the untrained network returns its input.
+TEST(DeblurNet, ConvIROutputInitialisationIsSelectable) {
+  torch::manual_seed(4);
+  auto zero = DeblurNet::create("convir-seed");
+  torch::manual_seed(4);
+  auto official = DeblurNet::create("convir-seed", /*zero_init_outputs=*/false);
+  const auto a = module_state_dict(*zero.module()), b = module_state_dict(*official.module());
+  ASSERT_EQ(a.size(), b.size());
+  int64_t differing = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (torch::equal(a[i].second, b[i].second)) continue;
+    ++differing;
+    EXPECT_TRUE(a[i].first.rfind("ConvsOut.", 0) == 0 || a[i].first.rfind("feat_extract.5.", 0) == 0) << a[i].first;
+    EXPECT_EQ(a[i].second.abs().max().item<double>(), 0.0) << a[i].first;
+  }
+  EXPECT_GE(differing, 3);  // at least the three output convolutions' weights
+  auto y = torch::rand({1, 3, 64, 64});
+  EXPECT_EQ(test::max_abs_diff(zero.deblur(y), y), 0.0);
+  EXPECT_GT(test::max_abs_diff(official.deblur(y), y), 1e-3);
+}
+
 TEST(DeblurNet, SeedFamiliesDeblurOddSizesAndConvIRTakesItsMultiples) {
   auto y = test::test_image(3, 21, 27, 4);
   for (const auto& family : DeblurNet::families()) {
