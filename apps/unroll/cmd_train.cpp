@@ -15,13 +15,14 @@ namespace fs = std::filesystem;
 namespace unroll::cli {
 
 int cmd_train(const std::vector<std::string>& args) {
-  std::string config_path, out_override;
+  std::string config_path, out_override, device_override;
   int64_t steps_override = 0;
   po::options_description cli_opts("train options");
   cli_opts.add_options()("config,c", po::value(&config_path)->required(),
                          "experiment config (INI), e.g. experiments/denoiser_small.ini")(
       "steps", po::value(&steps_override)->default_value(0), "override train.steps")(
       "out", po::value(&out_override), "override train.out (checkpoint folder)")(
+      "device", po::value(&device_override), "override train.device: cpu | cuda[:N]")(
       "restart", po::bool_switch(), "ignore an existing checkpoint and start from step 0")(
       "dry-run", po::bool_switch(), "check the config and the files it names, print the run, train nothing");
   po::variables_map cvm;
@@ -32,6 +33,10 @@ int cmd_train(const std::vector<std::string>& args) {
   TrainConfig config = parse_train_config(in, config_path);
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
+  if (!device_override.empty()) {
+    parse_device(device_override);  // a CUDA request on a LibTorch without CUDA stops here
+    config.device = device_override;
+  }
   const bool resume = !cvm["restart"].as<bool>();
   check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
   if (cvm["dry-run"].as<bool>()) {
@@ -41,7 +46,7 @@ int cmd_train(const std::vector<std::string>& args) {
                                                        : "model.family " + config.family;
     if (config.task == "unrolled" && !config.vm["model.prior_groups"].defaulted()) start += ", " + std::to_string(config.prior_groups) + " prior groups";
     std::cout << config_path << ": task " << config.task << ", " << start << ", "
-              << config.trainer.steps << " steps of batch " << config.trainer.batch << " x " << config.trainer.crop
+              << config.trainer.steps << " steps on " << config.device << " of batch " << config.trainer.batch << " x " << config.trainer.crop
               << "^2 -> " << config.out_dir << " ("
               << (has_checkpoint && resume ? "resumes from its checkpoint" : "starts from step 0") << ")\n";
     return 0;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.h"
 #include "core/error.h"
 #include "datasets/kernels.h"
 #include "datasets/readers.h"
@@ -129,6 +130,9 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("data.val", po::value(&c.val_dir), "folder of validation images (optional), or cifar10:DIR[:test|train]")
       ("data.max_images", po::value(&c.max_images)->default_value(0), "use only the first N training images (0 = all)")
       ("data.val_images", po::value(&c.val_images)->default_value(0), "use only the first N validation images")
+      ("train.device", po::value(&c.device)->default_value("cpu"),
+       "cpu | cuda[:N]: where the model trains (batches are made on the CPU and moved there; checkpoints are "
+       "written for the CPU and resume on any device); `unroll train --device` overrides it")
       ("train.steps", po::value(&t.steps)->default_value(1000), "")
       ("train.batch", po::value(&t.batch)->default_value(16), "")
       ("train.crop", po::value(&t.crop)->default_value(64), "")
@@ -177,6 +181,11 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source) {
   }
   UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled" || c.task == "deblur", source,
                ": experiment.task must be denoiser, unrolled or deblur, got '", c.task, "'");
+  try {
+    parse_device(c.device);
+  } catch (const Error& e) {
+    fail(source, ": train.device: ", e.what());
+  }
   try {
     parse_blur_mode(c.blur);
   } catch (const Error& e) {
@@ -265,6 +274,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
   auto train_set = clean_images(c.train_dir, c.max_images, "data.train", "train");
   std::shared_ptr<const PairDataset> val_set;
   if (!c.val_dir.empty()) val_set = clean_images(c.val_dir, c.val_images, "data.val", "test");
+  const torch::Device device = parse_device(c.device);
   torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
   if (c.task == "deblur") {
     DeblurTrainingOptions o;
@@ -272,6 +282,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
     auto net = c.init_weights.empty() ? DeblurNet::create(c.family, c.zero_init_outputs) : DeblurNet::load(c.family, c.init_weights);
+    net.module()->to(device);
     std::cout << net.family() << ": " << net.parameter_count() << " parameters";
     if (!c.init_weights.empty()) std::cout << ", starting from " << c.init_weights;
     std::cout << "\n";
@@ -283,7 +294,9 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     o.sigma_max = c.sigma_max255 / 255.0;
     o.val_sigma = c.val_sigma255 / 255.0;
     o.loss = c.loss;
-    return train_denoiser(make_prior(c.family, c.zero_init_outputs), train_set, val_set, o, resume);
+    auto prior = make_prior(c.family, c.zero_init_outputs);
+    prior->to(device);
+    return train_denoiser(prior, train_set, val_set, o, resume);
   }
   if (c.task == "denoiser") {
     ResUNetOptions m;
@@ -292,6 +305,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
     m.global_residual = c.global_residual;
     auto model = std::make_shared<ResUNet>(m);
     if (c.global_residual) model->zero_init_tail();
+    model->to(device);
     DenoiserTrainingOptions o;
     o.trainer = c.trainer;
     o.sigma_max = c.sigma_max255 / 255.0;
@@ -355,6 +369,7 @@ TrainResult run_train_config(const TrainConfig& c, bool resume) {
       for (int k = 0; k < m.iterations; ++k) model->resunet_prior(k)->zero_init_tail();  // a shared prior again: harmless
     }
   }
+  model->to(device);
   UnrolledTrainingOptions o;
   set_pair_options(c, o);
   return train_unrolled(model, train_set, val_set, o, resume);

@@ -16,6 +16,7 @@ namespace unroll::cli {
 
 struct TrainConfig {
   std::string source;  ///< where the config came from (file name), for messages
+  std::string device = "cpu";  ///< train.device
   std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, init_weights, blur;
   bool shared_prior = true, multiscale = true;
   int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations

@@ -171,7 +171,9 @@ bool Trainer::resume() {
   torch::serialize::InputArchive root, model_ar, optim_ar;
   torch::Tensor step, steps, seconds, val, rng;
   try {
-    root.load_from(path);
+    // Tensors land on the model's device: a checkpoint written on one device resumes on another.
+    const auto params = model_->parameters();
+    root.load_from(path, params.empty() ? torch::Device(torch::kCPU) : params.front().device());
     root.read("step", step);
     root.read("steps", steps);
     root.read("seconds", seconds);
@@ -220,7 +222,7 @@ bool Trainer::resume() {
   {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(rng);
+    gen.set_state(rng.cpu());
   }
   step_ = s;
   seconds_ = seconds.item<double>();

@@ -34,8 +34,21 @@ TEST(TrainCli, SmokeRunCheckpointsAndResumes) {
   auto again = load_state_dict(dir + "/model.pth");
   ASSERT_EQ(again.size(), weights.size());
   for (size_t i = 0; i < weights.size(); ++i) EXPECT_TRUE(torch::equal(again[i].second, weights[i].second));
-  // More steps extend the run.
-  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 16 --out " + dir, &out), 0) << out;
+  // More steps extend the run; --device names where (the checkpoint resumes on any device).
+  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 16 --device cpu --out " + dir, &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 12..16"), std::string::npos) << out;
+}
+
+// A run checkpointed on the CPU resumes on CUDA and back (only where LibTorch has a CUDA device).
+TEST(TrainCli, CheckpointsMoveBetweenDevices) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = test::temp_dir("train_devices");
+  std::string out;
+  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 8 --out " + dir, &out), 0) << out;
+  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 12 --device cuda --out " + dir, &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 8..12"), std::string::npos) << out;
+  ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --steps 14 --device cpu --out " + dir, &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 12..14"), std::string::npos) << out;
 }
 
 TEST(TrainCli, EndToEndSmokeRunDeblursBlindFromItsCheckpoint) {
@@ -211,6 +224,13 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("model.init_prior"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("zero_init.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\nzero_init_outputs = 0\n[data]\ntrain = data/sample\n"), &out), 0);
   EXPECT_NE(out.find("model.zero_init_outputs applies to a ConvIR family trained from scratch (model.family is atrous)"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("device.ini", "[experiment]\ntask = denoiser\n[data]\ntrain = data/sample\n[train]\ndevice = tpu\n"), &out), 0);
+  EXPECT_NE(out.find("device.ini: train.device: unknown device 'tpu'"), std::string::npos) << out;
+  if (!torch::cuda::is_available()) {
+    EXPECT_NE(train("--config experiments/smoke_denoiser.ini --device cuda --out " + dir + "/cuda_run", &out), 0);
+    EXPECT_NE(out.find("no usable CUDA device"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(dir + "/cuda_run"));
+  }
   // --dry-run checks the files a config names and trains nothing.
   ASSERT_EQ(train("--config experiments/smoke_denoiser.ini --dry-run --out " + dir + "/dry", &out), 0) << out;
   EXPECT_NE(out.find("starts from step 0"), std::string::npos) << out;
