@@ -131,8 +131,8 @@ void add_train_config_options(po::options_description& desc, TrainConfig& c) {
       ("data.max_images", po::value(&c.max_images)->default_value(0), "use only the first N training images (0 = all)")
       ("data.val_images", po::value(&c.val_images)->default_value(0), "use only the first N validation images")
       ("train.device", po::value(&c.device)->default_value("cpu"),
-       "cpu | cuda[:N]: where the model trains (batches are made on the CPU and moved there; checkpoints are "
-       "written for the CPU and resume on any device); `unroll train --device` overrides it")
+       "cpu | cuda[:N]: where the model trains (batches are made on the CPU and moved there; model.pth holds "
+       "CPU tensors and resume.pt resumes on any device); `unroll train --device` overrides it")
       ("train.steps", po::value(&t.steps)->default_value(1000), "")
       ("train.batch", po::value(&t.batch)->default_value(16), "")
       ("train.crop", po::value(&t.crop)->default_value(64), "")
