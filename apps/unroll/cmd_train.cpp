@@ -34,7 +34,11 @@ int cmd_train(const std::vector<std::string>& args) {
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
   if (!device_override.empty()) {
-    parse_device(device_override);  // a CUDA request on a LibTorch without CUDA stops here
+    try {
+      parse_device(device_override);  // a CUDA request on a LibTorch without CUDA stops here
+    } catch (const Error& e) {
+      fail("--device: ", e.what());
+    }
     config.device = device_override;
   }
   const bool resume = !cvm["restart"].as<bool>();
