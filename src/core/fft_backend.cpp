@@ -188,13 +188,18 @@ torch::Tensor fftw_rfft2(const torch::Tensor& x_in) {
   return out;
 }
 
+// True when `t` is the only reference to its tensor and storage, and dense from the storage's start:
+// the caller handed it over, so a transform may overwrite it without anyone observing.
+bool sole_owner(const torch::Tensor& t) {
+  return t.use_count() == 1 && t.storage().use_count() == 1 && t.is_contiguous() && t.storage_offset() == 0;
+}
+
 template <typename T>
 torch::Tensor fftw_irfft2(const torch::Tensor& spectrum, int h, int w) {  // spectrum: see irfft2
   using Api = Fftw<T>;
   // A multi-dimensional c2r transform overwrites its input: run it on a copy, unless the caller handed
   // over the only reference to the spectrum and its storage (then nobody can observe the overwrite).
-  const bool sole = spectrum.use_count() == 1 && spectrum.storage().use_count() == 1 &&
-                    spectrum.is_contiguous() && spectrum.storage_offset() == 0 && Api::aligned(spectrum.data_ptr());
+  const bool sole = sole_owner(spectrum) && Api::aligned(spectrum.data_ptr());
   auto in = sole ? spectrum : spectrum.is_contiguous() ? spectrum.clone() : spectrum.contiguous();
   const int howmany = static_cast<int>(in.numel() / (int64_t(h) * (w / 2 + 1)));
   auto shape = in.sizes().vec();
@@ -266,8 +271,7 @@ torch::Tensor fft_columns(torch::Tensor x) {
 #ifdef UNROLL_WITH_FFTW
   if (fft_backend() == FftBackend::Fftw && x.device().is_cpu() && untracked(x) && x.numel() > 0 && fits_int(x)) {
     x = x.resolve_conj();  // a lazily conjugated view is materialised (FFTW reads the raw values)
-    const bool sole = x.use_count() == 1 && x.storage().use_count() == 1 && x.is_contiguous() && x.storage_offset() == 0;
-    auto work = sole ? x : x.clone(torch::MemoryFormat::Contiguous);
+    auto work = sole_owner(x) ? x : x.clone(torch::MemoryFormat::Contiguous);
     if (work.scalar_type() == torch::kComplexFloat && fftw_fft_columns_inplace<float>(work)) return work;
     if (work.scalar_type() == torch::kComplexDouble && fftw_fft_columns_inplace<double>(work)) return work;
   }
