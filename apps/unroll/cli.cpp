@@ -30,18 +30,6 @@ bool parse(const std::string& usage, const po::options_description& options, con
   return true;
 }
 
-torch::Device parse_device(const std::string& name) {
-  torch::Device device(torch::kCPU);
-  try {
-    device = torch::Device(name);
-  } catch (const std::exception&) {
-    fail("unknown device '", name, "' (expected cpu or cuda[:N])");
-  }
-  UNROLL_CHECK(!device.is_cuda() || torch::cuda::is_available(),
-               "device '", name, "' requested but this LibTorch build has no usable CUDA device");
-  return device;
-}
-
 std::string sample_dir() {
   for (const fs::path& p : {fs::path(UNROLL_SOURCE_DIR) / "data" / "sample", fs::current_path() / "data" / "sample"}) {
     if (fs::exists(p / "astronaut.png")) return p.string();

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/tensor.h"
+
 namespace unroll::cli {
 
 namespace po = boost::program_options;
@@ -22,8 +24,7 @@ std::vector<std::string> split_list(const std::string& text, char sep = ',');
 /// `program` followed by `args`, quoting the words that need it: the command line as the user typed it.
 std::string command_line(const std::string& program, const std::vector<std::string>& args);
 
-/// "cpu", "cuda", "cuda:1"; throws when CUDA is requested but this LibTorch has none.
-torch::Device parse_device(const std::string& name);
+using unroll::parse_device;  // core/tensor.h
 
 /// The folder with the bundled sample (data/sample), searched next to the sources and the cwd.
 std::string sample_dir();
@@ -40,6 +41,7 @@ int cmd_experiment(const std::vector<std::string>& args);
 int cmd_synth(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_pack(const std::vector<std::string>& args);
 
 }  // namespace unroll::cli
 

@@ -1,13 +1,16 @@
-// unroll train --config experiments/X.ini: trains a denoiser prior (for plug-and-play HQS) or an
-// unrolled HQS network from an INI experiment config (Boost.Program_options config-file syntax:
-// `[section]` + `key = value`). Unknown keys are errors. Relative paths are relative to the current
-// directory. Checkpoints are atomic; running the same command again resumes from the last one.
+// unroll train --config experiments/X.ini: trains a denoiser prior (for plug-and-play HQS), an
+// unrolled HQS network or an end-to-end network from an INI experiment config (Boost.Program_options
+// config-file syntax: `[section]` + `key = value`), or (--bundle) from a training bundle of
+// `unroll pack` (config and images in one file, train/bundle.h). Unknown keys are errors. Relative
+// paths are relative to the current directory. Checkpoints are atomic; running the same command again
+// resumes from the last one.
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli.h"
 #include "core/error.h"
+#include "train/bundle.h"
 #include "train_config.h"
 
 namespace fs = std::filesystem;
@@ -15,22 +18,34 @@ namespace fs = std::filesystem;
 namespace unroll::cli {
 
 int cmd_train(const std::vector<std::string>& args) {
-  std::string config_path, out_override, device_override;
+  std::string config_path, bundle_path, out_override, device_override;
   int64_t steps_override = 0;
   po::options_description cli_opts("train options");
-  cli_opts.add_options()("config,c", po::value(&config_path)->required(),
+  cli_opts.add_options()("config,c", po::value(&config_path),
                          "experiment config (INI), e.g. experiments/denoiser_small.ini")(
+      "bundle", po::value(&bundle_path), "or a training bundle of `unroll pack` (its config and images)")(
       "steps", po::value(&steps_override)->default_value(0), "override train.steps")(
       "out", po::value(&out_override), "override train.out (checkpoint folder)")(
       "device", po::value(&device_override), "override train.device: cpu | cuda[:N]")(
       "restart", po::bool_switch(), "ignore an existing checkpoint and start from step 0")(
       "dry-run", po::bool_switch(), "check the config and the files it names, print the run, train nothing");
   po::variables_map cvm;
-  if (!parse("usage: unroll train --config experiments/X.ini [--steps N] [--out DIR] [--restart] [--dry-run]", cli_opts, args, cvm)) return 0;
+  if (!parse("usage: unroll train --config experiments/X.ini | --bundle B.pt [--steps N] [--out DIR] [--device D] "
+             "[--restart] [--dry-run]",
+             cli_opts, args, cvm))
+    return 0;
+  UNROLL_CHECK(config_path.empty() != bundle_path.empty(), "give one of --config and --bundle");
 
-  std::ifstream in(config_path);
-  UNROLL_CHECK(in.good(), config_path, ": cannot open config");
-  TrainConfig config = parse_train_config(in, config_path);
+  TrainingBundle bundle;
+  TrainConfig config;
+  if (!bundle_path.empty()) {
+    bundle = load_training_bundle(bundle_path);
+    config = bundle.config;
+  } else {
+    std::ifstream in(config_path);
+    UNROLL_CHECK(in.good(), config_path, ": cannot open config");
+    config = parse_train_config(in, config_path);
+  }
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
   if (!device_override.empty()) {
@@ -41,24 +56,36 @@ int cmd_train(const std::vector<std::string>& args) {
     }
     config.device = device_override;
   }
+  if (!bundle_path.empty()) {
+    if (!device_override.empty()) config.given.insert("train.device");
+    finish_train_config(config);  // the bundle's values as a whole, with the overrides
+  }
   const bool resume = !cvm["restart"].as<bool>();
-  check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
+  if (bundle_path.empty()) {
+    check_train_inputs(config);  // a missing folder or checkpoint stops here, before anything is written
+  } else {
+    check_init_files(config);
+  }
   if (cvm["dry-run"].as<bool>()) {
     const bool has_checkpoint = fs::exists(config.out_dir + "/resume.pt");
     std::string start = !config.init_prior.empty()   ? "prior from " + config.init_prior
                         : !config.init_weights.empty() ? "model from " + config.init_weights
                                                        : "model.family " + config.family;
-    if (config.task == "unrolled" && !config.vm["model.prior_groups"].defaulted()) start += ", " + std::to_string(config.prior_groups) + " prior groups";
-    std::cout << config_path << ": task " << config.task << ", " << start << ", "
+    if (config.task == "unrolled" && config.is_given("model.prior_groups")) start += ", " + std::to_string(config.prior_groups) + " prior groups";
+    std::cout << (bundle_path.empty() ? config_path : bundle_path) << ": task " << config.task << ", " << start << ", "
               << config.trainer.steps << " steps on " << config.device << " of batch " << config.trainer.batch << " x " << config.trainer.crop
               << "^2 -> " << config.out_dir << " ("
               << (has_checkpoint && resume ? "resumes from its checkpoint" : "starts from step 0") << ")\n";
     return 0;
   }
   fs::create_directories(config.out_dir);
-  fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
-
-  const TrainResult result = run_train_config(config, resume);
+  TrainResult result;
+  if (bundle_path.empty()) {
+    fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
+    result = run_train_config(config, resume);
+  } else {
+    result = unroll::run_train_config(config, bundle_dataset(bundle.train), bundle_dataset(bundle.val), resume);
+  }
   std::cout << "trained steps " << result.first_step << ".." << result.step << " in " << result.seconds
             << " s; last validation PSNR " << result.last_val_psnr << " dB; weights: " << config.out_dir
             << "/model.pth\n";

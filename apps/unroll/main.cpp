@@ -23,7 +23,8 @@ const char* kUsage =
     "  metrics   PSNR / SSIM / score of images against a reference\n"
     "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
-    "  train     train a denoiser prior or an unrolled network from an experiment config (INI)\n"
+    "  train     train a denoiser prior, an unrolled or an end-to-end network from a config (INI) or bundle\n"
+    "  pack      a training config and its images as one file, for unroll-train (LibTorch only) elsewhere\n"
     "  experiment  train and evaluate the variants of an experiment config -> report.md + plot\n"
     "  bench     timing benchmarks (unroll bench classic --help)\n"
     "  synth     make a paired blurred/sharp dataset from sharp images (kernels, noise, rotational blur)\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "train") return unroll::cli::cmd_train(args);
     if (command == "experiment") return unroll::cli::cmd_experiment(args);
     if (command == "study") return unroll::cli::cmd_study(args);
+    if (command == "pack") return unroll::cli::cmd_pack(args);
     if (command == "export") return unroll::cli::cmd_export(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;

@@ -1,8 +1,9 @@
-// The training config of `unroll train` (INI, Boost.Program_options config-file syntax: `[section]` +
-// `key = value`), shared by `unroll train` and `unroll experiment` (which writes one such config per
-// trained variant). Keys: [experiment] name, task; [model] ...; [data] train, val, ...; [train] ...
-// (see add_train_config_options for the full list with their defaults). Unknown keys are errors.
-// Relative paths are relative to the current directory.
+// The training config of `unroll train` as an INI file (Boost.Program_options config-file syntax:
+// `[section]` + `key = value`), shared by `unroll train`, `unroll pack` and `unroll experiment` (which
+// writes one such config per trained variant). The keys, their defaults and the checks live in the
+// library (train/train_config.h visit_train_config, finish_train_config); this layer parses the file
+// and reads the images the config names (OpenCV). Unknown keys are errors. Relative paths are relative
+// to the current directory.
 #pragma once
 
 #include <boost/program_options.hpp>
@@ -10,28 +11,17 @@
 #include <memory>
 #include <string>
 
+#include "datasets/pair_dataset.h"
+#include "train/train_config.h"
 #include "train/trainer.h"
 
 namespace unroll::cli {
 
-struct TrainConfig {
-  std::string source;  ///< where the config came from (file name), for messages
-  std::string device = "cpu";  ///< train.device
-  std::string name, task, family = "resunet", nc_text, train_dir, val_dir, out_dir, loss, init_prior, init_weights, blur;
-  bool shared_prior = true, multiscale = true;
-  int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations
-  int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
-  bool global_residual = true, zero_init_outputs = true;
-  double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;
-  TrainerOptions trainer;
-  boost::program_options::variables_map vm;  ///< the parsed values (which keys were given)
-};
+using unroll::TrainConfig;
+using unroll::is_train_config_key;
 
 /// Registers every key of the training config on `desc`, bound to the fields of `config`.
 void add_train_config_options(boost::program_options::options_description& desc, TrainConfig& config);
-
-/// True when `key` ("train.steps") is a key of the training config.
-bool is_train_config_key(const std::string& key);
 
 /// Parses a config; errors are unroll::Error naming `source` and the key.
 TrainConfig parse_train_config(std::istream& in, const std::string& source);
@@ -41,10 +31,12 @@ TrainConfig parse_train_config(std::istream& in, const std::string& source);
 /// unroll::Error naming the config and the key.
 void check_train_inputs(const TrainConfig& c);
 
-/// Reads the training images (data.train: a folder of sharp images, or cifar10:DIR for the CIFAR-10
-/// training batches), builds the model of `task` (denoiser | unrolled | deblur: an end-to-end network of
-/// priors/deblur_net.h) and trains it into out_dir (train/training_tasks.h);
-/// `resume` continues from out_dir/resume.pt when it exists.
+/// The clean images data.train (`train` true, first data.max_images) or data.val (first
+/// data.val_images; null when data.val is empty) name: a folder of images, or cifar10:DIR[:split].
+std::shared_ptr<const PairDataset> config_images(const TrainConfig& c, bool train);
+
+/// Reads the images (config_images) and trains (train/train_config.h run_train_config); `resume`
+/// continues from out_dir/resume.pt when it exists.
 TrainResult run_train_config(const TrainConfig& config, bool resume);
 
 }  // namespace unroll::cli

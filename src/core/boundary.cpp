@@ -35,7 +35,7 @@ torch::Tensor dst1(const torch::Tensor& v, int64_t dim) {
   const int64_t n = v.size(dim);
   auto zero = torch::zeros_like(v.narrow(dim, 0, 1));
   auto ext = torch::cat({zero, v, zero, -v.flip({dim})}, dim);
-  auto spec = torch::fft::fft(ext, c10::nullopt, dim);
+  auto spec = torch::fft::fft(ext, {}, dim);
   return -torch::imag(spec).narrow(dim, 1, n) / 2.0;
 }
 

@@ -28,7 +28,7 @@ torch::Tensor psf2otf(const torch::Tensor& k_in, int64_t height, int64_t width) 
   auto rows = torch::zeros({n, 1, kh, width}, k.options());
   rows.narrow(3, 0, right).copy_(k.narrow(3, kw / 2, right));
   if (kw / 2 > 0) rows.narrow(3, width - kw / 2, kw / 2).copy_(k.narrow(3, 0, kw / 2));
-  auto row_spec = torch::fft::rfft(rows, c10::nullopt, 3);
+  auto row_spec = torch::fft::rfft(rows, {}, 3);
   auto cols = torch::zeros({n, 1, height, width / 2 + 1}, row_spec.options());
   cols.narrow(2, 0, below).copy_(row_spec.narrow(2, kh / 2, below));
   if (kh / 2 > 0) cols.narrow(2, height - kh / 2, kh / 2).copy_(row_spec.narrow(2, 0, kh / 2));

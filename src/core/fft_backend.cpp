@@ -276,7 +276,7 @@ torch::Tensor fft_columns(torch::Tensor x) {
     if (work.scalar_type() == torch::kComplexDouble && fftw_fft_columns_inplace<double>(work)) return work;
   }
 #endif
-  return torch::fft::fft(x, c10::nullopt, -2);
+  return torch::fft::fft(x, {}, -2);
 }
 
 torch::Tensor irfft2(torch::Tensor spectrum, int64_t height, int64_t width) {

@@ -80,6 +80,18 @@ void use_channels_last(torch::nn::Module& module) {
   }
 }
 
+torch::Device parse_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const std::exception&) {
+    fail("unknown device '", name, "' (expected cpu or cuda[:N])");
+  }
+  UNROLL_CHECK(!device.is_cuda() || torch::cuda::is_available(),
+               "device '", name, "' requested but this LibTorch build has no usable CUDA device");
+  return device;
+}
+
 void keep_freed_tensor_memory() {
 #ifdef __GLIBC__
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

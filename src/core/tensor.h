@@ -57,6 +57,10 @@ void use_channels_last(torch::nn::Module& module);
 /// `unroll-bench` programs do); a no-op on other C libraries.
 void keep_freed_tensor_memory();
 
+/// "cpu", "cuda", "cuda:1" as a torch::Device; throws unroll::Error for another name, or when CUDA is
+/// requested but this LibTorch has no usable CUDA device.
+torch::Device parse_device(const std::string& name);
+
 /// Output buffers of the *_out helpers: keeps `out` when it already has `shape` and the dtype and
 /// device of `like`, otherwise replaces it with a new contiguous tensor of that shape and options.
 void ensure_buffer(torch::Tensor& out, c10::IntArrayRef shape, const torch::Tensor& like);

@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <chrono>
 #include <cmath>
@@ -34,20 +35,34 @@ std::string format_row(const TrainLogRow& r) {
 torch::Tensor scalar_i64(int64_t v) { return torch::tensor({v}, torch::kInt64); }
 torch::Tensor scalar_f64(double v) { return torch::tensor({v}, torch::kFloat64); }
 
+// LibTorch 2.4 replaced the CUDA-specific autocast calls by ones taking the device type (the old ones
+// were deprecated); both spellings of the same four calls.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool cuda_autocast_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+void set_cuda_autocast_enabled(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_dtype(at::kCUDA); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_dtype(at::kCUDA, t); }
+#else
+bool cuda_autocast_enabled() { return at::autocast::is_enabled(); }
+void set_cuda_autocast_enabled(bool on) { at::autocast::set_enabled(on); }
+at::ScalarType cuda_autocast_dtype() { return at::autocast::get_autocast_gpu_dtype(); }
+void set_cuda_autocast_dtype(at::ScalarType t) { at::autocast::set_autocast_gpu_dtype(t); }
+#endif
+
 /// bf16 autocast (CUDA) for the lifetime of the scope when `on`; restores the previous state.
 class AutocastScope {
  public:
   explicit AutocastScope(bool on) : on_(on) {
     if (!on_) return;
-    was_enabled_ = at::autocast::is_enabled();
-    previous_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-    at::autocast::set_enabled(true);
+    was_enabled_ = cuda_autocast_enabled();
+    previous_dtype_ = cuda_autocast_dtype();
+    set_cuda_autocast_dtype(at::kBFloat16);
+    set_cuda_autocast_enabled(true);
   }
   ~AutocastScope() {
     if (!on_) return;
-    at::autocast::set_enabled(was_enabled_);
-    at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    set_cuda_autocast_enabled(was_enabled_);
+    set_cuda_autocast_dtype(previous_dtype_);
     at::autocast::clear_cache();
   }
   AutocastScope(const AutocastScope&) = delete;

@@ -257,7 +257,7 @@ TEST_F(Cli, ExportHalvesTheShippedNetworkAndChecksTheCost) {
 }
 
 TEST_F(Cli, HelpForEverything) {
-  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic ", "export "}) {
+  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic ", "export ", "pack "}) {
     auto r = unroll_cli(c + "--help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;

@@ -93,6 +93,86 @@ TEST(TrainCli, EndToEndSmokeRunDeblursBlindFromItsCheckpoint) {
   EXPECT_NE(out.find("model.pth"), std::string::npos) << out;
 }
 
+// `unroll pack` puts a config and its images in one file; `unroll-train` (LibTorch alone) and
+// `unroll train --bundle` train from it exactly as `unroll train --config` trains from the folder.
+TEST(TrainCli, BundleTrainsWithLibTorchAloneAsTheConfigDoes) {
+  const std::string dir = test::temp_dir("train_bundle");
+  const std::string cd = "cd " + std::string(UNROLL_SOURCE_DIR) + " && OMP_NUM_THREADS=1 ";
+  std::string out;
+  ASSERT_EQ(test::run_command(cd + UNROLL_EXE + " pack --config experiments/smoke_deblur.ini --output " + dir + "/b.pt",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("1 training images"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 validation images"), std::string::npos) << out;
+  ASSERT_EQ(train("--config experiments/smoke_deblur.ini --steps 3 --out " + dir + "/a", &out), 0) << out;
+#ifdef UNROLL_TRAIN_EXE
+  const std::string trainer = cd + UNROLL_TRAIN_EXE + " ";
+  ASSERT_EQ(test::run_command(trainer + dir + "/b.pt --steps 3 --out " + dir + "/b --float16 " + dir + "/b16.pth", &out), 0)
+      << out;
+  EXPECT_NE(out.find("trained steps 0..3"), std::string::npos) << out;
+  const auto a = load_state_dict(dir + "/a/model.pth");
+  const auto b = load_state_dict(dir + "/b/model.pth");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].first, b[i].first);
+    EXPECT_TRUE(torch::equal(a[i].second, b[i].second)) << a[i].first;
+  }
+  const auto half = load_state_dict(dir + "/b16.pth");
+  ASSERT_EQ(half.size(), b.size());
+  EXPECT_EQ(half[0].second.scalar_type(), torch::kHalf);
+  EXPECT_TRUE(torch::allclose(half[0].second.to(torch::kFloat32), b[0].second, 1e-2, 1e-3));
+  // Resuming from its checkpoint, as `unroll train` does.
+  ASSERT_EQ(test::run_command(trainer + dir + "/b.pt --steps 4 --out " + dir + "/b", &out), 0) << out;
+  EXPECT_NE(out.find("trained steps 3..4"), std::string::npos) << out;
+  // Bad input: one error line, exit 1.
+  for (const auto& [args, expected] : std::vector<std::pair<std::string, std::string>>{
+           {dir + "/missing.pt", "missing.pt: no such training bundle"},
+           {dir + "/a/model.pth", "not a training bundle"},
+           {dir + "/b.pt --device tpu", "--device: unknown device 'tpu'"},
+           {dir + "/b.pt --steps x", "--steps: expected a positive integer"},
+           {dir + "/b.pt --bogus", "unknown option '--bogus'"}}) {
+    EXPECT_EQ(test::run_command(trainer + args, &out), 1) << args;
+    EXPECT_NE(out.find("error: "), std::string::npos) << out;
+    EXPECT_NE(out.find(expected), std::string::npos) << args << ": " << out;
+  }
+  EXPECT_EQ(test::run_command(trainer, &out), 1);
+  EXPECT_NE(out.find("usage: unroll-train BUNDLE"), std::string::npos) << out;
+  EXPECT_EQ(test::run_command(trainer + "--help", &out), 0);
+  EXPECT_NE(out.find("usage: unroll-train BUNDLE"), std::string::npos) << out;
+#endif
+  ASSERT_EQ(train("--bundle " + dir + "/b.pt --steps 3 --out " + dir + "/c", &out), 0) << out;
+  const auto a2 = load_state_dict(dir + "/a/model.pth");
+  const auto c = load_state_dict(dir + "/c/model.pth");
+  ASSERT_EQ(a2.size(), c.size());
+  for (size_t i = 0; i < c.size(); ++i) EXPECT_TRUE(torch::equal(a2[i].second, c[i].second)) << c[i].first;
+
+  // --crop keeps one random crop per training image; it must hold train.crop.
+  ASSERT_EQ(test::run_command(cd + UNROLL_EXE + " pack --config experiments/smoke_deblur.ini --crop 48 --device cuda "
+                                  "--output " + dir + "/crop.pt",
+                              &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("train.device cuda"), std::string::npos) << out;
+  if (!torch::cuda::is_available()) {
+    EXPECT_NE(train("--bundle " + dir + "/crop.pt --steps 1 --out " + dir + "/d", &out), 0);
+    EXPECT_NE(out.find("train.device: device 'cuda' requested but this LibTorch build has no usable CUDA device"),
+              std::string::npos)
+        << out;
+  }
+  ASSERT_EQ(train("--bundle " + dir + "/crop.pt --steps 1 --device cpu --out " + dir + "/d", &out), 0) << out;
+  EXPECT_NE(test::run_command(cd + UNROLL_EXE + " pack --config experiments/smoke_deblur.ini --crop 16 --output " + dir +
+                                  "/small.pt",
+                              &out),
+            0);
+  EXPECT_NE(out.find("error: --crop 16 is smaller than train.crop = 32 + train.kernel_size - 1 (valid blur) = 40"),
+            std::string::npos)
+      << out;
+  EXPECT_FALSE(fs::exists(dir + "/small.pt"));
+  EXPECT_NE(train("--config experiments/smoke_deblur.ini --bundle " + dir + "/b.pt", &out), 0);
+  EXPECT_NE(out.find("error: give one of --config and --bundle"), std::string::npos) << out;
+}
+
 // The unrolled network trains with another prior than the ResUNet (model.family), and its checkpoint
 // runs through `unroll deblur -m unrolled` with the architecture recognised from the file.
 TEST(TrainCli, UnrolledNetworkTrainsWithAnAttentionPrior) {
