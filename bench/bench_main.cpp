@@ -8,10 +8,5 @@ int run_classic_bench(int argc, char** argv);
 
 int main(int argc, char** argv) {
   unroll::keep_freed_tensor_memory();  // as the unroll program does
-  try {
-    return run_classic_bench(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << std::endl;
-    return 1;
-  }
+  return unroll::report_errors([&] { return run_classic_bench(argc, argv); });
 }

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "core/error.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +11,15 @@
 namespace fs = std::filesystem;
 
 namespace unroll::test {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 std::string shared_dir() {
   if (const char* env = std::getenv("UNROLL_SHARED")) return fs::exists(env) ? env : "";

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 
 namespace unroll::test {
@@ -24,6 +25,9 @@ torch::Tensor test_image(int64_t channels, int64_t height, int64_t width, uint64
 
 /// A deterministic random motion-like kernel [k,k] (non-negative, sum 1).
 torch::Tensor test_kernel(int64_t size, uint64_t seed = 0);
+
+/// The message of the unroll::Error `f` throws, "" when it throws none.
+std::string error_of(const std::function<void()>& f);
 
 /// Max |a - b|.
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);

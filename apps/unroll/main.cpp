@@ -1,9 +1,7 @@
 // unroll: one binary, one subcommand per job. Every error ends as one `error: ...` line and exit 1.
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <iostream>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -39,11 +37,10 @@ int main(int argc, char** argv) {
     return argc < 2 ? 1 : 0;
   }
   unroll::keep_freed_tensor_memory();  // core/tensor.h: reuse freed feature maps instead of page-faulting new ones
-  // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
-  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+  unroll::use_all_logical_cpus();
   const std::string command = argv[1];
   std::vector<std::string> args(argv + 2, argv + argc);
-  try {
+  return unroll::report_errors([&] {
     if (command == "deblur") return unroll::cli::cmd_deblur(args);
     if (command == "metrics") return unroll::cli::cmd_metrics(args);
     if (command == "demo") return unroll::cli::cmd_demo(args);
@@ -57,12 +54,5 @@ int main(int argc, char** argv) {
     if (command == "export") return unroll::cli::cmd_export(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
-  } catch (const c10::Error& e) {
-    // LibTorch's own errors: the message without its C++ backtrace (one clear line).
-    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << std::endl;
-    return 1;
-  }
+  });
 }

@@ -5,10 +5,8 @@
 // read by hand because the program links nothing but LibTorch.
 #include <torch/torch.h>
 
-#include <cstdlib>
 #include <iostream>
 #include <string>
-#include <thread>
 
 #include "core/checkpoint.h"
 #include "core/error.h"
@@ -110,15 +108,6 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   unroll::keep_freed_tensor_memory();  // as the unroll program does
-  // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
-  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
-  try {
-    return run(argc, argv);
-  } catch (const c10::Error& e) {
-    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << std::endl;
-    return 1;
-  }
+  unroll::use_all_logical_cpus();
+  return unroll::report_errors([&] { return run(argc, argv); });
 }

@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include <c10/util/Exception.h>
+
 #include <iostream>
 #include <mutex>
 
@@ -23,6 +25,17 @@ std::function<void(const std::string&)> set_warning_handler(std::function<void(c
   auto previous = std::move(g_warn_handler);
   g_warn_handler = std::move(handler);
   return previous;
+}
+
+int report_errors(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const c10::Error& e) {
+    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+  }
+  return 1;
 }
 
 }  // namespace unroll

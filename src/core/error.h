@@ -45,4 +45,8 @@ void warn(const std::string& message);
 /// Replaces the warning handler; returns the previous one. Pass nullptr to restore the default.
 std::function<void(const std::string&)> set_warning_handler(std::function<void(const std::string&)> handler);
 
+/// A program's main: returns body(), or, when it throws, prints the one line `error: <message>` to
+/// stderr (LibTorch's own errors without their C++ backtrace) and returns 1.
+int report_errors(const std::function<int()>& body);
+
 }  // namespace unroll

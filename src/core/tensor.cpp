@@ -5,6 +5,8 @@
 #endif
 
 #include <cmath>
+#include <cstdlib>
+#include <thread>
 
 #include "core/error.h"
 
@@ -78,6 +80,10 @@ void use_channels_last(torch::nn::Module& module) {
   for (auto& p : module.parameters()) {
     if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
   }
+}
+
+void use_all_logical_cpus() {
+  if (!std::getenv("OMP_NUM_THREADS")) torch::set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 torch::Device parse_device(const std::string& name) {

@@ -57,6 +57,10 @@ void use_channels_last(torch::nn::Module& module);
 /// `unroll-bench` programs do); a no-op on other C libraries.
 void keep_freed_tensor_memory();
 
+/// LibTorch defaults to one thread per physical core; this uses every logical CPU instead, unless
+/// OMP_NUM_THREADS says otherwise. Called at start-up by the programs.
+void use_all_logical_cpus();
+
 /// "cpu", "cuda", "cuda:1" as a torch::Device; throws unroll::Error for another name, or when CUDA is
 /// requested but this LibTorch has no usable CUDA device.
 torch::Device parse_device(const std::string& name);

@@ -25,15 +25,6 @@ void put(const fs::path& path, const torch::Tensor& img) {
   write_image(path.string(), img);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 void make_fake_gopro(const fs::path& root, const std::string& split, const std::vector<std::string>& seqs,
                      const std::vector<std::string>& frames, const PairMaker& make) {
   int64_t index = 0;

@@ -19,9 +19,6 @@ int64_t tag_of(const torch::Tensor& img);
 /// Writes `img` to `path`, creating the parent folders.
 void put(const std::filesystem::path& path, const torch::Tensor& img);
 
-/// The message of the unroll::Error `f` throws, "" when it throws none.
-std::string error_of(const std::function<void()>& f);
-
 /// The images of one fake pair; `gamma` (GoPro's blur_gamma) is written only when defined.
 struct FakePair {
   torch::Tensor blurred, sharp, gamma;

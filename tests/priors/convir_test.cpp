@@ -51,14 +51,7 @@ std::map<std::string, torch::Tensor> cloned_state(const ConvIR& m) {
   return s;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no unroll::Error>";
-}
+using test::error_of;
 
 TEST(ConvIROptions, ValidateNamesFieldAndValue) {
   auto bad = [](auto edit) {

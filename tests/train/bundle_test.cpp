@@ -29,14 +29,7 @@ std::map<std::string, std::string> fields(TrainConfig c) {
   return out;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 /// 8-bit valued float images [3,h,w] (as an 8-bit file reads).
 std::vector<torch::Tensor> eight_bit_images() {

@@ -31,14 +31,7 @@ std::string write_fake(const std::string& name, const StateDict& s) {
   return path;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no unroll::Error>";
-}
+using test::error_of;
 
 TEST(PerceptualLoss, MissingWeightsFailAtConstruction) {
   PerceptualLossOptions o;
