@@ -69,12 +69,15 @@ const std::vector<std::string>& DeblurNet::families() {
   return names;
 }
 
-DeblurNet DeblurNet::create(const std::string& family, bool zero_init_outputs) {
+DeblurNet DeblurNet::create(const std::string& family, bool zero_init_outputs, int convir_base_channel) {
+  UNROLL_CHECK(convir_base_channel == 0 || is_convir(family), "deblur network: a base channel applies to the ConvIR "
+               "families, not ", family);
   DeblurNet net;
   net.family_ = family;
   if (family == "convir-s" || family == "convir-b" || family == "convir-l" || family == "convir-seed") {
     ConvIROptions o = convir_family_options(family);
     o.zero_init_outputs = zero_init_outputs;
+    if (convir_base_channel != 0) o.base_channel = convir_base_channel;
     net.convir_ = ConvIR(o);
     net.module_ = net.convir_.ptr();
   } else if (family == "atrous") {

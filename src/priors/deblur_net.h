@@ -34,7 +34,10 @@ class DeblurNet {
   /// the families for an unknown name.
   /// `zero_init_outputs` (ConvIR families only): ConvIROptions::zero_init_outputs; false gives the
   /// official initialisation, the one of every ConvIR trained here before 2026-12-02.
-  static DeblurNet create(const std::string& family, bool zero_init_outputs = true);
+  /// `convir_base_channel` (ConvIR families only): ConvIROptions::base_channel, 0 = the family's (32, as
+  /// every official checkpoint); a narrower network (16: about a quarter of the parameters) keeps the
+  /// topology and parameter names, so load() and `unroll deblur --method convir` read it back.
+  static DeblurNet create(const std::string& family, bool zero_init_outputs = true, int convir_base_channel = 0);
   /// A network of `family` with the weights of `path`, strictly: a checkpoint of another family or
   /// size fails naming the first mismatching entry. For convir-* the variant is read from the file
   /// (any official ConvIR checkpoint loads); for atrous* the number of blocks is. Eval mode, CPU.

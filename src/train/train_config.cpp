@@ -170,6 +170,12 @@ void finish_train_config(TrainConfig& c) {
                                                                 : std::string("the weights come from a checkpoint"),
                  ")");
   }
+  if (c.is_given("model.base_channel")) {
+    UNROLL_CHECK(c.task == "deblur" && c.family.compare(0, 6, "convir") == 0 && c.init_weights.empty(), source,
+                 ": model.base_channel applies to task deblur with a ConvIR family trained from scratch");
+    UNROLL_CHECK(c.base_channel >= 8 && c.base_channel % 8 == 0, source,
+                 ": model.base_channel must be a positive multiple of 8, got ", c.base_channel);
+  }
   if (c.family != "resunet") {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
       UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to model.family resunet only (", c.family,
@@ -226,7 +232,8 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
     set_pair_options(c, o);
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
-    auto net = c.init_weights.empty() ? DeblurNet::create(c.family, c.zero_init_outputs)
+    auto net = c.init_weights.empty() ? DeblurNet::create(c.family, c.zero_init_outputs,
+                                                          c.is_given("model.base_channel") ? c.base_channel : 0)
                                       : DeblurNet::load(c.family, c.init_weights);
     net.module()->to(device);
     std::cout << net.family() << ": " << net.parameter_count() << " parameters";

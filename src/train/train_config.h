@@ -29,6 +29,7 @@ struct TrainConfig {
   bool shared_prior = true, multiscale = true;
   int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
+  int64_t base_channel = 32;  ///< model.base_channel (ConvIR, task deblur)
   bool global_residual = true, zero_init_outputs = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;
   TrainerOptions trainer;     ///< train.* (trainer.out_dir follows train.out)
@@ -61,6 +62,9 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
         "ConvIR families from scratch: the output convolutions start at zero, so the untrained network returns its "
         "input (0 = PyTorch's default initialisation, as the official code and every ConvIR run here before "
         "2026-12-02)");
+  visit("model.base_channel", c.base_channel,
+        "deblur, ConvIR families from scratch: width of the full-scale stage (widths b, 2b, 4b; a multiple of 8); "
+        "every official checkpoint has 32, 16 has about a quarter of the parameters and compute");
   visit("model.iterations", c.iterations, "unrolled: K");
   visit("model.hyper_channels", c.hyper, "unrolled: HyPaNet width");
   visit("model.shared_prior", c.shared_prior,

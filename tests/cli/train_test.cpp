@@ -304,6 +304,10 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(out.find("model.init_prior"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("zero_init.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\nzero_init_outputs = 0\n[data]\ntrain = data/sample\n"), &out), 0);
   EXPECT_NE(out.find("model.zero_init_outputs applies to a ConvIR family trained from scratch (model.family is atrous)"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("width.ini", "[experiment]\ntask = deblur\n[model]\nfamily = atrous\nbase_channel = 16\n[data]\ntrain = data/sample\n"), &out), 0);
+  EXPECT_NE(out.find("model.base_channel applies to task deblur with a ConvIR family trained from scratch"), std::string::npos) << out;
+  EXPECT_NE(train("--config " + write("width12.ini", "[experiment]\ntask = deblur\n[model]\nfamily = convir-s\nbase_channel = 12\n[data]\ntrain = data/sample\n"), &out), 0);
+  EXPECT_NE(out.find("width12.ini: model.base_channel must be a positive multiple of 8, got 12"), std::string::npos) << out;
   EXPECT_NE(train("--config " + write("device.ini", "[experiment]\ntask = denoiser\n[data]\ntrain = data/sample\n[train]\ndevice = tpu\n"), &out), 0);
   EXPECT_NE(out.find("device.ini: train.device: unknown device 'tpu'"), std::string::npos) << out;
   if (!torch::cuda::is_available()) {

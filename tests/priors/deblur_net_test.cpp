@@ -47,6 +47,22 @@ TEST(DeblurNet, ConvIROutputInitialisationIsSelectable) {
   EXPECT_GT(test::max_abs_diff(official.deblur(y), y), 1e-3);
 }
 
+// A narrower ConvIR (model.base_channel) keeps the official topology and names: load() reads the width
+// back from the file, and the loaded network gives the same output.
+TEST(DeblurNet, NarrowConvIRRoundTripsThroughItsCheckpoint) {
+  torch::manual_seed(2);
+  auto narrow = DeblurNet::create("convir-s", /*zero_init_outputs=*/false, /*convir_base_channel=*/16);
+  EXPECT_LT(narrow.parameter_count(), DeblurNet::create("convir-s").parameter_count() / 3);
+  const std::string path = test::temp_dir("narrow_convir") + "/model.pth";
+  narrow.save(path);
+  auto loaded = DeblurNet::load("convir", path);
+  EXPECT_EQ(loaded.family(), "convir-s");
+  EXPECT_EQ(loaded.parameter_count(), narrow.parameter_count());
+  auto y = test::test_image(3, 64, 64, 1);
+  EXPECT_EQ(test::max_abs_diff(loaded.deblur(y), narrow.deblur(y)), 0.0);
+  EXPECT_THROW(DeblurNet::create("atrous", true, 16), Error);
+}
+
 TEST(DeblurNet, SeedFamiliesDeblurOddSizesAndConvIRTakesItsMultiples) {
   auto y = test::test_image(3, 21, 27, 4);
   for (const auto& family : DeblurNet::families()) {

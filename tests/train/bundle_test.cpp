@@ -61,12 +61,13 @@ TEST(TrainConfig, EveryKeyHasOneEntryAndTheDefaultsAreTheParsers) {
   TrainConfig c;
   std::set<std::string> keys;
   visit_train_config(c, [&](const char* key, auto&, const char*) { EXPECT_TRUE(keys.insert(key).second) << key; });
-  EXPECT_EQ(keys.size(), 40u);
+  EXPECT_EQ(keys.size(), 41u);
   EXPECT_TRUE(is_train_config_key("train.steps"));
   EXPECT_FALSE(is_train_config_key("train.stepz"));
   // The defaults `unroll train --help` shows (before the table moved into the library).
   const auto f = fields(c);
   EXPECT_EQ(f.at("train.crop"), "64");
+  EXPECT_EQ(f.at("model.base_channel"), "32");
   EXPECT_EQ(f.at("train.lr"), "0.00020000000000000001");
   EXPECT_EQ(f.at("train.checkpoint_every"), "200");
   EXPECT_EQ(f.at("train.validate_every"), "500");
