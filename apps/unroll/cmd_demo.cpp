@@ -85,7 +85,8 @@ int cmd_demo(const std::vector<std::string>& args) {
   write_comparison_grid(out_dir + "/comparison.png", tiles, 3);
   std::string md = "# Unroll demo\n\nSharp `" + image_path + "`, kernel `" + kernel_path + "` (linear blur, reflected scene), " +
                    "Gaussian noise sigma " + fixed(noise255, 2) + "/255 (seed 0), 8-bit quantised; solvers use `--boundary " +
-                   boundary + "` and their noise-based default parameters; learned methods use the shipped models. PSNR on 8-bit RGB, no border crop.\n\n" +
+                   boundary + "` and their noise-based default parameters; learned methods use the shipped models (`convir` is blind: it ignores the kernel and was trained for milder blur, "
+                   "within 15x15; models/README.md). PSNR on 8-bit RGB, no border crop.\n\n" +
                    markdown_table({"method", "PSNR (dB)", "SSIM", "score", "time (s)", "iterations"}, rows) +
                    "\n![comparison](comparison.png)\n";
   write_text_atomically(out_dir + "/results.md", md);

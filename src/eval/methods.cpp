@@ -328,7 +328,8 @@ std::vector<Method> build_registry() {
       },
       /*rotational=*/true});
   // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
-  // (variant read from the file) and defaults to the shipped models/convir_small.pth when present.
+  // (variant read from the file); convir and atrous default to their shipped models (models/README.md)
+  // when present.
   struct EndToEnd {
     const char* name;
     const char* description;
@@ -337,7 +338,8 @@ std::vector<Method> build_registry() {
   const EndToEnd e2e[] = {
       {"convir", "ConvIR end-to-end blind deblurring (no kernel): the shipped models/convir_small.pth, or a checkpoint "
                  "from --weights (official *.pkl / *.pth or `unroll train` task deblur)", "convir_small.pth"},
-      {"atrous", "ATROUS_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family atrous[-reds])", ""},
+      {"atrous", "ATROUS_NET (seed 001) end-to-end blind deblurring (no kernel): the shipped models/atrous_small.pth, or "
+                 "a checkpoint from --weights (unroll train, family atrous[-reds])", "atrous_small.pth"},
       {"kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family kaist)", ""},
       {"carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family carlo)", ""},
       {"unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""},

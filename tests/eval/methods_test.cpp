@@ -77,7 +77,7 @@ TEST(Methods, ValidationErrors) {
   EXPECT_THROW(run_method("admm", r, {{"bogus", 1.0}}), Error);
   EXPECT_THROW(run_method("admm", r, {{"lambda", NAN}}), Error);
   EXPECT_THROW(run_method("usrnet", r), Error);  // needs --weights
-  EXPECT_THROW(run_method("atrous", r), Error);  // needs --weights (no shipped ATROUS_NET)
+  EXPECT_THROW(run_method("kaist", r), Error);   // needs --weights (no shipped KAIST_NET)
   auto no_kernel = r;
   no_kernel.kernel = torch::Tensor();
   EXPECT_THROW(run_method("wiener", no_kernel), Error);
