@@ -163,7 +163,9 @@ void finish_train_config(TrainConfig& c) {
     UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
                  ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
   }
-  if (c.family.compare(0, 6, "convir") != 0 || !c.init_weights.empty() || !c.init_prior.empty()) {
+  const bool convir_from_scratch =
+      c.family.compare(0, 6, "convir") == 0 && c.init_weights.empty() && c.init_prior.empty();
+  if (!convir_from_scratch) {
     UNROLL_CHECK(defaulted("model.zero_init_outputs"), source,
                  ": model.zero_init_outputs applies to a ConvIR family trained from scratch (",
                  c.init_weights.empty() && c.init_prior.empty() ? "model.family is " + c.family
@@ -171,7 +173,7 @@ void finish_train_config(TrainConfig& c) {
                  ")");
   }
   if (c.is_given("model.base_channel")) {
-    UNROLL_CHECK(c.task == "deblur" && c.family.compare(0, 6, "convir") == 0 && c.init_weights.empty(), source,
+    UNROLL_CHECK(c.task == "deblur" && convir_from_scratch, source,
                  ": model.base_channel applies to task deblur with a ConvIR family trained from scratch");
     UNROLL_CHECK(c.base_channel >= 8 && c.base_channel % 8 == 0, source,
                  ": model.base_channel must be a positive multiple of 8, got ", c.base_channel);
