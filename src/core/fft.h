@@ -20,7 +20,7 @@ namespace unroll {
 //   UNROLL_FFT=torch|fftw          backend for the CPU cases above (default fftw when built with it)
 //   UNROLL_FFTW_PLANNER=estimate|measure|patient   FFTW planning effort (default measure: FFTW times a
 //                                  few algorithms per shape, ~0.1-0.5 s for a 1 MP plane, then reuses it)
-//   UNROLL_FFTW_WISDOM=DIR|off     folder where plans are remembered across runs (files fftw-wisdom.f32 /
+//   UNROLL_FFTW_WISDOM=DIR|off     folder where plans are remembered across runs (files fftw-wisdom-v2.f32 /
 //                                  .f64, written atomically; default $XDG_CACHE_HOME/unroll, else
 //                                  ~/.cache/unroll; off: plans are made anew in every process)
 
@@ -33,6 +33,11 @@ torch::Tensor rfft2(const torch::Tensor& x, int64_t height, int64_t width);
 /// Inverse of rfft2: complex [..., height, width/2+1] -> real [..., height, width]. A spectrum passed as
 /// a temporary (or std::move'd) that nothing else references may be used as FFTW's work array.
 torch::Tensor irfft2(torch::Tensor spectrum, int64_t height, int64_t width);
+
+/// height * width * irfft2(spectrum, height, width): the inverse transform without its 1/(H W) scaling
+/// (FFTW's natural output, torch's norm="forward"), for callers that fold the scale into a spectrum they
+/// multiply anyway and so save a pass over the image.
+torch::Tensor irfft2_unscaled(torch::Tensor spectrum, int64_t height, int64_t width);
 
 /// Complex forward FFT along the height (dimension -2) of a complex [..., H, W] tensor: torch::fft::fft(x,
 /// nullopt, -2), on FFTW in the same cases as rfft2. A tensor passed as a temporary (or std::move'd)
@@ -51,6 +56,12 @@ void set_fft_backend(FftBackend backend);
 
 /// Smallest n' >= n whose prime factors are all in {2,3,5,7} (fast FFT length).
 int64_t fast_size(int64_t n);
+
+/// The length n' >= n (2,3,5,7-smooth, below 2n) whose 2-D transforms are expected to be cheapest, from a
+/// per-factor cost model fitted to FFTW timings (1050 = 2*3*5^2*7 costs 20% more than 1080 = 2^3*3^3*5).
+/// For grids whose size does not change the result (linear convolution by zero padding); fast_size()
+/// stays the rule where the padded size is part of the method (boundary extensions).
+int64_t fft_length(int64_t n);
 
 /// Optical transfer function of a PSF for an H x W circular convolution: the kernel is zero-padded to
 /// H x W, circularly shifted so that its centre lands on (0,0), and rfft2'd (MATLAB psf2otf, USRNet p2o).
@@ -81,8 +92,20 @@ class SameConvolution {
   torch::Tensor forward(const torch::Tensor& x) const;  ///< A x  (zero outside the image)
   torch::Tensor adjoint(const torch::Tensor& r) const;  ///< A^T r
 
+  // The same operators on the padded grid they run on, for loops that keep their iterates there and so
+  // skip the zero-padding copy per call. A grid tensor is [..., grid_height(), grid_width()].
+  //   forward_on_grid(g): g is zero outside origin(g) = [0,H) x [0,W); window() of the result is A x.
+  //   adjoint_on_grid(g): g is zero outside window(g) = [top, top+H) x [left, left+W); origin() of the
+  //   result is A^T r.
+  int64_t grid_height() const { return pad_h_; }
+  int64_t grid_width() const { return pad_w_; }
+  torch::Tensor forward_on_grid(const torch::Tensor& grid) const;
+  torch::Tensor adjoint_on_grid(const torch::Tensor& grid) const;
+  torch::Tensor origin(const torch::Tensor& grid) const;  ///< view of [0,H) x [0,W)
+  torch::Tensor window(const torch::Tensor& grid) const;  ///< view of [top, top+H) x [left, left+W)
+
  private:
-  torch::Tensor otf_, otf_conj_;
+  torch::Tensor otf_, otf_conj_;  // both scaled by 1 / (grid_height * grid_width), see irfft2_unscaled
   int64_t height_, width_, pad_h_, pad_w_, top_, left_;
 };
 
@@ -100,6 +123,10 @@ void grad_circular_out(const torch::Tensor& x, torch::Tensor& out);
 
 /// grad_circular_adjoint(g) written into `out` [N,C,H,W], same contract as grad_circular_out().
 void grad_circular_adjoint_out(const torch::Tensor& g, torch::Tensor& out);
+
+/// 2 - 2 cos(2 pi f / n) for f = 0..count-1, real [count]: |D|^2 of the circular forward difference on an
+/// axis of length n (count = n, or n/2+1 for the half axis of a real transform).
+torch::Tensor second_difference_eigenvalues(int64_t n, int64_t count, const torch::TensorOptions& options);
 
 /// |Dx|^2 + |Dy|^2 of the circular forward differences on an H x W grid, as a real [1,1,H,W/2+1]
 /// tensor with the given options (the eigenvalues of D^T D).

@@ -40,6 +40,7 @@ TEST(FftBackend, MatchesTorchOnShapesDtypesAndLayouts) {
         ASSERT_EQ(back.sizes(), x.sizes());
         EXPECT_LT(max_rel(back, back_ref), tol) << x.sizes();
         EXPECT_LT(max_rel(back, x), 10 * tol) << x.sizes();
+        EXPECT_LT(max_rel(irfft2_unscaled(got, h, w), back_ref * double(h * w)), tol) << x.sizes();
         // The named spectrum passed in is left as it was (FFTW's c2r overwrites its input).
         EXPECT_TRUE(torch::equal(got, rfft2(x)));
         // Zero padding to a larger grid, torch's s= argument.
@@ -105,6 +106,9 @@ TEST(FftBackend, AutogradFallsBackToTorch) {
       y.sum().backward();
       ASSERT_TRUE(x.grad().defined());
       EXPECT_TRUE(torch::allclose(x.grad(), torch::full_like(x, 0.5), 1e-12, 1e-12));
+      // The unscaled inverse on this path (torch's norm="forward") is H W times the scaled one.
+      auto z = torch::randn({2, 12, 10}, torch::kFloat64);
+      EXPECT_TRUE(torch::allclose(irfft2_unscaled(rfft2(z), 12, 10), z * 120.0, 1e-10, 1e-10));
     });
   }
 }
