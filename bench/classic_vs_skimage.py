@@ -2,7 +2,8 @@
 """Unroll vs scikit-image, side by side in one run on identical inputs.
 
 usage: /usr/bin/python3 bench/classic_vs_skimage.py [--unroll build/unroll] [--size 1024] [--rounds 5]
-                                                     [--repeat 3] [--threads 1[,2]] [--fft fftw,torch]
+                                                     [--repeat 3] [--repeat-wiener 15] [--threads 1[,2]]
+                                                     [--fft fftw,torch] [--cases A,B]
 
 Makes a SIZE x SIZE test scene (skimage's astronaut, upscaled), blurs it circularly with a 25x25
 kernel, adds noise (sigma 0.01, seed 0), writes the inputs as raw float32 for `unroll bench classic
@@ -10,7 +11,8 @@ kernel, adds noise (sigma 0.01, seed 0), writes the inputs as raw float32 for `u
 
 On a shared machine absolute times drift with the load, so the measurement is interleaved: each of
 --rounds rounds times scikit-image (best of --repeat) and then Unroll once per --threads value (best
-of --repeat, in a fresh process; with --fft, once per CPU FFT backend too, set through UNROLL_FFT),
+of --repeat, in a fresh process; the Wiener case, a few milliseconds, takes the best of
+--repeat-wiener on both sides, as one descheduling would otherwise decide it; with --fft, once per CPU FFT backend too, set through UNROLL_FFT),
 alternating which goes first. The table reports the median over
 rounds of each time and the median of the per-round ratios (scikit-image time / Unroll time, both
 taken minutes apart at most), plus the same ratio in process CPU time for one thread, which is
@@ -69,11 +71,15 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat-wiener", type=int, default=15)
+    ap.add_argument("--cases", default="wiener_grey,rl30_grey_zero,rl30_grey_normalized,admm100_rgb",
+                    help="comma-separated subset of the cases")
     ap.add_argument("--threads", default="1", help="comma-separated Unroll thread counts, e.g. 1,2")
     ap.add_argument("--nsr", type=float, default=0.01)
     ap.add_argument("--fft", default="", help="comma-separated Unroll CPU FFT backends (UNROLL_FFT), e.g. fftw,torch")
     args = ap.parse_args()
     backends = args.fft.split(",") if args.fft else [""]
+    wanted = args.cases.split(",")
     configs = [(t, b) for b in backends for t in [int(t) for t in args.threads.split(",")]]
 
     rgb = transform.resize(data.astronaut() / 255.0, (args.size, args.size), order=3, anti_aliasing=False)
@@ -102,21 +108,31 @@ def main():
         "rl30_grey_zero": lambda: restoration.richardson_lucy(pos, k, num_iter=30, clip=False),
     }
 
+    sk_cases = {name: fn for name, fn in sk_cases.items() if name in wanted}
+
     def run_scikit():
         res = {}
         for name, fn in sk_cases.items():
-            wall, cpu, out = best_of(args.repeat, fn)
+            wall, cpu, out = best_of(args.repeat_wiener if name == "wiener_grey" else args.repeat, fn)
             res[name] = (wall, cpu, out)
         return res
 
     def run_unroll(config):
         threads, backend = config
-        cmd = [args.unroll, "bench", "classic", "--inputs", d, "--repeat", str(args.repeat), "--threads", str(threads)]
         env = dict(os.environ, UNROLL_FFT=backend) if backend else None
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
-        res = {m.group(1): (float(m.group(2)), float(m.group(3)))
-               for m in re.finditer(r"RESULT (\S+)\s+([0-9.]+) s\s+cpu\s+([0-9.]+) s", out)}
-        return out.splitlines()[0], res
+        res, first = {}, None
+        for cases, repeat in ((["wiener_grey"], args.repeat_wiener),
+                              (["rl30_grey_zero", "rl30_grey_normalized", "admm100_rgb"], args.repeat)):
+            cases = ",".join(c for c in cases if c in wanted)
+            if not cases:
+                continue
+            cmd = [args.unroll, "bench", "classic", "--inputs", d, "--repeat", str(repeat), "--threads", str(threads),
+                   "--cases", cases]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+            first = first or out.splitlines()[0]
+            res.update({m.group(1): (float(m.group(2)), float(m.group(3)))
+                        for m in re.finditer(r"RESULT (\S+)\s+([0-9.]+) s\s+cpu\s+([0-9.]+) s", out)})
+        return first, res
 
     load_before = loadavg()
     sk_rounds, un_rounds = [], {c: [] for c in configs}
@@ -135,8 +151,9 @@ def main():
 
     med = statistics.median
     print("inputs: %s (%dx%d, kernel 25x25, noise 0.01)" % (d, args.size, args.size))
-    print("scikit-image %s, numpy %s; %d rounds, best of %d per round; load average before %s, after %s"
-          % (skimage.__version__, np.__version__, args.rounds, args.repeat, load_before, load_after))
+    print("scikit-image %s, numpy %s; %d rounds, best of %d per round (Wiener: %d); load average before %s, after %s"
+          % (skimage.__version__, np.__version__, args.rounds, args.repeat, args.repeat_wiener, load_before,
+             load_after))
     for c in configs:
         print(header[c])
     print()
@@ -144,6 +161,8 @@ def main():
     print("| case | scikit-image (s) |%s CPU-time ratio, 1 thr | PSNR skimage | PSNR Unroll | max abs diff |" % cols)
     print("|---|---:|" + "---:|---:|" * len(configs) + "---:|---:|---:|---:|")
     for name, ref in (("wiener_grey", grey), ("rl30_grey_zero", grey)):
+        if name not in wanted:
+            continue
         x_sk = sk_rounds[-1][name][2]
         x_un = outs[name].reshape(x_sk.shape)
         cells = ""
@@ -157,6 +176,8 @@ def main():
             name, med(s[name][0] for s in sk_rounds), cells, cpu, psnr(x_sk, ref), psnr(x_un, ref),
             np.abs(x_sk - x_un).max()))
     for name in ("rl30_grey_normalized", "admm100_rgb"):
+        if name not in wanted:
+            continue
         ref = grey if "grey" in name else rgb.transpose(2, 0, 1)
         x_un = outs[name].reshape(ref.shape)
         cells = "".join(" %.3f | - |" % med(u[name][0] for u in un_rounds[c]) for c in configs)
