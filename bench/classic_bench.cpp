@@ -99,6 +99,14 @@ int run_classic_bench(int argc, char** argv) {
     } else fail("unknown option '", a, "' (see --help)");
   }
   UNROLL_CHECK(repeat >= 1, "--repeat must be >= 1");
+  for (size_t start = 1; start < only.size();) {  // every name in ",a,b," is a case
+    const size_t end = only.find(',', start);
+    const std::string name = only.substr(start, end - start);
+    UNROLL_CHECK(name == "wiener_grey" || name == "rl30_grey_zero" || name == "rl30_grey_normalized" ||
+                     name == "admm100_rgb",
+                 "--cases: unknown case '", name, "' (wiener_grey, rl30_grey_zero, rl30_grey_normalized, admm100_rgb)");
+    start = end + 1;
+  }
   // LibTorch defaults to the number of physical cores; use every logical CPU unless told otherwise.
   if (threads <= 0 && !std::getenv("OMP_NUM_THREADS")) threads = static_cast<int>(std::thread::hardware_concurrency());
   if (threads > 0) torch::set_num_threads(threads);

@@ -80,6 +80,10 @@ def main():
     args = ap.parse_args()
     backends = args.fft.split(",") if args.fft else [""]
     wanted = args.cases.split(",")
+    known = ("wiener_grey", "rl30_grey_zero", "rl30_grey_normalized", "admm100_rgb")
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        ap.error("--cases: unknown case '%s' (%s)" % (unknown[0], ", ".join(known)))
     configs = [(t, b) for b in backends for t in [int(t) for t in args.threads.split(",")]]
 
     rgb = transform.resize(data.astronaut() / 255.0, (args.size, args.size), order=3, anti_aliasing=False)

@@ -73,8 +73,9 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   auto spec = rfft2(ext.image);
   const bool fused = spec.device().is_cpu() && !otf.requires_grad() && !spec.requires_grad() &&
                      (spec.scalar_type() == torch::kComplexFloat || spec.scalar_type() == torch::kComplexDouble);
+  torch::Tensor x;
   if (fused) {
-    // One pass instead of the five below (same values up to rounding), and the inverse transform's
+    // One pass instead of the tensor path's five (same values up to rounding), and the inverse transform's
     // 1/(H W) folded into it.
     otf = otf.contiguous();
     spec = spec.contiguous();
@@ -86,16 +87,17 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
     } else {
       apply_filter_cpu<double>(spec, otf, ey, ex, laplacian, nsr, scale);
     }
-    auto x = ext.crop(irfft2_unscaled(std::move(spec), h, w));
-    return options.clip ? x.clamp(0.0, 1.0) : x;
+    x = irfft2_unscaled(std::move(spec), h, w);
+  } else {
+    // The filter conj(K) / (|K|^2 + nsr |R|^2) is built in the kernel spectrum's own storage and applied
+    // to F(y) in place (out of place when the kernel is tracked by autograd).
+    auto reg = laplacian ? laplacian_power_spectrum(h, w, y.options()) : torch::ones({1, 1, 1, 1}, y.options());
+    auto den = torch::abs(otf).square_().add_(reg, nsr);
+    auto filter = otf.requires_grad() ? otf.conj() / den : otf.conj_physical_().div_(den);
+    spec.mul_(filter);
+    x = irfft2(std::move(spec), h, w);
   }
-  // The filter conj(K) / (|K|^2 + nsr |R|^2) is built in the kernel spectrum's own storage and applied
-  // to F(y) in place (out of place when the kernel is tracked by autograd).
-  auto reg = laplacian ? laplacian_power_spectrum(h, w, y.options()) : torch::ones({1, 1, 1, 1}, y.options());
-  auto den = torch::abs(otf).square_().add_(reg, nsr);
-  auto filter = otf.requires_grad() ? otf.conj() / den : otf.conj_physical_().div_(den);
-  spec.mul_(filter);
-  auto x = ext.crop(irfft2(std::move(spec), h, w));
+  x = ext.crop(x);
   return options.clip ? x.clamp(0.0, 1.0) : x;
 }
 
