@@ -19,7 +19,7 @@ namespace unroll {
 // Environment (read once, on the first transform):
 //   UNROLL_FFT=torch|fftw          backend for the CPU cases above (default fftw when built with it)
 //   UNROLL_FFTW_PLANNER=estimate|measure|patient   FFTW planning effort (default measure: FFTW times a
-//                                  few algorithms per shape, ~0.1-0.5 s for a 1 MP plane, then reuses it;
+//                                  few algorithms per shape, ~0.5-1 s per 1 MP transform, then reuses it;
 //                                  patient: minutes per 1 MP shape, no time limit, ~1.3x faster plans)
 //   UNROLL_FFTW_WISDOM=DIR|off     folder where plans are remembered across runs (files fftw-wisdom-v2.f32 /
 //                                  .f64, written atomically; default $XDG_CACHE_HOME/unroll, else
