@@ -51,6 +51,20 @@ int64_t fft_length(int64_t n) {
   return best;
 }
 
+int64_t tile_fft_length(int64_t n, int64_t k) {
+  UNROLL_CHECK(n > 0 && k > 0, "tile_fft_length: lengths must be positive, got ", n, " and ", k);
+  int64_t best = 0;
+  double best_cost = 0.0;
+  for (int64_t f = std::max<int64_t>(2 * k, 32); f <= 512; ++f) {
+    const double cost = double((n + f - k) / (f - k + 1)) * double(f) * (axis_cost(f) + 2.0);
+    if (cost < 1e29 && (best == 0 || cost < best_cost)) {
+      best = f;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
 torch::Tensor psf2otf(const torch::Tensor& k_in, int64_t height, int64_t width) {
   auto k = as_kernel_batch(k_in);
   const int64_t n = k.size(0), kh = k.size(2), kw = k.size(3);
@@ -101,26 +115,45 @@ torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k_in, ConvMo
 }
 
 SameConvolution::SameConvolution(const torch::Tensor& k_in, int64_t height, int64_t width)
-    : height_(height), width_(width) {
-  auto k = as_kernel_batch(k_in);
+    : kernel_(as_kernel_batch(k_in)), height_(height), width_(width) {
+  const int64_t kh = kernel_.size(2), kw = kernel_.size(3);
   // The 'same' window [top, top+H) of the circular convolution on a P-periodic grid is free of
   // wrap-around as soon as P >= H + kh/2 (the full convolution's tail past the window, kh-1-kh/2
   // samples, and its head before it, kh/2, must not fold into it), so the grid need not hold the
   // whole H+kh-1 full convolution.
-  pad_h_ = fft_length(height + k.size(2) / 2);
-  pad_w_ = fft_length(width + k.size(3) / 2);
-  top_ = k.size(2) / 2;
-  left_ = k.size(3) / 2;
-  otf_ = rfft2(k, pad_h_, pad_w_).div_(double(pad_h_) * double(pad_w_));
-  otf_conj_ = otf_.conj().resolve_conj();  // materialised once: a lazy conj() would be copied per call
+  pad_h_ = fft_length(height + kh / 2);
+  pad_w_ = fft_length(width + kw / 2);
+  top_ = kh / 2;
+  left_ = kw / 2;
+  tiled_ = TiledConvolution::create(kernel_, height, width);
+  if (!tiled_) {
+    otf_ = rfft2(kernel_, pad_h_, pad_w_).div_(double(pad_h_) * double(pad_w_));
+    otf_conj_ = otf_.conj().resolve_conj();  // materialised once: a lazy conj() would be copied per call
+  }
+}
+
+torch::Tensor SameConvolution::padded_grid_forward(const torch::Tensor& g, bool adjoint) const {
+  torch::Tensor otf = adjoint ? otf_conj_ : otf_;
+  if (!otf.defined()) {
+    otf = rfft2(kernel_.to(g.options()), pad_h_, pad_w_).div_(double(pad_h_) * double(pad_w_));
+    if (adjoint) otf = otf.conj().resolve_conj();
+  }
+  return irfft2_unscaled(std::move(rfft2(g).mul_(otf)), pad_h_, pad_w_);  // move: FFTW may reuse it
 }
 
 torch::Tensor SameConvolution::forward_on_grid(const torch::Tensor& grid) const {
-  return irfft2_unscaled(std::move(rfft2(grid).mul_(otf_)), pad_h_, pad_w_);  // move: FFTW may reuse it
+  if (!tiled_) return padded_grid_forward(grid, false);
+  if (tiled_->applies(grid)) return tiled_->forward(grid);
+  // Tiled mode, but not for this tensor: the grid is the image; convolve it on the padded grid.
+  auto padded = torch::constant_pad_nd(grid, {0, pad_w_ - width_, 0, pad_h_ - height_});
+  return padded_grid_forward(padded, false).narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
 torch::Tensor SameConvolution::adjoint_on_grid(const torch::Tensor& grid) const {
-  return irfft2_unscaled(std::move(rfft2(grid).mul_(otf_conj_)), pad_h_, pad_w_);
+  if (!tiled_) return padded_grid_forward(grid, true);
+  if (tiled_->applies(grid)) return tiled_->adjoint(grid);
+  auto placed = torch::constant_pad_nd(grid, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
+  return padded_grid_forward(placed, true).narrow(-2, 0, height_).narrow(-1, 0, width_);
 }
 
 torch::Tensor SameConvolution::origin(const torch::Tensor& grid) const {
@@ -128,15 +161,18 @@ torch::Tensor SameConvolution::origin(const torch::Tensor& grid) const {
 }
 
 torch::Tensor SameConvolution::window(const torch::Tensor& grid) const {
+  if (tiled_) return grid;  // the grid is the image
   return grid.narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
 torch::Tensor SameConvolution::forward(const torch::Tensor& x) const {
+  if (tiled_) return forward_on_grid(x);
   // A = S C Z: zero-pad to the grid (at the bottom/right), circular convolution, slice at the centre.
   return window(forward_on_grid(torch::constant_pad_nd(x, {0, pad_w_ - width_, 0, pad_h_ - height_})));
 }
 
 torch::Tensor SameConvolution::adjoint(const torch::Tensor& r) const {
+  if (tiled_) return adjoint_on_grid(r);
   // A^T = Z^T C^T S^T.
   auto placed = torch::constant_pad_nd(r, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
   return origin(adjoint_on_grid(placed));

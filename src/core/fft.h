@@ -64,6 +64,12 @@ int64_t fast_size(int64_t n);
 /// stays the rule where the padded size is part of the method (boundary extensions).
 int64_t fft_length(int64_t n);
 
+/// The transform length of the tiles of an overlap-save convolution along an axis of n pixels with a
+/// kernel of k taps: the f in [2k, 512] (a tile keeps f - k + 1 > k output pixels, and its transform a
+/// core's cache) with the least work along the axis, ceil(n / (f - k + 1)) tiles of f points at
+/// fft_length()'s per-factor cost; 0 when k is too large for such a tile (k > 256).
+int64_t tile_fft_length(int64_t n, int64_t k);
+
 /// Optical transfer function of a PSF for an H x W circular convolution: the kernel is zero-padded to
 /// H x W, circularly shifted so that its centre lands on (0,0), and rfft2'd (MATLAB psf2otf, USRNet p2o).
 /// `k`: [kh,kw] or [N,1,kh,kw]; returns complex [N,1,H,W/2+1] of the matching complex dtype.
@@ -85,8 +91,41 @@ enum class ConvMode {
 /// Linear (zero-boundary) convolution via FFT, padded to fast sizes.
 torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k, ConvMode mode);
 
+/// Linear 'same' convolution of large CPU images on overlapping tiles (overlap-save): the image is cut
+/// into tiles of a few hundred pixels, each tile and its kernel halo is transformed on its own (a
+/// transform that stays in the core's cache, one thread per tile, all threads busy), and only the
+/// tile's alias-free centre is kept. The result is the zero-boundary convolution of the whole image up to
+/// round-off. FFTW builds only, for float32/float64 CPU tensors that autograd does not track (the
+/// FFTW backend's cases); SameConvolution uses it where it applies.
+///   RL 30 iterations, 1024^2 grey, 25x25 kernel, two threads: see docs/benchmarks.md.
+class TiledConvolution {
+ public:
+  /// A tiling for images [..., height, width] (kernel batch 1, or N for [N, C, H, W] images), or null
+  /// when none pays (the image fits one tile or the kernel is large against it) or none is possible
+  /// (no FFTW, a CUDA or non-float kernel, the torch backend selected).
+  static std::shared_ptr<const TiledConvolution> create(const torch::Tensor& k, int64_t height, int64_t width);
+
+  /// Whether forward()/adjoint() take `x`: CPU, the kernel's dtype, the planned size and batch,
+  /// outside autograd, FFTW still the selected backend.
+  bool applies(const torch::Tensor& x) const;
+  torch::Tensor forward(const torch::Tensor& x) const;  ///< conv_fft(x, k, ConvMode::Same)
+  torch::Tensor adjoint(const torch::Tensor& r) const;  ///< its adjoint, the 'same' correlation
+
+  int64_t tile_fft_height() const { return fft_h_; }
+  int64_t tile_fft_width() const { return fft_w_; }
+
+  TiledConvolution(const torch::Tensor& spectrum, int64_t height, int64_t width, int64_t kh, int64_t kw,
+                   int64_t fft_h, int64_t fft_w);  ///< use create()
+
+ private:
+  torch::Tensor run(const torch::Tensor& x, bool adjoint) const;
+  torch::Tensor spectrum_;  // [Nk, fft_h, fft_w/2+1], the kernel at the origin, scaled by 1/(fft_h fft_w)
+  int64_t height_, width_, kh_, kw_, fft_h_, fft_w_;
+};
+
 /// Linear 'same' convolution as an operator with its exact adjoint, for iterative solvers that apply
-/// it many times: the kernel spectrum is computed once for images of size H x W.
+/// it many times: the kernel spectrum is computed once for images of size H x W. On CPU images large
+/// against the kernel it runs a TiledConvolution, and its grid is then the image itself.
 class SameConvolution {
  public:
   SameConvolution(const torch::Tensor& k, int64_t height, int64_t width);
@@ -98,16 +137,22 @@ class SameConvolution {
   //   forward_on_grid(g): g is zero outside origin(g) = [0,H) x [0,W); window() of the result is A x.
   //   adjoint_on_grid(g): g is zero outside window(g) = [top, top+H) x [left, left+W); origin() of the
   //   result is A^T r.
-  int64_t grid_height() const { return pad_h_; }
-  int64_t grid_width() const { return pad_w_; }
+  int64_t grid_height() const { return tiled_ ? height_ : pad_h_; }
+  int64_t grid_width() const { return tiled_ ? width_ : pad_w_; }
+  bool tiled() const { return tiled_ != nullptr; }
   torch::Tensor forward_on_grid(const torch::Tensor& grid) const;
   torch::Tensor adjoint_on_grid(const torch::Tensor& grid) const;
   torch::Tensor origin(const torch::Tensor& grid) const;  ///< view of [0,H) x [0,W)
   torch::Tensor window(const torch::Tensor& grid) const;  ///< view of [top, top+H) x [left, left+W)
 
  private:
-  torch::Tensor otf_, otf_conj_;  // both scaled by 1 / (grid_height * grid_width), see irfft2_unscaled
-  int64_t height_, width_, pad_h_, pad_w_, top_, left_;
+  // The circular convolution on the padded grid; `g` is zero outside [0,H) x [0,W) (forward) or the
+  // window (adjoint). In tiled mode the spectra are made per call (autograd, a CUDA image).
+  torch::Tensor padded_grid_forward(const torch::Tensor& g, bool adjoint) const;
+  torch::Tensor kernel_;
+  std::shared_ptr<const TiledConvolution> tiled_;
+  torch::Tensor otf_, otf_conj_;  // both scaled by 1 / (pad_h_ * pad_w_), see irfft2_unscaled; unset when tiled
+  int64_t height_, width_, pad_h_, pad_w_, top_, left_;  // the padded FFT grid and the kernel centre
 };
 
 /// Circular forward differences along x (width) and y (height): returns [N,C,2,H,W] with the

@@ -113,6 +113,95 @@ TEST(FftBackend, AutogradFallsBackToTorch) {
   }
 }
 
+torch::Tensor normalised(torch::Tensor k) { return k / k.sum({-2, -1}, true); }
+
+// The tiles give the padded grid's 'same' convolution and its adjoint (the grid on the torch backend,
+// where nothing tiles), for odd and even kernels, a row kernel, per-image kernels over channels, and
+// images whose last tile is partial.
+TEST(TiledConvolution, EqualsThePaddedGridConvolutionAndItsAdjoint) {
+  if (!fftw_available()) GTEST_SKIP() << "built without FFTW";
+  torch::manual_seed(4);
+  struct Case {
+    std::vector<int64_t> shape;
+    int64_t kernels, kh, kw;
+  };
+  for (const Case& c : {Case{{1, 1, 520, 515}, 1, 9, 8}, Case{{2, 3, 600, 530}, 2, 25, 25},
+                        Case{{1, 2, 513, 1030}, 1, 1, 31}}) {
+    const int64_t h = c.shape[2], w = c.shape[3];
+    SCOPED_TRACE(std::to_string(h) + "x" + std::to_string(w) + ", kernel " + std::to_string(c.kh) + "x" +
+                 std::to_string(c.kw));
+    auto k = normalised(torch::rand({c.kernels, 1, c.kh, c.kw}, torch::kFloat64) + 0.05);
+    auto x = torch::rand(c.shape, torch::kFloat64), r = torch::rand(c.shape, torch::kFloat64);
+    torch::Tensor ref_forward, ref_adjoint;
+    with_backend(FftBackend::Torch, [&] {
+      SameConvolution grid(k, h, w);
+      ASSERT_FALSE(grid.tiled());
+      ref_forward = grid.forward(x);
+      ref_adjoint = grid.adjoint(r);
+    });
+    with_backend(FftBackend::Fftw, [&] {
+      auto tiled = TiledConvolution::create(k, h, w);
+      ASSERT_TRUE(tiled);
+      const int64_t th = tiled->tile_fft_height() - c.kh + 1, tw = tiled->tile_fft_width() - c.kw + 1;
+      EXPECT_TRUE(h % th != 0 || w % tw != 0) << "no partial tile";
+      EXPECT_GT(((h + th - 1) / th) * ((w + tw - 1) / tw), 1);
+      EXPECT_LT(max_rel(tiled->forward(x), ref_forward), 1e-12);
+      EXPECT_LT(max_rel(tiled->adjoint(r), ref_adjoint), 1e-12);
+      if (c.kernels > 1) {  // float32 once (every dtype and tile shape has its own FFTW plans to make)
+        auto t32 = TiledConvolution::create(k.to(torch::kFloat32), h, w);
+        ASSERT_TRUE(t32);
+        EXPECT_LT(max_rel(t32->forward(x.to(torch::kFloat32)), ref_forward.to(torch::kFloat32)), 1e-5);
+        EXPECT_LT(max_rel(t32->adjoint(r.to(torch::kFloat32)), ref_adjoint.to(torch::kFloat32)), 1e-5);
+      }
+      // SameConvolution runs the tiles, on the image as its grid.
+      SameConvolution same(k, h, w);
+      ASSERT_TRUE(same.tiled());
+      EXPECT_EQ(same.grid_height(), h);
+      EXPECT_EQ(same.grid_width(), w);
+      EXPECT_LT(max_rel(same.window(same.forward_on_grid(x)), ref_forward), 1e-12);
+      EXPECT_LT(max_rel(same.origin(same.adjoint_on_grid(r)), ref_adjoint), 1e-12);
+    });
+  }
+}
+
+TEST(TiledConvolution, AppliesOnlyWhereItCan) {
+  if (!fftw_available()) GTEST_SKIP() << "built without FFTW";
+  torch::manual_seed(5);
+  auto k = normalised(torch::rand({9, 9}, torch::kFloat64) + 0.05);
+  with_backend(FftBackend::Torch, [&] { EXPECT_EQ(TiledConvolution::create(k, 600, 600), nullptr); });
+  with_backend(FftBackend::Fftw, [&] {
+    EXPECT_EQ(TiledConvolution::create(k, 100, 100), nullptr);  // one small grid transform is cheaper
+    EXPECT_EQ(TiledConvolution::create(torch::full({300, 300}, 1.0 / 9e4, torch::kFloat64), 1024, 1024), nullptr);
+    auto t = TiledConvolution::create(k, 600, 600);
+    ASSERT_TRUE(t);
+    auto x = torch::rand({2, 1, 600, 600}, torch::kFloat64);
+    EXPECT_TRUE(t->applies(x));
+    EXPECT_FALSE(t->applies(x.to(torch::kFloat32)));
+    EXPECT_FALSE(t->applies(torch::rand({1, 1, 600, 601}, torch::kFloat64)));
+    EXPECT_THROW(t->forward(x.to(torch::kFloat32)), Error);
+    auto batched = TiledConvolution::create(torch::stack({k, k.t()}).unsqueeze(1), 600, 600);
+    ASSERT_TRUE(batched);
+    EXPECT_TRUE(batched->applies(x));
+    EXPECT_FALSE(batched->applies(torch::rand({3, 1, 600, 600}, torch::kFloat64)));
+    auto xg = x.clone().requires_grad_(true);
+    EXPECT_FALSE(t->applies(xg));
+    {
+      torch::NoGradGuard no_grad;
+      EXPECT_TRUE(t->applies(xg));
+    }
+    // Under autograd a tiled SameConvolution takes the padded grid: the same values, and a gradient.
+    SameConvolution same(k, 600, 600);
+    ASSERT_TRUE(same.tiled());
+    auto y = same.forward(xg), z = same.adjoint(xg);
+    ASSERT_TRUE(y.requires_grad());
+    EXPECT_LT(max_rel(y.detach(), t->forward(x)), 1e-12);
+    EXPECT_LT(max_rel(z.detach(), t->adjoint(x)), 1e-12);
+    (y.sum() + z.sum()).backward();
+    ASSERT_TRUE(xg.grad().defined());
+    EXPECT_GT(xg.grad().abs().sum().item<double>(), 0.0);
+  });
+}
+
 TEST(FftBackend, SelectingFftwWithoutItIsAnError) {
   if (fftw_available()) {
     with_backend(FftBackend::Fftw, [] { EXPECT_EQ(fft_backend(), FftBackend::Fftw); });

@@ -1,3 +1,4 @@
+#include "core/error.h"
 #include "core/fft.h"
 
 #include <gtest/gtest.h>
@@ -37,6 +38,17 @@ TEST(FftLength, PicksCheapSmoothLengths) {
     ASSERT_LT(m, 2 * n + 1);
     ASSERT_EQ(fast_size(m), m) << n;  // 2,3,5,7-smooth
   }
+}
+
+TEST(TileFftLength, SmoothLengthsWithRoomForTheHalo) {
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{1024, 25}, {520, 9}, {4000, 101}, {600, 1}, {1000, 256}}) {
+    const int64_t f = tile_fft_length(n, k);
+    EXPECT_EQ(fast_size(f), f) << n << " " << k;
+    EXPECT_GE(f, 2 * k);
+    EXPECT_LE(f, 512);
+  }
+  EXPECT_EQ(tile_fft_length(1024, 257), 0);  // no tile of at most 512 keeps more output than halo
+  EXPECT_THROW(tile_fft_length(0, 3), Error);
 }
 
 TEST(ConvCircular, MatchesDirectOddAndEvenKernels) {

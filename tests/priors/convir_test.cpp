@@ -88,9 +88,11 @@ TEST(ConvIR, Seed000VariantParameterCount) {
   o.use_msm = false;
   ConvIR m(o);
   EXPECT_EQ(module_parameter_count(*m), 5353641);
-  for (const auto& kv : convir_state_dict(m))
-    if (kv.first.find(".layers.") != std::string::npos)
+  for (const auto& kv : convir_state_dict(m)) {
+    if (kv.first.find(".layers.") != std::string::npos) {
       EXPECT_EQ(kv.first.find(".main.1."), std::string::npos) << "residual block with an MSM: " << kv.first;
+    }
+  }
   o.use_msm = true;
   EXPECT_EQ(module_parameter_count(*ConvIR(o)), 5353641 + 1726944);  // + the six MSMs
 }
