@@ -65,8 +65,8 @@ int64_t fast_size(int64_t n);
 int64_t fft_length(int64_t n);
 
 /// The transform length of the tiles of an overlap-save convolution along an axis of n pixels with a
-/// kernel of k taps: the f in [2k, 512] (a tile keeps f - k + 1 > k output pixels, and its transform a
-/// core's cache) with the least work along the axis, ceil(n / (f - k + 1)) tiles of f points at
+/// kernel of k taps: the f in [max(2k, 32), 512] (a tile keeps f - k + 1 > k output pixels, and its
+/// transform a core's cache) with the least work along the axis, ceil(n / (f - k + 1)) tiles of f points at
 /// fft_length()'s per-factor cost; 0 when k is too large for such a tile (k > 256).
 int64_t tile_fft_length(int64_t n, int64_t k);
 
@@ -92,17 +92,18 @@ enum class ConvMode {
 torch::Tensor conv_fft(const torch::Tensor& x, const torch::Tensor& k, ConvMode mode);
 
 /// Linear 'same' convolution of large CPU images on overlapping tiles (overlap-save): the image is cut
-/// into tiles of a few hundred pixels, each tile and its kernel halo is transformed on its own (a
-/// transform that stays in the core's cache, one thread per tile, all threads busy), and only the
-/// tile's alias-free centre is kept. The result is the zero-boundary convolution of the whole image up to
-/// round-off. FFTW builds only, for float32/float64 CPU tensors that autograd does not track (the
-/// FFTW backend's cases); SameConvolution uses it where it applies.
-///   RL 30 iterations, 1024^2 grey, 25x25 kernel, two threads: see docs/benchmarks.md.
+/// into tiles (transforms of 32-512 pixels a side, tile_fft_length()), each tile with its kernel halo
+/// is transformed on its own (a transform that stays in the core's cache, one thread per tile, all
+/// threads busy), and only the tile's alias-free centre is kept. The result is the zero-boundary
+/// convolution of the whole image up to round-off. FFTW builds only, for float32/float64 CPU tensors
+/// that autograd does not track (the FFTW backend's cases); SameConvolution uses it where it applies.
+/// Speed (Richardson-Lucy 30 iterations, 1 MP, 25x25 kernel): docs/benchmarks.md.
 class TiledConvolution {
  public:
   /// A tiling for images [..., height, width] (kernel batch 1, or N for [N, C, H, W] images), or null
-  /// when none pays (the image fits one tile or the kernel is large against it) or none is possible
-  /// (no FFTW, a CUDA or non-float kernel, the torch backend selected).
+  /// when none pays (below 2^18 pixels, the image fits one tile, or the tiles' halos would cost over
+  /// 1.2x the padded grid's transform work) or none is possible (no FFTW, a CUDA or non-float kernel,
+  /// the torch backend selected).
   static std::shared_ptr<const TiledConvolution> create(const torch::Tensor& k, int64_t height, int64_t width);
 
   /// Whether forward()/adjoint() take `x`: CPU, the kernel's dtype, the planned size and batch,
