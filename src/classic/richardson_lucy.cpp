@@ -95,8 +95,7 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
     const bool last = it + 1 == o.iterations;
     auto reblurred = window(A(z_grid)).add_(o.epsilon);
     if (o.boundary != BM::Zero) reblurred.clamp_min_(o.epsilon > 0 ? o.epsilon : 1e-12);
-    at::div_out(ratio, data, reblurred);
-    if (mask.defined()) ratio.mul_(mask);
+    at::div_out(ratio, data, reblurred);  // 0 outside the observed window, where the padded data is 0
     if (o.damping > 0.0) {
       auto loglik = torch::where(data > 0, data * torch::log(ratio.clamp_min(1e-30)), torch::zeros_like(data));
       auto g = ((loglik + reblurred - data) / damp2).clamp(0.0, 1.0);
@@ -105,7 +104,7 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
       if (mask.defined()) ratio.mul_(mask);
     }
     auto update = origin(At(ratio_grid));
-    if (inv_norm.defined()) update = torch::addcmul(keep, update, inv_norm).clamp_min_(0.0);
+    if (inv_norm.defined()) update.mul_(inv_norm).add_(keep).clamp_min_(0.0);  // update is a fresh transform output
     if (o.tv_weight > 0.0) {
       auto g = grad_circular(z);
       auto mag = torch::sqrt(g.pow(2).sum(2, true) + 1e-8);
