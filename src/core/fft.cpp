@@ -142,18 +142,11 @@ torch::Tensor SameConvolution::padded_grid_forward(const torch::Tensor& g, bool 
 }
 
 torch::Tensor SameConvolution::forward_on_grid(const torch::Tensor& grid) const {
-  if (!tiled_) return padded_grid_forward(grid, false);
-  if (tiled_->applies(grid)) return tiled_->forward(grid);
-  // Tiled mode, but not for this tensor: the grid is the image; convolve it on the padded grid.
-  auto padded = torch::constant_pad_nd(grid, {0, pad_w_ - width_, 0, pad_h_ - height_});
-  return padded_grid_forward(padded, false).narrow(-2, top_, height_).narrow(-1, left_, width_);
+  return tiled_ ? forward(grid) : padded_grid_forward(grid, false);  // tiled: the grid is the image
 }
 
 torch::Tensor SameConvolution::adjoint_on_grid(const torch::Tensor& grid) const {
-  if (!tiled_) return padded_grid_forward(grid, true);
-  if (tiled_->applies(grid)) return tiled_->adjoint(grid);
-  auto placed = torch::constant_pad_nd(grid, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
-  return padded_grid_forward(placed, true).narrow(-2, 0, height_).narrow(-1, 0, width_);
+  return tiled_ ? adjoint(grid) : padded_grid_forward(grid, true);
 }
 
 torch::Tensor SameConvolution::origin(const torch::Tensor& grid) const {
@@ -165,17 +158,20 @@ torch::Tensor SameConvolution::window(const torch::Tensor& grid) const {
   return grid.narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
+// On the tiles where they apply; otherwise (no tiling, or a tensor the tiles do not take: autograd, CUDA)
+// on the padded grid.
 torch::Tensor SameConvolution::forward(const torch::Tensor& x) const {
-  if (tiled_) return forward_on_grid(x);
+  if (tiled_ && tiled_->applies(x)) return tiled_->forward(x);
   // A = S C Z: zero-pad to the grid (at the bottom/right), circular convolution, slice at the centre.
-  return window(forward_on_grid(torch::constant_pad_nd(x, {0, pad_w_ - width_, 0, pad_h_ - height_})));
+  auto padded = torch::constant_pad_nd(x, {0, pad_w_ - width_, 0, pad_h_ - height_});
+  return padded_grid_forward(padded, false).narrow(-2, top_, height_).narrow(-1, left_, width_);
 }
 
 torch::Tensor SameConvolution::adjoint(const torch::Tensor& r) const {
-  if (tiled_) return adjoint_on_grid(r);
+  if (tiled_ && tiled_->applies(r)) return tiled_->adjoint(r);
   // A^T = Z^T C^T S^T.
   auto placed = torch::constant_pad_nd(r, {left_, pad_w_ - width_ - left_, top_, pad_h_ - height_ - top_});
-  return origin(adjoint_on_grid(placed));
+  return origin(padded_grid_forward(placed, true));
 }
 
 torch::Tensor grad_circular(const torch::Tensor& x) {
