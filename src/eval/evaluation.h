@@ -1,0 +1,87 @@
+// The evaluation loop of the harness (eval/harness.h): every method of a list x every case of one or
+// more datasets (eval/sources.h), each dataset scored under its own protocol (eval/protocol.h Metric),
+// with per-image rows, per-method means, loading time kept apart from method time, optional restored
+// images and comparison grids.
+//
+// Non-blind methods run with the true kernel where the source has one (synthetic, dpir, cifar10, kernel-
+// carrying folders); elsewhere they are reported as "needs kernel", never silently skipped. The noise
+// level handed to methods is the known one (synthetic, dpir, manifests with sigma), else -1 (methods
+// estimate it).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "core/boundary.h"
+#include "eval/methods.h"
+#include "eval/sources.h"
+
+namespace unroll {
+
+/// A method as evaluated: a registry name plus its settings, shown under `label`.
+struct EvalMethod {
+  std::string label;   ///< column name in reports; defaults to `method`
+  std::string method;  ///< eval/methods.h registry name
+  MethodParams params;
+  std::string weights;  ///< checkpoint for learned methods
+  std::string prior;    ///< pnp prior
+};
+
+struct EvalOptions {
+  torch::Device device = torch::kCPU;
+  Boundary boundary = Boundary::Circular;  ///< protocol data is circular; linear-blur folders want liu-jia
+  int64_t limit = 0;                       ///< cases per dataset (0 = all)
+  std::string out_dir;                     ///< where grids and images go ("" = none are written)
+  bool save_images = false;                ///< out_dir/images/<dataset>/<method>/<case>.png (8-bit)
+  int64_t grids = 3;                       ///< comparison grids for the first N cases of each dataset
+  bool progress = true;                    ///< a ProgressLine over cases x methods (stderr)
+  bool prefetch = true;                    ///< load case i+1 on a second thread while case i runs
+  void validate() const;
+};
+
+/// One (case, method) result. status: "ok", "failed" (error says why) or "needs kernel".
+struct EvalRow {
+  std::string dataset, name, method, status, error;
+  double psnr = 0, ssim = 0, score = 0;
+  double seconds = 0;         ///< the method's wall time on this image (no loading, no scoring)
+  double metric_seconds = 0;  ///< time spent scoring (ECC alignment for rsblur/realblur)
+};
+
+struct MethodSummary {
+  std::string method;
+  int64_t ok = 0, failed = 0, needs_kernel = 0;
+  double psnr = 0, ssim = 0, score = 0;  ///< means over the ok images (NaN when none)
+  double seconds_per_image = 0;          ///< mean method time over the ok images (NaN when none)
+  double seconds_total = 0;              ///< method time summed over all attempts
+};
+
+struct DatasetSummary {
+  std::string label, source, metric, protocol;
+  int64_t cases = 0;          ///< cases evaluated (after --limit)
+  int64_t available = 0;      ///< cases the source holds
+  int64_t load_failures = 0;  ///< cases that could not be read (every method row says "failed: load: ...")
+  double load_seconds = 0;    ///< reading / synthesising the cases (on the prefetch thread when enabled)
+  double metric_seconds = 0;
+  ImageScores input;  ///< mean scores of the blurred inputs (unaligned "full" metric for rsblur/realblur,
+                      ///< as RealBlur's script reports its blur PSNR)
+  std::vector<MethodSummary> methods;
+  std::vector<std::string> grids;  ///< paths of the comparison grids written, relative to out_dir
+};
+
+struct EvalReport {
+  std::vector<EvalRow> rows;
+  std::vector<DatasetSummary> datasets;
+  double wall_seconds = 0;
+};
+
+/// Runs every method on every case (a failure is recorded in its row and the run continues).
+/// Validates methods (names, weights needed) before the first case.
+EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<EvalMethod>& methods,
+                          const EvalOptions& options = {});
+
+/// A file-name-safe form of a case or dataset name ("GOPR0384/000001.png" -> "GOPR0384_000001").
+std::string safe_file_name(const std::string& name);
+
+}  // namespace unroll
