@@ -2,14 +2,14 @@
 // trains on as one training bundle (train/bundle.h), for `unroll-train` on a machine with LibTorch
 // alone (no Boost, no OpenCV) or for moving a run elsewhere.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cli.h"
 #include "core/error.h"
 #include "eval/report.h"
+#include "experiment/training_data.h"
 #include "train/bundle.h"
-#include "train_config.h"
+#include "train/train_config_ini.h"
 
 namespace fs = std::filesystem;
 
@@ -45,10 +45,8 @@ int cmd_pack(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse("usage: unroll pack --config experiments/X.ini --output bundle.pt [--crop N] [--device cuda]", opts, args, vm))
     return 0;
-  std::ifstream in(config_path);
-  UNROLL_CHECK(in.good(), config_path, ": cannot open config");
   TrainingBundle bundle;
-  bundle.config = parse_train_config(in, config_path);
+  bundle.config = read_train_config(config_path);
   TrainConfig& c = bundle.config;
   // Linear ('valid') blur samples crops larger by the kernel's size less one (train/training_tasks.h).
   const bool valid_blur = c.task != "denoiser" && c.blur == "valid";

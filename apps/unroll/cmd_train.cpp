@@ -1,17 +1,17 @@
 // unroll train --config experiments/X.ini: trains a denoiser prior (for plug-and-play HQS), an
-// unrolled HQS network or an end-to-end network from an INI experiment config (Boost.Program_options
-// config-file syntax: `[section]` + `key = value`), or (--bundle) from a training bundle of
-// `unroll pack` (config and images in one file, train/bundle.h). Unknown keys are errors. Relative
+// unrolled HQS network or an end-to-end network from an INI training config (`[section]` +
+// `key = value`, train/train_config_ini.h; the keys in train/train_config.h), or (--bundle) from a
+// training bundle of `unroll pack` (config and images in one file, train/bundle.h). Unknown keys are errors. Relative
 // paths are relative to the current directory. Checkpoints are atomic; running the same command again
 // resumes from the last one.
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "cli.h"
 #include "core/error.h"
+#include "experiment/training_data.h"
 #include "train/bundle.h"
-#include "train_config.h"
+#include "train/train_config_ini.h"
 
 namespace fs = std::filesystem;
 
@@ -42,9 +42,7 @@ int cmd_train(const std::vector<std::string>& args) {
     bundle = load_training_bundle(bundle_path);
     config = bundle.config;
   } else {
-    std::ifstream in(config_path);
-    UNROLL_CHECK(in.good(), config_path, ": cannot open config");
-    config = parse_train_config(in, config_path);
+    config = read_train_config(config_path);
   }
   if (steps_override > 0) config.trainer.steps = steps_override;
   if (!out_override.empty()) config.out_dir = config.trainer.out_dir = out_override;
@@ -82,9 +80,9 @@ int cmd_train(const std::vector<std::string>& args) {
   TrainResult result;
   if (bundle_path.empty()) {
     fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
-    result = run_train_config(config, resume);
+    result = run_train_config(config, config_images(config, true), config_images(config, false), resume);
   } else {
-    result = unroll::run_train_config(config, bundle_dataset(bundle.train), bundle_dataset(bundle.val), resume);
+    result = run_train_config(config, bundle_dataset(bundle.train), bundle_dataset(bundle.val), resume);
   }
   std::cout << "trained steps " << result.first_step << ".." << result.step << " in " << result.seconds
             << " s; last validation PSNR " << result.last_val_psnr << " dB; weights: " << config.out_dir

@@ -2,9 +2,10 @@
 // (experiment.*, model.*, data.*, train.*) with its default and meaning in one table
 // (visit_train_config), the checks that make a set of values a valid run (finish_train_config), and
 // the run itself (run_train_config: model of the task, then train/training_tasks.h). LibTorch only:
-// the INI parser (Boost.Program_options, apps/unroll/train_config.h) and the image readers (OpenCV)
-// live in the app, which fills a TrainConfig from a file and hands this layer the images; a training
-// bundle (train/bundle.h) carries a TrainConfig and its images to a machine with LibTorch alone.
+// train/train_config_ini.h reads and writes the config as INI through the same table; the image
+// readers (OpenCV) live above (experiment/training_data.h opens data.train / data.val), so this layer
+// is handed the images; a training bundle (train/bundle.h) carries a TrainConfig and its images to a
+// machine with LibTorch alone.
 #pragma once
 
 #include <torch/torch.h>

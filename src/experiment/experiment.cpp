@@ -1,4 +1,4 @@
-#include "eval/experiment.h"
+#include "experiment/experiment.h"
 
 #include <chrono>
 #include <cmath>
@@ -13,7 +13,10 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "eval/outputs.h"
 #include "eval/report.h"
+#include "experiment/training_data.h"
+#include "train/train_config_ini.h"
 
 namespace fs = std::filesystem;
 
@@ -116,15 +119,21 @@ std::vector<PlotSeries> plot_series(const ExperimentPlan& plan, const Experiment
 
 }  // namespace
 
-ExperimentResult run_experiment(const ExperimentPlan& plan, const TrainVariantFn& train,
-                                const ExperimentRunOptions& options) {
+std::string variant_train_ini(const ExperimentPlan& plan, const ExperimentVariant& v) {
+  const std::string ini = (fs::path(v.dir) / "train.ini").string();
+  return "# Written by `unroll experiment " + plan.config_path + "` (size " + plan.size + ") for variant " + v.name +
+         ".\n# Reproduce this training alone: build/unroll train --config " + ini + "\n\n" +
+         write_train_config(v.train);
+}
+
+ExperimentResult run_experiment(const ExperimentPlan& plan, const ExperimentRunOptions& options) {
   UNROLL_CHECK(!plan.out_dir.empty(), "experiment ", plan.name, ": no output folder");
   UNROLL_CHECK(!plan.test_sources.empty(), "experiment ", plan.name, ": no test data (data.test)");
   UNROLL_CHECK(!plan.variants.empty() || !plan.baselines.empty(), "experiment ", plan.name,
                ": nothing to evaluate (no variants and no eval.methods)");
   // Everything that can be checked is checked before the first (long) training starts.
   std::vector<EvalSet> sets;
-  for (const auto& s : plan.test_sources) sets.push_back(open_eval_source(parse_eval_source(s), plan.sources));
+  for (const auto& s : plan.test_sources) sets.push_back(open_eval_source(s, plan.sources));
   const auto methods = evaluated_methods(plan);
   std::set<std::string> labels, names;
   for (const auto& m : methods) {
@@ -134,7 +143,7 @@ ExperimentResult run_experiment(const ExperimentPlan& plan, const TrainVariantFn
   }
   for (const auto& v : plan.variants) {
     UNROLL_CHECK(names.insert(v.name).second, "experiment ", plan.name, ": variant '", v.name, "' appears twice");
-    UNROLL_CHECK(!v.trained || (!v.train_config.empty() && !v.dir.empty()), "variant ", v.name,
+    UNROLL_CHECK(!v.trained || (v.train.is_given("experiment.task") && !v.dir.empty()), "variant ", v.name,
                  ": a trained variant needs a train config and a folder");
   }
   EvalOptions eval = plan.eval;
@@ -149,10 +158,20 @@ ExperimentResult run_experiment(const ExperimentPlan& plan, const TrainVariantFn
     if (!v.trained) continue;
     const fs::path dir = v.dir, ini = dir / "train.ini", done = dir / "done.json";
     const bool has_ini = fs::exists(ini);
-    UNROLL_CHECK(!has_ini || read_file(ini) == v.train_config, "variant ", v.name, ": ", ini.string(),
-                 " differs from the experiment's config for this variant (the config changed since it was trained); "
-                 "delete ",
-                 dir.string(), " to retrain it");
+    if (has_ini) {
+      // Compared as configs, not as text: the file may come from an earlier version that spelt values
+      // and ordered keys differently.
+      std::string unreadable;
+      bool same = false;
+      try {
+        same = same_train_config(read_train_config(ini.string()), v.train);
+      } catch (const Error& e) {
+        unreadable = e.what();
+      }
+      UNROLL_CHECK(same, "variant ", v.name, ": ", ini.string(), " differs from the experiment's config for this variant ",
+                   unreadable.empty() ? "(the config changed since it was trained)" : "(it does not read: " + unreadable + ")",
+                   "; delete ", dir.string(), " to retrain it");
+    }
     if (fs::exists(done) && has_ini) {
       result.training[v.name] = read_done(done);
       continue;
@@ -163,15 +182,24 @@ ExperimentResult run_experiment(const ExperimentPlan& plan, const TrainVariantFn
                  " holds an unfinished training run; pass --resume to continue it, or delete the folder");
     to_train.push_back(&v);
   }
+  for (const auto* v : to_train) check_train_inputs(v->train);
   const auto t0 = std::chrono::steady_clock::now();
   for (const auto* v : to_train) {
     const fs::path dir = v->dir;
     fs::create_directories(dir);
-    write_text_atomically((dir / "train.ini").string(), v->train_config);
-    std::cout << "experiment " << plan.name << ": training " << v->name << " (" << v->task << ") -> " << dir.string()
-              << "\n";
-    TrainingOutcome o = train(*v, options.resume);
-    o.reused = false;
+    write_text_atomically((dir / "train.ini").string(), variant_train_ini(plan, *v));
+    std::cout << "experiment " << plan.name << ": training " << v->name << " (" << v->train.task << ") -> "
+              << dir.string() << "\n";
+    TrainConfig c = v->train;
+    c.source = (dir / "train.ini").string();  // messages name the file that reproduces the run
+    const TrainResult r = run_train_config(c, config_images(c, true), config_images(c, false), options.resume);
+    TrainingOutcome o;
+    o.first_step = r.first_step;
+    o.steps = r.step;
+    o.seconds = r.seconds;
+    o.val_psnr = r.last_val_psnr;
+    std::cout << "  " << v->name << ": steps " << r.first_step << ".." << r.step << ", " << fixed(r.seconds, 1)
+              << " s, validation PSNR " << fixed(r.last_val_psnr, 2) << " dB\n";
     write_done(dir / "done.json", o);
     result.training[v->name] = o;
   }
@@ -200,7 +228,7 @@ std::string experiment_report_markdown(const ExperimentPlan& plan, const Experim
       std::string kind = "method", steps = "-", time = "-", val = "-";
       auto it = by_label.find(m.method);
       if (it != by_label.end() && it->second->trained) {
-        kind = "trained " + it->second->task;
+        kind = "trained " + it->second->train.task;
         auto t = result.training.find(it->second->name);
         if (t != result.training.end()) {
           steps = std::to_string(t->second.steps);
@@ -228,7 +256,7 @@ std::string experiment_report_markdown(const ExperimentPlan& plan, const Experim
     for (const auto& v : plan.variants) {
       os << "* **" << (v.label.empty() ? v.name : v.label) << "** (`" << v.name << "`): ";
       if (v.trained) {
-        os << "trained " << v.task << " in `" << v.dir << "`, evaluated with `" << v.method.method << "`";
+        os << "trained " << v.train.task << " in `" << v.dir << "`, evaluated with `" << v.method.method << "`";
       } else {
         os << "method `" << v.method.method << "`";
         if (!v.method.weights.empty()) os << " with `" << v.method.weights << "`";
@@ -245,7 +273,7 @@ std::string experiment_report_markdown(const ExperimentPlan& plan, const Experim
      << (plan.reproduce.empty() ? plan.command : plan.reproduce) << "\n\n"
      << "or step by step:\n\n";
   std::string data;
-  for (const auto& s : plan.test_sources) data += " --data " + quoted(s);
+  for (const auto& s : plan.test_sources) data += " --data " + quoted(s.text);
   data += " --noise " + number(plan.sources.noise255) + plan.eval_flags;
   for (const auto& v : plan.variants) {
     if (v.trained) os << "    build/unroll train --config " << quoted((fs::path(v.dir) / "train.ini").string()) << "\n";
