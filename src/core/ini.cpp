@@ -157,6 +157,11 @@ std::string ini_value_text(uint64_t value) { return std::to_string(value); }
 
 std::string ini_value_text(double value) {
   char buf[40];
+  // Whole numbers as integers ("50", not %g's "5e+01"); the rest in the fewest digits that read back.
+  if (value == std::floor(value) && std::fabs(value) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", value);
+    return buf;
+  }
   for (int digits = 1; digits <= std::numeric_limits<double>::max_digits10; ++digits) {
     std::snprintf(buf, sizeof buf, "%.*g", digits, value);
     if (std::strtod(buf, nullptr) == value) break;
@@ -181,7 +186,7 @@ std::string format_ini(const std::vector<std::pair<std::string, std::string>>& e
       // Keys without a section must precede the first [section] header.
       if (section.empty()) {
         sections.insert(sections.begin(), section);
-        lines.insert(lines.begin(), {});
+        lines.insert(lines.begin(), std::vector<std::string>());
         s = 0;
       } else {
         sections.push_back(section);
