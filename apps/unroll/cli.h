@@ -42,6 +42,7 @@ int cmd_synth(const std::vector<std::string>& args);
 int cmd_study(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_pack(const std::vector<std::string>& args);
+int cmd_methods(const std::vector<std::string>& args);
 
 }  // namespace unroll::cli
 

@@ -20,6 +20,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
   double noise255 = -1.0;
   int bits = 8;
   std::vector<std::string> extra;
+  std::string method_names_text;
+  for (const auto& m : all_methods()) method_names_text += (method_names_text.empty() ? "" : " | ") + m.name;
   po::options_description opts("deblur options");
   opts.add_options()
       ("input,i", po::value(&input)->required(), "blurred image (PNG/JPEG/TIFF/BMP, 8/16-bit, grey/RGB)")
@@ -27,30 +29,32 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("blur", po::value(&blur)->default_value("uniform"),
        "uniform (a kernel, --kernel) | rotational (a spinning part: --rpm/--exposure or --angle, --centre; "
        "without a sweep the angle is estimated; methods wiener, hqs-tv, pnp, unrolled, usrnet)")
-      ("method,m", po::value(&method)->default_value("admm"), "wiener | rl | admm | hqs-tv | pnp | usrnet | convir")
+      ("method,m", po::value(&method)->default_value("admm"), method_names_text.c_str())
       ("weights", po::value(&weights), "checkpoint of a learned method (usrnet: usrnet_tiny.pth; pnp: drunet_color.pth)")
       ("prior", po::value(&prior), "pnp prior: default = shipped models/denoiser_small.pth (else tv); tv; drunet (with --weights)")
       ("output,o", po::value(&output)->required(), "restored image (written atomically)")
       ("noise", po::value(&noise255), "noise sigma on the 0-255 scale (default: estimated from the image)")
       ("boundary", po::value(&boundary)->default_value("liu-jia"),
        "circular | replicate | reflect | taper | liu-jia (real photos: liu-jia; circularly blurred data: circular)")
-      ("nsr", po::value<double>(), "wiener: noise-to-signal ratio")
-      ("iters", po::value<int>(), "rl, admm: iterations")
-      ("lambda", po::value<double>(), "admm: TV weight; hqs-tv: data weight")
-      ("rho", po::value<double>(), "admm: penalty parameter")
-      ("tol", po::value<double>(), "admm: relative residual tolerance")
-      ("alpha", po::value<double>(), "hqs-tv: prior exponent (1 = TV, 0.5-0.8 = hyper-Laplacian)")
-      ("param", po::value(&extra)->composing(), "any method parameter as name=value (repeatable)")
+      ("param", po::value(&extra)->composing(), "any method parameter as name=value (repeatable; see the list below)")
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]")
       ("double", po::bool_switch(), "compute in float64")
       ("bits", po::value(&bits)->default_value(8), "output bit depth: 8 or 16")
       ("ref", po::value(&ref), "sharp reference: print PSNR/SSIM of the result");
   add_rotation_options(opts, rotation_args);
+  // The dedicated parameter flags (--iters, --lambda, ...) are aliases of --param, declared by the registry.
+  po::options_description flags("method parameter flags (aliases of --param NAME=VALUE)");
+  const std::vector<std::string> flag_names = flag_param_names();
+  std::vector<std::string> flag_helps;
+  for (const auto& name : flag_names) flag_helps.push_back(flag_help(name));
+  for (size_t i = 0; i < flag_names.size(); ++i)
+    flags.add_options()(flag_names[i].c_str(), po::value<double>(), flag_helps[i].c_str());
+  opts.add(flags);
   po::variables_map vm;
   const std::string usage =
       "usage: unroll deblur --input y.png --kernel k.csv --method admm --output x.png [options]\n"
-      "       unroll deblur --input y.png --blur rotational --rpm 1200 --exposure 0.004 --centre X,Y -m hqs-tv -o x.png\n"
-      "methods: wiener, rl, admm, hqs-tv, pnp (TV prior, or DRUNet with --weights), usrnet (--weights), convir (blind, --weights)";
+      "       unroll deblur --input y.png --blur rotational --rpm 1200 --exposure 0.004 --centre X,Y -m hqs-tv -o x.png\n\n" +
+      method_help();
   if (!parse(usage, opts, args, vm)) return 0;
 
   auto device = parse_device(device_name);
@@ -68,10 +72,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
   UNROLL_CHECK(!vm.count("noise") || noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
 
   MethodParams params;
-  for (const char* key : {"nsr", "lambda", "rho", "tol", "alpha"}) {
-    if (vm.count(key)) params[key] = vm[key].as<double>();
-  }
-  if (vm.count("iters")) params["iters"] = vm["iters"].as<int>();
+  for (const auto& name : flag_names)
+    if (vm.count(name)) params[name] = vm[name].as<double>();
   for (const auto& kv : extra) {
     auto eq = kv.find('=');
     UNROLL_CHECK(eq != std::string::npos, "--param expects name=value, got '", kv, "'");
@@ -130,7 +132,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
   if (progress) progress->finish();
   write_image(output, result.image.cpu(), bits);
 
-  std::cout << method << ": " << result.iterations << " iteration(s), stop: " << result.stop_reason << ", "
+  std::cout << method << ": " << result.iterations << " iteration(s), stop: " << result.stop_text() << ", "
             << fixed(seconds, 3) << " s -> " << output << "\n";
   if (sharp.defined()) {
     auto x = result.image.cpu().to(dtype);

@@ -65,11 +65,13 @@ int cmd_demo(const std::vector<std::string>& args) {
   req.kernel = kernel;
   req.sigma = noise255 / 255.0;
   req.boundary = parse_boundary(boundary);
-  // The classical methods, then the learned ones whose shipped model is present (models/README.md):
-  // plug-and-play HQS, the unrolled network, and blind ConvIR (which ignores the kernel).
+  // The classical methods, then every learned one whose shipped model is present (models/README.md):
+  // plug-and-play HQS, the unrolled network and the blind networks (which ignore the kernel).
   std::vector<std::string> names = classical_method_names();
   for (const auto& m : all_methods()) {
-    if ((m.name == "pnp" || m.name == "unrolled" || m.name == "convir") && !m.needs_weights) names.push_back(m.name);
+    if (m.kind != MethodKind::Classical && !m.weights_required && !m.shipped_model.empty() &&
+        !shipped_model(m.shipped_model).empty())
+      names.push_back(m.name);
   }
   for (const auto& name : names) {
     const auto t0 = std::chrono::steady_clock::now();

@@ -40,8 +40,9 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
   // clang-format on
   po::variables_map vm;
-  if (!parse("usage: unroll eval --data KIND:PATH [--data ...] --methods admm,hqs-tv [--limit N] [--out DIR]", opts,
-             args, vm))
+  if (!parse("usage: unroll eval --data KIND:PATH [--data ...] --methods admm,hqs-tv [--limit N] [--out DIR]\n\n" +
+                 method_help(),
+             opts, args, vm))
     return 0;
 
   EvalOptions eo;

@@ -17,7 +17,8 @@ const char* kUsage =
     "usage: unroll <command> [options]     (unroll <command> --help for its options)\n"
     "\n"
     "commands:\n"
-    "  deblur    restore a blurred image (wiener, rl, admm, hqs-tv, pnp, unrolled, usrnet, convir; --blur rotational)\n"
+    "  deblur    restore a blurred image with one method (--blur rotational for spinning parts)\n"
+    "  methods   list every method with its parameters, defaults and ranges (--markdown for the README)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
     "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
     "  demo      deblur the bundled sample with every classical method -> out/demo/\n"
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "study") return unroll::cli::cmd_study(args);
     if (command == "pack") return unroll::cli::cmd_pack(args);
     if (command == "export") return unroll::cli::cmd_export(args);
+    if (command == "methods") return unroll::cli::cmd_methods(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   });

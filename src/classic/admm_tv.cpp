@@ -61,7 +61,7 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   std::vector<torch::Tensor> x_chunks;
   torch::Tensor rhs_buffer;
   SolverResult result;
-  result.stop_reason = "max_iterations";
+  result.stop_reason = StopReason::MaxIterations;
   for (int it = 0; it < o.iterations; ++it) {
     if (check) {
       std::swap(u, u_prev);
@@ -103,7 +103,7 @@ SolverResult admm_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, 
       const double primal = std::sqrt(primal2) / scale, dual = std::sqrt(dual2) / scale;
       result.residual = std::max(primal, dual);
       if (primal < o.tolerance && dual < o.tolerance) {
-        result.stop_reason = "tolerance";
+        result.stop_reason = StopReason::Tolerance;
         break;
       }
     }

@@ -43,7 +43,7 @@ SolverResult hqs_tv(const torch::Tensor& blurred, const torch::Tensor& kernel, c
   const int total = o.total_iterations();
   auto x = ext.image;
   SolverResult result;
-  result.stop_reason = "schedule_end";
+  result.stop_reason = StopReason::ScheduleEnd;
   for (double beta = o.beta0; beta <= o.beta_max * (1.0 + 1e-12); beta *= o.beta_rate) {
     const auto a = torch::scalar_tensor(beta / o.lambda, y.options());
     const auto inv_den = step.inverse_denominator(a, reg);

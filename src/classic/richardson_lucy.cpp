@@ -88,7 +88,7 @@ SolverResult richardson_lucy(const torch::Tensor& blurred, const torch::Tensor& 
   const double damp2 = o.damping * o.damping / 2.0;
   constexpr double kDampPower = 10.0;  // MATLAB deconvlucy's N
   SolverResult result;
-  result.stop_reason = "max_iterations";
+  result.stop_reason = StopReason::MaxIterations;
   torch::Tensor prev_step;
   // Every temporary below is fresh (an FFT output or a quotient), so the element-wise steps run in place.
   for (int it = 0; it < o.iterations; ++it) {

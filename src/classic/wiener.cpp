@@ -1,5 +1,7 @@
 #include "classic/wiener.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/noise.h"
@@ -99,6 +101,11 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   }
   x = ext.crop(x);
   return options.clip ? x.clamp(0.0, 1.0) : x;
+}
+
+double default_wiener_nsr(double sigma, WienerOptions::Regularizer regularizer) {
+  const double s = std::max(sigma, 1e-3);
+  return regularizer == WienerOptions::Regularizer::Laplacian ? 30.0 * s * s : 400.0 * s * s;
 }
 
 }  // namespace unroll

@@ -26,6 +26,13 @@ struct WienerOptions {
 /// blurred: [N,C,H,W]; kernel: [kh,kw] or [N,1,kh,kw]. Returns [N,C,H,W].
 torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, const WienerOptions& options = {});
 
+/// The noise-to-signal ratio matched to a known noise level sigma ([0,1] scale), calibrated on the DPIR
+/// protocol (Set3C x Levin kernels): 30 sigma^2 with the Laplacian regulariser, 400 sigma^2 with the
+/// identity (sigma floored at 1e-3). Without a known level, Wiener estimates the whole ratio from the
+/// image instead (auto_nsr, estimate_wiener_nsr): unlike the iterative solvers, which take an estimated
+/// sigma (eval/methods.h effective_sigma), it needs the signal's variance as well, and the image gives both.
+double default_wiener_nsr(double sigma, WienerOptions::Regularizer regularizer = WienerOptions::Regularizer::Laplacian);
+
 /// The nsr used by auto_nsr for one observation: sigma^2 / max(var(y) - sigma^2, eps) (identity
 /// regulariser); for the Laplacian regulariser the same ratio scaled by 1/mean(|L|^2) so both
 /// regularisers penalise the same energy on average.

@@ -2,31 +2,32 @@
 
 #include <algorithm>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/tensor.h"
 
 namespace unroll {
 
-Boundary parse_boundary(const std::string& name) {
-  if (name == "circular" || name == "periodic") return Boundary::Circular;
-  if (name == "replicate") return Boundary::Replicate;
-  if (name == "reflect" || name == "symmetric") return Boundary::Reflect;
-  if (name == "taper" || name == "edgetaper") return Boundary::Taper;
-  if (name == "liu-jia" || name == "liujia" || name == "liu_jia") return Boundary::LiuJia;
-  fail("unknown boundary '", name, "' (expected circular, replicate, reflect, taper or liu-jia)");
+namespace {
+const EnumNames<Boundary>& boundary_names() {
+  static const EnumNames<Boundary> names("boundary", {{Boundary::Circular, "circular"},
+                                                      {Boundary::Circular, "periodic", true},
+                                                      {Boundary::Replicate, "replicate"},
+                                                      {Boundary::Reflect, "reflect"},
+                                                      {Boundary::Reflect, "symmetric", true},
+                                                      {Boundary::Taper, "taper"},
+                                                      {Boundary::Taper, "edgetaper", true},
+                                                      {Boundary::LiuJia, "liu-jia"},
+                                                      {Boundary::LiuJia, "liujia", true},
+                                                      {Boundary::LiuJia, "liu_jia", true}});
+  return names;
 }
+}  // namespace
 
-std::string boundary_name(Boundary b) {
-  switch (b) {
-    case Boundary::Circular: return "circular";
-    case Boundary::Replicate: return "replicate";
-    case Boundary::Reflect: return "reflect";
-    case Boundary::Taper: return "taper";
-    case Boundary::LiuJia: return "liu-jia";
-  }
-  return "?";
-}
+Boundary parse_boundary(const std::string& name) { return boundary_names().parse(name); }
+
+std::string boundary_name(Boundary b) { return boundary_names().name(b); }
 
 namespace {
 
@@ -97,13 +98,14 @@ torch::Tensor liu_jia_extend(const torch::Tensor& y, int64_t out_h, int64_t out_
 
   // C: the corner (ph x pw), framed by B's last/first rows and A's last/first columns.
   auto top = torch::cat({y.narrow(d2, h - 1, 1).narrow(d1, w - 1, 1), band_b.narrow(d2, h - 1, 1),
-                         y.narrow(d2, h - 1, 1).narrow(d1, 0, 1)}, d1);
-  auto bottom = torch::cat({y.narrow(d2, 0, 1).narrow(d1, w - 1, 1), band_b.narrow(d2, 0, 1),
-                            y.narrow(d2, 0, 1).narrow(d1, 0, 1)}, d1);
+                         y.narrow(d2, h - 1, 1).narrow(d1, 0, 1)},
+                        d1);
+  auto bottom = torch::cat(
+      {y.narrow(d2, 0, 1).narrow(d1, w - 1, 1), band_b.narrow(d2, 0, 1), y.narrow(d2, 0, 1).narrow(d1, 0, 1)}, d1);
   auto zero_shape = band_a.sizes().vec();
   zero_shape.back() = pw;
-  auto middle = torch::cat({band_a.narrow(d1, w - 1, 1), torch::zeros(zero_shape, band_a.options()),
-                            band_a.narrow(d1, 0, 1)}, d1);
+  auto middle = torch::cat(
+      {band_a.narrow(d1, w - 1, 1), torch::zeros(zero_shape, band_a.options()), band_a.narrow(d1, 0, 1)}, d1);
   auto rc = torch::cat({top, middle, bottom}, d2);
   auto band_c = solve_dirichlet_laplace(rc).narrow(d2, 1, ph).narrow(d1, 1, pw);
   return torch::cat({torch::cat({y, band_b}, d1), torch::cat({band_a, band_c}, d1)}, d2);
@@ -122,8 +124,8 @@ torch::Tensor edgetaper(const torch::Tensor& y, const torch::Tensor& kernel) {
     return 1.0 - z;
   };
   UNROLL_CHECK(h > 2 && w > 2, "edgetaper: image too small");
-  auto wy = weight(k.sum(3).squeeze(1), h).unsqueeze(1).unsqueeze(-1);   // [N,1,h,1]
-  auto wx = weight(k.sum(2).squeeze(1), w).unsqueeze(1).unsqueeze(-2);   // [N,1,1,w]
+  auto wy = weight(k.sum(3).squeeze(1), h).unsqueeze(1).unsqueeze(-1);  // [N,1,h,1]
+  auto wx = weight(k.sum(2).squeeze(1), w).unsqueeze(1).unsqueeze(-2);  // [N,1,1,w]
   auto alpha = wy * wx;
   auto blurred = conv_circular(y, k);
   return alpha * y + (1.0 - alpha) * blurred;

@@ -8,12 +8,29 @@
 
 namespace unroll {
 
-/// What an iterative solver returns.
+/// Why a solver stopped.
+enum class StopReason {
+  MaxIterations,  ///< ran every iteration it was allowed
+  Tolerance,      ///< the residual fell below the tolerance
+  ScheduleEnd,    ///< a fixed continuation / noise schedule ran to its end (HQS-TV, PnP)
+  ClosedForm,     ///< no iterations: one closed-form solve (Wiener, the polar Wiener filter)
+  Network,        ///< one pass of a network (the unrolled and end-to-end networks)
+};
+
+/// The stop reason's name as printed and written in reports: "max_iterations", "tolerance",
+/// "schedule_end", "closed_form", "network".
+std::string stop_reason_name(StopReason reason);
+
+/// What a solver returns.
 struct SolverResult {
   torch::Tensor image;           ///< restored image, [N,C,H,W] like the input
   int iterations = 0;            ///< iterations actually run
   double residual = 0.0;         ///< final relative change (or the solver's own residual, documented there)
-  std::string stop_reason;       ///< "max_iterations", "tolerance", "schedule_end", ...
+  StopReason stop_reason = StopReason::MaxIterations;
+  std::string message;           ///< optional detail for the user (e.g. a fallback taken); empty when none
+
+  /// stop_reason_name(stop_reason), then ": message" when there is one.
+  std::string stop_text() const;
 };
 
 /// Called after each iteration with (iterations done, iterations planned).

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/noise.h"
@@ -19,26 +20,25 @@ uint64_t sub_seed(uint64_t seed, SeedSlot slot) { return mix_seed(seed ^ (0xA5A5
 
 }  // namespace
 
-BlurMode parse_blur_mode(const std::string& name) {
-  if (name == "circular" || name == "wrap") return BlurMode::Circular;
-  if (name == "same") return BlurMode::Same;
-  if (name == "valid") return BlurMode::Valid;
-  fail("unknown blur mode '", name, "' (expected circular, same or valid)");
+namespace {
+const EnumNames<BlurMode>& blur_mode_names() {
+  static const EnumNames<BlurMode> names("blur mode", {{BlurMode::Circular, "circular"},
+                                                       {BlurMode::Circular, "wrap", true},
+                                                       {BlurMode::Same, "same"},
+                                                       {BlurMode::Valid, "valid"}});
+  return names;
 }
+}  // namespace
 
-std::string blur_mode_name(BlurMode mode) {
-  switch (mode) {
-    case BlurMode::Circular: return "circular";
-    case BlurMode::Same: return "same";
-    case BlurMode::Valid: return "valid";
-  }
-  return "?";
-}
+BlurMode parse_blur_mode(const std::string& name) { return blur_mode_names().parse(name); }
+
+std::string blur_mode_name(BlurMode mode) { return blur_mode_names().name(mode); }
 
 void DegradeOptions::validate() const {
-  UNROLL_CHECK(std::isfinite(sigma_min) && sigma_min >= 0, "degrade: sigma_min must be finite and >= 0, got ", sigma_min);
-  UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max >= sigma_min, "degrade: sigma_max must be >= sigma_min (", sigma_min,
-               "), got ", sigma_max);
+  UNROLL_CHECK(std::isfinite(sigma_min) && sigma_min >= 0, "degrade: sigma_min must be finite and >= 0, got ",
+               sigma_min);
+  UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max >= sigma_min, "degrade: sigma_max must be >= sigma_min (",
+               sigma_min, "), got ", sigma_max);
   UNROLL_CHECK(std::isfinite(poisson_peak) && poisson_peak >= 0, "degrade: poisson_peak must be >= 0 (0 = off), got ",
                poisson_peak);
   UNROLL_CHECK(jpeg_quality >= 0 && jpeg_quality <= 100, "degrade: jpeg_quality must be in [0,100] (0 = off), got ",

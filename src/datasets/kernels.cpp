@@ -5,6 +5,7 @@
 #include <complex>
 #include <filesystem>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/kernel.h"
 
@@ -147,7 +148,8 @@ torch::Tensor motion_kernel(const MotionKernelOptions& o) {
   UNROLL_CHECK(half_extent <= room + 1e-9, "motion kernel: size ", size, " is too small for length ", o.length,
                " at angle ", o.angle_deg, " degrees (the segment reaches ", half_extent,
                " px from the centre, the kernel holds ", room, ")");
-  const int64_t n = o.length > 0 ? std::max<int64_t>(2, static_cast<int64_t>(std::ceil(o.length * o.samples_per_pixel)) + 1) : 1;
+  const int64_t n =
+      o.length > 0 ? std::max<int64_t>(2, static_cast<int64_t>(std::ceil(o.length * o.samples_per_pixel)) + 1) : 1;
   auto t = n > 1 ? torch::linspace(-0.5 * o.length, 0.5 * o.length, n, f64()) : torch::zeros({1}, f64());
   // Clamp away round-off that could push an end point a hair outside [0, size-1].
   auto px = (c + t * dx).clamp(0, size - 1);
@@ -162,7 +164,8 @@ torch::Tensor motion_kernel(const MotionKernelOptions& o) {
 void DefocusKernelOptions::validate() const {
   UNROLL_CHECK(finite(radius) && radius > 0, "defocus kernel: radius must be finite and > 0, got ", radius);
   UNROLL_CHECK(size >= 0, "defocus kernel: size must be >= 0 (0 = automatic), got ", size);
-  UNROLL_CHECK(supersample >= 1 && supersample <= 256, "defocus kernel: supersample must be in [1, 256], got ", supersample);
+  UNROLL_CHECK(supersample >= 1 && supersample <= 256, "defocus kernel: supersample must be in [1, 256], got ",
+               supersample);
 }
 
 torch::Tensor defocus_kernel(const DefocusKernelOptions& o) {
@@ -189,9 +192,11 @@ torch::Tensor defocus_kernel(const DefocusKernelOptions& o) {
 
 void ShakeTrajectoryOptions::validate() const {
   UNROLL_CHECK(steps >= 2, "shake trajectory: steps must be >= 2, got ", steps);
-  UNROLL_CHECK(finite(max_length) && max_length > 0, "shake trajectory: max_length must be finite and > 0, got ", max_length);
+  UNROLL_CHECK(finite(max_length) && max_length > 0, "shake trajectory: max_length must be finite and > 0, got ",
+               max_length);
   UNROLL_CHECK(finite(anxiety) && anxiety >= 0, "shake trajectory: anxiety must be finite and >= 0, got ", anxiety);
-  UNROLL_CHECK(finite(centripetal) && centripetal <= 1, "shake trajectory: centripetal must be <= 1 (negative = random), got ", centripetal);
+  UNROLL_CHECK(finite(centripetal) && centripetal <= 1,
+               "shake trajectory: centripetal must be <= 1 (negative = random), got ", centripetal);
   UNROLL_CHECK(finite(prob_big_shake) && prob_big_shake <= 1,
                "shake trajectory: prob_big_shake must be <= 1 (negative = random), got ", prob_big_shake);
   UNROLL_CHECK(finite(gaussian_shake), "shake trajectory: gaussian_shake must be finite, got ", gaussian_shake);
@@ -239,10 +244,12 @@ torch::Tensor rasterize_trajectory(const torch::Tensor& trajectory, int64_t size
                "rasterize_trajectory: trajectory must be [P,2] with P >= 1, got ",
                trajectory.defined() ? trajectory.sizes() : torch::IntArrayRef{});
   UNROLL_CHECK(size >= 1, "rasterize_trajectory: size must be >= 1, got ", size);
-  UNROLL_CHECK(finite(exposure) && exposure > 0 && exposure <= 1, "rasterize_trajectory: exposure must be in (0,1], got ", exposure);
+  UNROLL_CHECK(finite(exposure) && exposure > 0 && exposure <= 1,
+               "rasterize_trajectory: exposure must be in (0,1], got ", exposure);
   auto p = trajectory.to(torch::kFloat64).cpu();
   UNROLL_CHECK(torch::isfinite(p).all().item<bool>(), "rasterize_trajectory: trajectory contains NaN or Inf");
-  const int64_t keep = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(exposure * static_cast<double>(p.size(0)) - 1e-9)));
+  const int64_t keep =
+      std::max<int64_t>(1, static_cast<int64_t>(std::ceil(exposure * static_cast<double>(p.size(0)) - 1e-9)));
   p = p.narrow(0, 0, keep);
   auto dev = p - p.mean(0, true);  // centre of mass at the origin (uniform weight per time sample)
   const int64_t c = size / 2;
@@ -262,25 +269,22 @@ torch::Tensor shake_kernel(const ShakeTrajectoryOptions& options, int64_t size, 
 // ------------------------------------------------------------------------------------------------
 // Random mixes
 
-KernelType parse_kernel_type(const std::string& name) {
-  if (name == "gaussian") return KernelType::Gaussian;
-  if (name == "linear") return KernelType::Linear;
-  if (name == "motion" || name == "shake") return KernelType::Motion;
-  if (name == "defocus" || name == "disk") return KernelType::Defocus;
-  if (name == "mixed") return KernelType::Mixed;
-  fail("unknown kernel type '", name, "' (expected gaussian, linear, motion, defocus or mixed)");
+namespace {
+const EnumNames<KernelType>& kernel_type_names() {
+  static const EnumNames<KernelType> names("kernel type", {{KernelType::Gaussian, "gaussian"},
+                                                           {KernelType::Linear, "linear"},
+                                                           {KernelType::Motion, "motion"},
+                                                           {KernelType::Motion, "shake", true},
+                                                           {KernelType::Defocus, "defocus"},
+                                                           {KernelType::Defocus, "disk", true},
+                                                           {KernelType::Mixed, "mixed"}});
+  return names;
 }
+}  // namespace
 
-std::string kernel_type_name(KernelType type) {
-  switch (type) {
-    case KernelType::Gaussian: return "gaussian";
-    case KernelType::Linear: return "linear";
-    case KernelType::Motion: return "motion";
-    case KernelType::Defocus: return "defocus";
-    case KernelType::Mixed: return "mixed";
-  }
-  return "?";
-}
+KernelType parse_kernel_type(const std::string& name) { return kernel_type_names().parse(name); }
+
+std::string kernel_type_name(KernelType type) { return kernel_type_names().name(type); }
 
 void KernelSpec::validate() const {
   auto range = [](const char* lo_name, double lo, const char* hi_name, double hi, double floor_value, bool strict) {
@@ -317,7 +321,8 @@ torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed) {
   SeededRng rng(seed);
   KernelType type = spec.type;
   if (type == KernelType::Mixed) {
-    static constexpr KernelType kChoices[] = {KernelType::Gaussian, KernelType::Linear, KernelType::Motion, KernelType::Defocus};
+    static constexpr KernelType kChoices[] = {KernelType::Gaussian, KernelType::Linear, KernelType::Motion,
+                                              KernelType::Defocus};
     type = kChoices[rng.integer(0, 3)];
   }
   switch (type) {
@@ -348,7 +353,8 @@ torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed) {
       o.size = spec.size;
       return defocus_kernel(o);
     }
-    case KernelType::Mixed: break;
+    case KernelType::Mixed:
+      break;
   }
   fail("random_kernel: unhandled kernel type");
 }

@@ -1,375 +1,103 @@
+// The registry's machinery: lookup, parameter checks, help text. The methods themselves are declared in
+// method_table.cpp.
 #include "eval/methods.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
-#include <mutex>
+#include <set>
 #include <sstream>
-#include <vector>
 
-#include "classic/admm_tv.h"
-#include "classic/hqs_tv.h"
-#include "classic/richardson_lucy.h"
-#include "classic/wiener.h"
 #include "core/error.h"
 #include "core/noise.h"
 #include "core/tensor.h"
-#include "hqs/pnp.h"
-#include "hqs/unrolled_net.h"
-#include "priors/convir.h"
-#include "priors/deblur_net.h"
-#include "priors/prior.h"
-#include "priors/resunet.h"
-#include "priors/tv_prox.h"
 
 namespace unroll {
+
+std::vector<Method> build_method_table();  // method_table.cpp
+
 namespace {
 
-double get(const MethodParams& p, const std::string& name, double fallback) {
-  auto it = p.find(name);
-  return it == p.end() ? fallback : it->second;
+std::string number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
 }
 
-int get_int(const MethodParams& p, const std::string& name, int fallback) {
-  const double v = get(p, name, fallback);
-  UNROLL_CHECK(v == static_cast<double>(static_cast<int>(v)), name, " must be an integer, got ", v);
-  return static_cast<int>(v);
-}
-
-// Learned models are loaded once per checkpoint path and reused (evaluation calls a method per image).
-template <class T, class Load>
-T cached(const std::string& key, Load load) {
-  static std::mutex mutex;
-  static std::map<std::string, T> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, load()).first;
-  return it->second;
-}
-
-PriorPtr pnp_prior(const DeblurRequest& r) {
-  // Default: the shipped denoiser (models/denoiser_small.pth) when present, else the TV prior.
-  if (r.prior.empty() && r.weights.empty()) {
-    const std::string shipped = shipped_model("denoiser_small.pth");
-    if (!shipped.empty()) {
-      return cached<PriorPtr>("shipped:" + shipped, [&] {
-        auto p = load_resunet(shipped, ResUNetPadding::Replicate);
-        p->eval();
-        use_channels_last(*p);
-        return PriorPtr(p);
-      });
-    }
+const char* kind_name(MethodKind kind) {
+  switch (kind) {
+    case MethodKind::Classical: return "classical";
+    case MethodKind::Learned: return "learned, non-blind";
+    case MethodKind::Blind: return "blind (no kernel)";
   }
-  const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
-  if (name == "tv") {
-    UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
-    return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
-  }
-  if (name == "attention-unet" || name == "convir-s") {  // denoisers trained by unroll train (model.family)
-    UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (a denoiser checkpoint)");
-    return cached<PriorPtr>(name + ":" + r.weights, [&] { return load_prior(name, r.weights); });
-  }
-  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name,
-               "' (tv, drunet, resunet, attention-unet, convir-s)");
-  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
-  return cached<PriorPtr>(name + ":" + r.weights, [&] {
-    auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
-    p->eval();
-    use_channels_last(*p);
-    return PriorPtr(p);
-  });
+  return "?";
 }
 
-// Rotational blur: defaults calibrated on Set3C (docs/experiments/rotational).
-constexpr int kRotationalTvIterations = 16;
-constexpr double kRotationalTvLambda = 0.1;  // a_k = lambda sigma^2 / sigma_k^2
-double rotational_default_nsr(const RotationalBlurModel& m, double sigma) {
-  return 400.0 * std::pow(m.effective_sigma(sigma), 2);
-}
-
-UnrolledNet cached_unrolled_net(const std::string& path) {
-  return cached<UnrolledNet>("unrolled:" + path, [&] {
-    auto n = load_unrolled_net(path);
-    n->eval();
-    // NHWC convolutions for the ResUNet prior (core/tensor.h); other priors reshape feature maps and stay NCHW.
-    if (std::dynamic_pointer_cast<ResUNet>(n->prior(0))) use_channels_last(*n);
-    return n;
-  });
-}
-
-// One pass of an unrolled network on the request's observation, extended for the request's boundary
-// like every FFT solver (core/boundary.h) and cropped back. With `passes` > 1 (a self-ensemble), the mean
-// of that many passes on the flipped / rotated observation and kernel (hqs/pnp.h augment), each
-// transformed back: 2 = identity and the half turn, 4 = the four transforms that keep the image's
-// orientation (identity, the two flips, the half turn), 8 = all of them. Kernels are zero-padded to odd
-// sides first so that their centre maps onto itself. `alternate` switches the network's per-iteration
-// transform alternation (UnrolledNetOptions::alternate_transforms) for this call.
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
-  static const std::map<int, std::vector<int>> kModes = {{1, {0}}, {2, {0, 6}}, {4, {0, 2, 4, 6}},
-                                                         {8, {0, 1, 2, 3, 4, 5, 6, 7}}};
-  const auto modes = kModes.find(passes);
-  UNROLL_CHECK(modes != kModes.end(), "unrolled: passes must be 1, 2, 4 or 8, got ", passes);
-  net->to(r.blurred.device(), r.blurred.scalar_type());
-  net->set_alternate_transforms(alternate);
-  torch::NoGradGuard no_grad;
-  if (r.rotation) {
-    UNROLL_CHECK(passes == 1, "unrolled: a self-ensemble (passes > 1) is not available for rotational blur");
-    return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
-  }
-  auto y = as_image_batch(r.blurred);
-  auto k = as_kernel_batch(r.kernel).to(y.options());
-  if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
-  auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
-  auto pass = [&](const torch::Tensor& yy, const torch::Tensor& kk) {
-    const Extended ext = extend_for_deconvolution(yy, kk, r.boundary);
-    return ext.crop(net->forward(ext.image, kk, sigma));
-  };
-  SolverResult res;
-  if (passes == 1) {
-    res.image = pass(y, k);
-  } else {
-    const auto odd = torch::nn::functional::pad(
-        k, torch::nn::functional::PadFuncOptions({0, 1 - k.size(3) % 2, 0, 1 - k.size(2) % 2}));
-    res.image = torch::zeros_like(y);
-    for (int mode : modes->second)
-      res.image += inverse_augment(pass(augment(y, mode), augment(odd, mode).contiguous()), mode);
-    res.image /= static_cast<double>(passes);
-  }
-  if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
-  if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
-  res.iterations = net->options().iterations;
-  res.stop_reason = "network";
-  return res;
-}
-
-// Whether the unrolled-network methods alternate transforms by default (UnrolledNetOptions::
-// alternate_transforms): Unroll's network does; USRNet runs as published.
-constexpr bool kUnrolledAlternates = true;
-constexpr bool kUsrnetAlternates = false;
-
-// Inference parameters shared by the unrolled-network methods.
-std::vector<ParamInfo> unrolled_params(bool alternate_default) {
-  return {{"passes", "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass (default 1)"},
-          {"ensemble", "1 = passes=8 (the x8 self-ensemble; default 0)"},
-          {"alternate", std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no "
-                                    "extra cost (default ") + (alternate_default ? "1)" : "0, as published)")}};
-}
-
-int unrolled_passes(const MethodParams& p) {
-  if (get(p, "ensemble", 0.0) == 0.0) return get_int(p, "passes", 1);
-  UNROLL_CHECK(get_int(p, "passes", 8) == 8, "unrolled: ensemble=1 means passes=8, got passes=", get(p, "passes", 8));
-  return 8;
-}
-
-std::vector<Method> build_registry() {
-  std::vector<Method> m;
-  m.push_back(Method{
-      "wiener",
-      "Wiener / regularised least squares, closed form (one FFT round trip)",
-      true,
-      false,
-      {{"nsr", "noise-to-signal ratio (balance); default: estimated from the image"},
-       {"laplacian", "1 = Laplacian regulariser like skimage (default), 0 = identity (classic Wiener)"}},
-      [](const DeblurRequest& r, const MethodParams& p) {
-        if (r.rotation) {
-          return rotational_wiener(r.blurred, *r.rotation,
-                                   get(p, "nsr", rotational_default_nsr(*r.rotation, effective_sigma(r))));
-        }
-        WienerOptions o;
-        o.regularizer = get(p, "laplacian", 1.0) != 0.0 ? WienerOptions::Regularizer::Laplacian
-                                                        : WienerOptions::Regularizer::Identity;
-        o.boundary = r.boundary;
-        if (p.count("nsr")) {
-          o.nsr = p.at("nsr");
-        } else if (r.sigma >= 0.0) {
-          // Laplacian-regularised: balance ~ 0.4 * sigma^2-ish calibrated on the DPIR protocol.
-          const double s = std::max(r.sigma, 1e-3);
-          o.nsr = o.regularizer == WienerOptions::Regularizer::Laplacian ? 30.0 * s * s : 400.0 * s * s;
-        } else {
-          o.auto_nsr = true;
-        }
-        SolverResult res;
-        res.image = wiener(r.blurred, r.kernel, o);
-        res.iterations = 1;
-        res.stop_reason = "closed_form";
-        return res;
-      },
-      /*rotational=*/true});
-  m.push_back(Method{
-      "rl",
-      "Richardson-Lucy, boundary-normalised (Bertero-Boccacci), optional TV / damping / acceleration",
-      true,
-      false,
-      {{"iters", "iterations (default 30)"},
-       {"tv", "RL-TV weight (default 0)"},
-       {"damping", "damping threshold in intensity units (default 0)"},
-       {"accelerate", "1 = Biggs-Andrews acceleration (default 0)"},
-       {"zero_boundary", "1 = zero boundary like skimage (default 0)"}},
-      [](const DeblurRequest& r, const MethodParams& p) {
-        RichardsonLucyOptions o;
-        o.iterations = get_int(p, "iters", 30);
-        o.tv_weight = get(p, "tv", 0.0);
-        o.damping = get(p, "damping", 0.0);
-        o.accelerate = get(p, "accelerate", 0.0) != 0.0;
-        if (get(p, "zero_boundary", 0.0) != 0.0) {
-          o.boundary = RichardsonLucyOptions::BoundaryModel::Zero;
-          o.initial_value = 0.5;
-        } else if (r.boundary == Boundary::Circular) {
-          o.boundary = RichardsonLucyOptions::BoundaryModel::Circular;
-        }
-        o.progress = r.progress;
-        return richardson_lucy(r.blurred, r.kernel, o);
-      }});
-  m.push_back(Method{
-      "admm",
-      "ADMM with total variation (isotropic), closed-form FFT x-step",
-      true,
-      false,
-      {{"lambda", "TV weight; default from the noise level"},
-       {"rho", "ADMM penalty (default 10 * lambda)"},
-       {"iters", "maximum iterations (default 100)"},
-       {"tol", "relative residual tolerance (default 1e-4)"},
-       {"anisotropic", "1 = anisotropic TV (default 0)"}},
-      [](const DeblurRequest& r, const MethodParams& p) {
-        AdmmTvOptions o;
-        const double sigma = effective_sigma(r);
-        o.lambda = get(p, "lambda", default_tv_lambda(sigma));
-        o.rho = get(p, "rho", 10.0 * o.lambda);
-        o.iterations = get_int(p, "iters", 100);
-        o.tolerance = get(p, "tol", 1e-4);
-        o.isotropic = get(p, "anisotropic", 0.0) == 0.0;
-        o.boundary = r.boundary;
-        o.progress = r.progress;
-        return admm_tv(r.blurred, r.kernel, o);
-      }});
-  m.push_back(Method{
-      "hqs-tv",
-      "Half-quadratic splitting, TV or hyper-Laplacian prior (Krishnan-Fergus continuation)",
-      true,
-      false,
-      {{"lambda", "data weight; default from the noise level"},
-       {"alpha", "prior exponent (1 = TV default, 0.667 / 0.5 = hyper-Laplacian)"},
-       {"beta_max", "end of the beta continuation (default 256)"},
-       {"inner", "w/x alternations per beta (default 3)"},
-       {"iters", "rotational blur: HQS iterations with the TV proximal step (default 16)"}},
-      [](const DeblurRequest& r, const MethodParams& p) {
-        if (r.rotation) {
-          // Rotational blur: HQS with the polar data step and the TV proximal operator as the z-step.
-          RotationalHqsOptions o;
-          o.pnp.iterations = get_int(p, "iters", kRotationalTvIterations);
-          o.pnp.lambda = get(p, "lambda", kRotationalTvLambda);
-          o.pnp.progress = r.progress;
-          TvPrior tv;
-          return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), tv, o);
-        }
-        HqsTvOptions o;
-        o.alpha = get(p, "alpha", 1.0);
-        o.lambda = get(p, "lambda", default_hqs_lambda(effective_sigma(r), o.alpha));
-        o.beta_max = get(p, "beta_max", o.beta_max);
-        o.inner_iterations = get_int(p, "inner", 3);
-        o.boundary = r.boundary;
-        o.progress = r.progress;
-        return hqs_tv(r.blurred, r.kernel, o);
-      },
-      /*rotational=*/true});
-  m.push_back(Method{
-      "pnp",
-      "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, tv, or DRUNet (--weights)",
-      true,
-      false,
-      {{"iters", "iterations (default 8)"},
-       {"lambda", "a_k = lambda sigma^2 / sigma_k^2 (default 0.23)"},
-       {"alternate", "1 = iteration k denoises the k mod 8-th flip/rotation of its input, DPIR's x8, at no extra "
-                     "cost (default 1)"}},
-      [](const DeblurRequest& r, const MethodParams& p) {
-        PnpHqsOptions o;
-        o.iterations = get_int(p, "iters", o.iterations);
-        o.lambda = get(p, "lambda", o.lambda);
-        o.alternate_transforms = get(p, "alternate", 1.0) != 0.0;
-        o.boundary = r.boundary;
-        o.progress = r.progress;
-        auto prior = pnp_prior(r);
-        prior->to(r.blurred.device(), r.blurred.scalar_type());
-        torch::NoGradGuard no_grad;
-        if (r.rotation) {
-          RotationalHqsOptions ro;
-          ro.pnp = o;
-          return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), *prior, ro);
-        }
-        return pnp_hqs(r.blurred, r.kernel, effective_sigma(r), *prior, o);
-      },
-      /*rotational=*/true});
-  m.push_back(Method{
-      "unrolled",
-      "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
-      "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
-      true,
-      false,
-      unrolled_params(kUnrolledAlternates),
-      [](const DeblurRequest& r, const MethodParams& p) {
-        std::string path = r.weights;
-        if (path.empty()) path = shipped_model("unrolled_small.pth");
-        UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
-        return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(p),
-                            get(p, "alternate", kUnrolledAlternates) != 0.0);
-      },
-      /*rotational=*/true});
-  m.push_back(Method{
-      "usrnet",
-      "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)",
-      true,
-      true,
-      unrolled_params(kUsrnetAlternates),
-      [](const DeblurRequest& r, const MethodParams& p) {
-        return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(p),
-                            get(p, "alternate", kUsrnetAlternates) != 0.0);
-      },
-      /*rotational=*/true});
-  // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
-  // (variant read from the file); convir and atrous default to their shipped models (models/README.md)
-  // when present.
-  struct EndToEnd {
-    const char* name;
-    const char* description;
-    const char* shipped;
-  };
-  const EndToEnd e2e[] = {
-      {"convir", "ConvIR end-to-end blind deblurring (no kernel): the shipped models/convir_small.pth, or a checkpoint "
-                 "from --weights (official *.pkl / *.pth or `unroll train` task deblur)", "convir_small.pth"},
-      {"atrous", "ATROUS_NET (seed 001) end-to-end blind deblurring (no kernel): the shipped models/atrous_small.pth, or "
-                 "a checkpoint from --weights (unroll train, family atrous[-reds])", "atrous_small.pth"},
-      {"kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family kaist)", ""},
-      {"carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family carlo)", ""},
-      {"unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""},
-      {"unet-ae", "U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights", ""},
-  };
-  for (const auto& e : e2e) {
-    const std::string name = e.name, shipped_file = e.shipped;
-    m.push_back(Method{
-        // Needs --weights unless its shipped model is present.
-        name, e.description, false, shipped_file.empty() || shipped_model(shipped_file).empty(), {},
-        [name, shipped_file](const DeblurRequest& r, const MethodParams&) {
-          std::string path = r.weights;
-          if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
-          UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
-          auto net = cached<DeblurNet>(name + ":" + path, [&] { return DeblurNet::load(name, path); });
-          net.module()->to(r.blurred.device(), r.blurred.scalar_type());
-          SolverResult res;
-          res.image = net.deblur(r.blurred);
-          res.iterations = 1;
-          res.stop_reason = "network";
-          return res;
-        }});
-  }
-  return m;
+std::string joined(const std::vector<std::string>& items, const std::string& sep = ", ") {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : sep) + s;
+  return out;
 }
 
 }  // namespace
 
+std::string ParamInfo::default_text() const {
+  if (default_value) return "default " + number(*default_value);
+  return derived.empty() ? "" : "default: " + derived;
+}
+
+std::string ParamInfo::range_text() const {
+  if (type == ParamType::Switch) return "0 or 1";
+  const bool lo = std::isfinite(min), hi = std::isfinite(max);
+  const std::string integer = type == ParamType::Integer ? "an integer " : "";
+  if (lo && hi) {
+    return integer + "in " + (min_exclusive ? "(" : "[") + number(min) + ", " + number(max) + (max_exclusive ? ")" : "]");
+  }
+  if (lo) return integer + (min_exclusive ? "> " : ">= ") + number(min);
+  if (hi) return integer + (max_exclusive ? "< " : "<= ") + number(max);
+  return type == ParamType::Integer ? "an integer" : "";
+}
+
+const ParamInfo& MethodArgs::info(const std::string& name) const {
+  for (const auto& p : declared_)
+    if (p.name == name) return p;
+  fail("internal: parameter '", name, "' is not declared");
+}
+
+std::optional<double> MethodArgs::given(const std::string& name) const {
+  info(name);  // a typo in a run function is a bug, not a missing value
+  auto it = given_.find(name);
+  if (it == given_.end()) return std::nullopt;
+  return it->second;
+}
+
+double MethodArgs::real(const std::string& name) const {
+  if (auto v = given(name)) return *v;
+  const ParamInfo& p = info(name);
+  UNROLL_CHECK(p.default_value.has_value(), "internal: parameter '", name, "' has no fixed default");
+  return *p.default_value;
+}
+
+int MethodArgs::integer(const std::string& name) const { return static_cast<int>(real(name)); }
+
+bool MethodArgs::on(const std::string& name) const { return real(name) != 0.0; }
+
+bool Method::needs_weights() const {
+  if (weights_required) return true;
+  // A blind network has nothing to run without a checkpoint; the non-blind learned methods fall back
+  // (pnp to the TV prior) or say at run time that their shipped model is missing.
+  return kind == MethodKind::Blind && (shipped_model.empty() || unroll::shipped_model(shipped_model).empty());
+}
+
+const ParamInfo* Method::param(const std::string& name) const {
+  for (const auto& p : params)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 const std::vector<Method>& all_methods() {
-  static const std::vector<Method> registry = build_registry();
+  static const std::vector<Method> registry = build_method_table();
   return registry;
 }
 
@@ -377,12 +105,55 @@ const Method& find_method(const std::string& name) {
   for (const auto& m : all_methods()) {
     if (m.name == name) return m;
   }
-  std::ostringstream known;
-  for (const auto& m : all_methods()) known << (known.tellp() > 0 ? ", " : "") << m.name;
-  fail("unknown method '", name, "' (known: ", known.str(), ")");
+  std::vector<std::string> known;
+  for (const auto& m : all_methods()) known.push_back(m.name);
+  fail("unknown method '", name, "' (known: ", joined(known), ")");
 }
 
-std::vector<std::string> classical_method_names() { return {"wiener", "rl", "admm", "hqs-tv"}; }
+std::vector<std::string> method_names(MethodKind kind) {
+  std::vector<std::string> out;
+  for (const auto& m : all_methods())
+    if (m.kind == kind) out.push_back(m.name);
+  return out;
+}
+
+std::vector<std::string> classical_method_names() { return method_names(MethodKind::Classical); }
+
+void check_method_params(const Method& m, const MethodParams& params, const std::string& what_in) {
+  const std::string what = what_in.empty() ? m.name : what_in;
+  for (const auto& [key, value] : params) {
+    const ParamInfo* p = m.param(key);
+    if (!p) {
+      std::vector<std::string> accepted;
+      for (const auto& q : m.params) accepted.push_back(q.name);
+      fail(what, ": unknown parameter '", key, "' (accepted: ", accepted.empty() ? "none" : joined(accepted), ")");
+    }
+    UNROLL_CHECK(std::isfinite(value), what, ": parameter '", key, "' is not finite");
+    const bool integral = value == std::floor(value);
+    const bool in_range = (p->min_exclusive ? value > p->min : value >= p->min) &&
+                          (p->max_exclusive ? value < p->max : value <= p->max);
+    const bool ok = p->type == ParamType::Switch    ? (value == 0.0 || value == 1.0)
+                    : p->type == ParamType::Integer ? integral && in_range
+                                                    : in_range;
+    UNROLL_CHECK(ok, what, ": parameter '", key, "' must be ", p->range_text(), ", got ", value);
+  }
+}
+
+SolverResult run_method(const std::string& name, const DeblurRequest& request, const MethodParams& params) {
+  const Method& m = find_method(name);
+  check_method_params(m, params);
+  if (request.rotation) {
+    std::vector<std::string> supported;
+    for (const auto& x : all_methods())
+      if (x.rotational) supported.push_back(x.name);
+    UNROLL_CHECK(m.rotational, name, " does not solve rotational blur (methods that do: ", joined(supported), ")");
+  } else {
+    UNROLL_CHECK(!m.needs_kernel || request.kernel.defined(), name, " is non-blind and needs a kernel (--kernel)");
+  }
+  UNROLL_CHECK(request.blurred.defined(), name, ": no input image");
+  UNROLL_CHECK(!m.needs_weights() || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
+  return m.run(request, MethodArgs(m.params, params));
+}
 
 std::string shipped_model(const std::string& file) {
   std::vector<std::string> dirs;
@@ -403,29 +174,75 @@ double effective_sigma(const DeblurRequest& request) {
   return estimate_noise_sigma(as_image_batch(request.blurred).to(torch::kFloat64)).mean().item<double>();
 }
 
-SolverResult run_method(const std::string& name, const DeblurRequest& request, const MethodParams& params) {
-  const Method& m = find_method(name);
-  for (const auto& [key, value] : params) {
-    const bool known = std::any_of(m.params.begin(), m.params.end(), [&](const ParamInfo& p) { return p.name == key; });
-    if (!known) {
-      std::string accepted;
-      for (const auto& p : m.params) accepted += (accepted.empty() ? "" : ", ") + p.name;
-      fail(name, ": unknown parameter '", key, "' (accepted: ", accepted.empty() ? "none" : accepted, ")");
-    }
-    UNROLL_CHECK(std::isfinite(value), name, ": parameter '", key, "' is not finite");
+// ---- text generated from the registry ---------------------------------------------------------------
+
+namespace {
+
+std::string needs_text(const Method& m) {
+  std::vector<std::string> needs;
+  needs.push_back(m.needs_kernel ? "needs --kernel" : "no kernel");
+  if (m.rotational) needs.push_back("also --blur rotational");
+  if (m.weights_required) {
+    needs.push_back("needs --weights");
+  } else if (!m.shipped_model.empty()) {
+    needs.push_back("default weights models/" + m.shipped_model);
+  } else if (m.kind == MethodKind::Blind) {
+    needs.push_back("needs --weights");
   }
-  if (request.rotation) {
-    std::ostringstream supported;
-    for (const auto& x : all_methods()) {
-      if (x.rotational) supported << (supported.tellp() > 0 ? ", " : "") << x.name;
-    }
-    UNROLL_CHECK(m.rotational, name, " does not solve rotational blur (methods that do: ", supported.str(), ")");
-  } else {
-    UNROLL_CHECK(!m.needs_kernel || request.kernel.defined(), name, " is non-blind and needs a kernel (--kernel)");
+  if (!m.families.empty()) needs.push_back("families " + joined(m.families, " | "));
+  return joined(needs, "; ");
+}
+
+std::string param_line(const ParamInfo& p) {
+  std::string s = p.help;
+  const std::string d = p.default_text(), r = p.range_text();
+  if (!d.empty()) s += " (" + d + ")";
+  if (!r.empty()) s += "; " + r;
+  return s;
+}
+
+}  // namespace
+
+std::string method_help() {
+  std::ostringstream out;
+  out << "methods (--method NAME; parameters as --param NAME=VALUE):\n";
+  for (const auto& m : all_methods()) {
+    out << "  " << m.name << "  [" << kind_name(m.kind) << "] " << m.summary << "\n      " << needs_text(m) << "\n";
+    for (const auto& p : m.params) out << "      " << p.name << ": " << param_line(p) << "\n";
   }
-  UNROLL_CHECK(request.blurred.defined(), name, ": no input image");
-  UNROLL_CHECK(!m.needs_weights || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
-  return m.run(request, params);
+  return out.str();
+}
+
+std::string methods_markdown() {
+  std::ostringstream out;
+  for (const auto& m : all_methods()) {
+    out << "* `" << m.name << "` (" << kind_name(m.kind) << "): " << m.summary << ". " << needs_text(m) << ".";
+    if (!m.params.empty()) {
+      out << " Parameters:";
+      for (size_t i = 0; i < m.params.size(); ++i)
+        out << (i ? ";" : "") << " `" << m.params[i].name << "` " << param_line(m.params[i]);
+      out << ".";
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::vector<std::string> flag_param_names() {
+  std::set<std::string> names;
+  for (const auto& m : all_methods())
+    for (const auto& p : m.params)
+      if (p.flag) names.insert(p.name);
+  return {names.begin(), names.end()};
+}
+
+std::string flag_help(const std::string& name) {
+  std::vector<std::string> uses;
+  for (const auto& m : all_methods()) {
+    const ParamInfo* p = m.param(name);
+    if (p && p->flag) uses.push_back(m.name + ": " + p->help);
+  }
+  return "= --param " + name + "=VALUE; " + joined(uses, "; ");
 }
 
 }  // namespace unroll

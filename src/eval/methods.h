@@ -1,11 +1,22 @@
-// The method registry: the single place that knows every deblurring method by name. `unroll deblur`,
-// `unroll demo`, `unroll eval` and experiments all go through it, so a method added here appears
-// everywhere at once.
+// The method registry: the single place that knows every deblurring method. Each method declares its
+// name, a summary, its parameters (name, type, default, valid range, help), what it needs (a kernel,
+// weights), whether it is blind, which blur models it solves and which model families it runs, as named
+// fields. `unroll deblur`, `unroll eval`, experiments, the demo, `--help` and the README's method list
+// (`unroll methods --markdown`) all read it, so a method added here appears everywhere at once.
+//
+// Adding a method: one `Method` in method_table.cpp (its parameters, defaults and run function; the
+// noise-to-parameter calibration belongs in the solver's header, beside default_tv_lambda).
+//
+// Noise rule: a method that needs the noise level reads effective_sigma(request): the given level
+// (`--noise`), else the estimate of the image (core/noise.h estimate_noise_sigma). Wiener is the one
+// method that, without a given level, estimates its whole noise-to-signal ratio from the image instead
+// (classic/wiener.h default_wiener_nsr).
 #pragma once
 
 #include <torch/torch.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,7 +28,8 @@
 
 namespace unroll {
 
-/// Named numeric parameters of a method ("iters" -> 30). Unknown names are rejected by run_method().
+/// Named numeric parameters of a method ("iters" -> 30). Unknown names, values of the wrong type and
+/// values outside the declared range are rejected by run_method() (check_method_params).
 using MethodParams = std::map<std::string, double>;
 
 struct DeblurRequest {
@@ -33,19 +45,76 @@ struct DeblurRequest {
   ProgressCallback progress;
 };
 
+enum class ParamType {
+  Real,
+  Integer,
+  Switch,  ///< 0 or 1
+};
+
+/// One parameter of a method.
 struct ParamInfo {
   std::string name;
+  ParamType type = ParamType::Real;
+  /// The value used when the parameter is not given; unset when the method derives it at run time
+  /// (from the noise level, another parameter, ...), which `derived` then says in words.
+  std::optional<double> default_value;
+  std::string derived;
   std::string help;
+  double min = -std::numeric_limits<double>::infinity();  ///< valid range, inclusive ...
+  double max = std::numeric_limits<double>::infinity();
+  bool min_exclusive = false;  ///< ... unless exclusive (value > min)
+  bool max_exclusive = false;
+  /// Also `unroll deblur --NAME VALUE` (a dedicated flag, an alias of `--param NAME=VALUE`).
+  bool flag = false;
+
+  /// "default 30", "default: from the noise level", ...
+  std::string default_text() const;
+  /// "must be > 0", "must be an integer in [1, 1000]", "must be 0 or 1", or "" when any number goes.
+  std::string range_text() const;
+};
+
+/// The declared parameters with their values: given ones, else the declared defaults. The run
+/// functions read their parameters through it, so a default lives in one place (the declaration).
+class MethodArgs {
+ public:
+  MethodArgs(const std::vector<ParamInfo>& declared, const MethodParams& given) : declared_(declared), given_(given) {}
+  /// The given value, else the declared default; throws when neither exists (a derived parameter: use given()).
+  double real(const std::string& name) const;
+  int integer(const std::string& name) const;
+  bool on(const std::string& name) const;  ///< a Switch
+  /// The given value, if any.
+  std::optional<double> given(const std::string& name) const;
+
+ private:
+  const ParamInfo& info(const std::string& name) const;
+  const std::vector<ParamInfo>& declared_;
+  const MethodParams& given_;
+};
+
+enum class MethodKind {
+  Classical,  ///< model-based, no weights
+  Learned,    ///< non-blind, learned prior or unrolled network (needs a kernel)
+  Blind,      ///< end-to-end network: no kernel
 };
 
 struct Method {
   std::string name;
-  std::string description;
-  bool needs_kernel = true;
-  bool needs_weights = false;
-  std::vector<ParamInfo> params;  ///< the parameters it accepts (with defaults explained in help)
-  std::function<SolverResult(const DeblurRequest&, const MethodParams&)> run;
+  std::string summary;
+  MethodKind kind = MethodKind::Classical;
+  bool needs_kernel = true;       ///< uniform blur needs `kernel` (false: blind)
   bool rotational = false;        ///< also solves DeblurRequest::rotation (the polar data step)
+  /// Model families it runs (nets/ and priors/ family names); the first is the default architecture.
+  std::vector<std::string> families;
+  std::string shipped_model;      ///< models/<file> used when --weights is absent ("" = none)
+  bool weights_required = false;  ///< needs --weights even when the shipped model exists
+  std::vector<ParamInfo> params;  ///< the parameters it accepts, in help order
+  std::function<SolverResult(const DeblurRequest&, const MethodArgs&)> run;
+
+  /// True when it cannot run without --weights here: weights_required, or a learned method whose
+  /// shipped model is absent.
+  bool needs_weights() const;
+  /// The parameter called `name`, or null.
+  const ParamInfo* param(const std::string& name) const;
 };
 
 /// Every registered method, in display order.
@@ -54,10 +123,17 @@ const std::vector<Method>& all_methods();
 /// The method called `name`; throws unroll::Error listing the known names otherwise.
 const Method& find_method(const std::string& name);
 
+/// Names of the registered methods of `kind`, in display order.
+std::vector<std::string> method_names(MethodKind kind);
 /// Names of the classical (model-based, weight-free) methods: wiener, rl, admm, hqs-tv.
 std::vector<std::string> classical_method_names();
 
-/// Validates the request and parameters (kernel present when needed, known parameter names) and runs.
+/// Checks `params` against the method's declaration: known names (the error lists the accepted ones),
+/// finite values of the declared type within the declared range. `what` prefixes messages (default:
+/// the method's name).
+void check_method_params(const Method& method, const MethodParams& params, const std::string& what = "");
+
+/// Validates the request and parameters (kernel present when needed, check_method_params) and runs.
 SolverResult run_method(const std::string& name, const DeblurRequest& request, const MethodParams& params = {});
 
 /// Path of a model shipped with Unroll (models/<file>): $UNROLL_MODELS/<file>, else the source tree's
@@ -66,5 +142,16 @@ std::string shipped_model(const std::string& file);
 
 /// The noise level a method uses: request.sigma if >= 0, else the Immerkaer estimate of the image.
 double effective_sigma(const DeblurRequest& request);
+
+/// Text generated from the registry. method_help(): the methods and their parameters for `--help`
+/// (one block per method: name, summary, needs, each parameter with its default, range and help).
+/// methods_markdown(): the same as a Markdown list (the README's method list, between its
+/// `<!-- methods -->` markers). flag_help(name): the help of a dedicated flag (`--iters`), naming the
+/// methods that take it.
+std::string method_help();
+std::string methods_markdown();
+std::string flag_help(const std::string& param_name);
+/// The parameter names that are also dedicated `unroll deblur` flags (ParamInfo::flag), sorted.
+std::vector<std::string> flag_param_names();
 
 }  // namespace unroll

@@ -4,11 +4,12 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/enum_names.h"
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/metrics.h"
-#include "core/tensor.h"
 #include "core/noise.h"
+#include "core/tensor.h"
 #include "eval/aligned_metrics.h"
 #include "io/image_io.h"
 
@@ -76,8 +77,8 @@ ImagePair DpirProtocolDataset::get(int64_t index) const {
   return p;
 }
 
-std::vector<EvalCase> dpir_protocol_cases(const std::string& images_dir, const std::string& kernels_dir,
-                                          double sigma, uint64_t seed) {
+std::vector<EvalCase> dpir_protocol_cases(const std::string& images_dir, const std::string& kernels_dir, double sigma,
+                                          uint64_t seed) {
   DpirProtocolDataset dataset(images_dir, kernels_dir, sigma, seed);
   std::vector<EvalCase> cases;
   for (int64_t i = 0; i < dataset.size(); ++i) {
@@ -93,23 +94,18 @@ std::vector<EvalCase> dpir_protocol_cases(const std::string& images_dir, const s
   return cases;
 }
 
-Metric parse_metric(const std::string& name) {
-  if (name == "full") return Metric::Full;
-  if (name == "full8") return Metric::Full8;
-  if (name == "rsblur") return Metric::RSBlur;
-  if (name == "realblur") return Metric::RealBlur;
-  fail("unknown metric '", name, "' (full, full8, rsblur, realblur)");
+namespace {
+const EnumNames<Metric>& metric_names() {
+  static const EnumNames<Metric> names(
+      "metric",
+      {{Metric::Full, "full"}, {Metric::Full8, "full8"}, {Metric::RSBlur, "rsblur"}, {Metric::RealBlur, "realblur"}});
+  return names;
 }
+}  // namespace
 
-std::string metric_name(Metric metric) {
-  switch (metric) {
-    case Metric::Full: return "full";
-    case Metric::Full8: return "full8";
-    case Metric::RSBlur: return "rsblur";
-    case Metric::RealBlur: return "realblur";
-  }
-  return "?";
-}
+Metric parse_metric(const std::string& name) { return metric_names().parse(name); }
+
+std::string metric_name(Metric metric) { return metric_names().name(metric); }
 
 ImageScores score_image(const torch::Tensor& restored, const torch::Tensor& sharp, Metric metric) {
   auto x = as_image_batch(restored).detach().to(torch::kCPU, torch::kFloat64);
@@ -120,7 +116,8 @@ ImageScores score_image(const torch::Tensor& restored, const torch::Tensor& shar
   ImageScores s;
   if (metric == Metric::RSBlur || metric == Metric::RealBlur) {
     AlignedMetricOptions o;
-    o.variant = metric == Metric::RSBlur ? AlignedMetricOptions::Variant::RSBlur : AlignedMetricOptions::Variant::RealBlur;
+    o.variant =
+        metric == Metric::RSBlur ? AlignedMetricOptions::Variant::RSBlur : AlignedMetricOptions::Variant::RealBlur;
     auto a = aligned_scores(x, ref, o);
     s.psnr = a.psnr;
     s.ssim = a.ssim;

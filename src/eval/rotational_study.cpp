@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "classic/admm_tv.h"
+#include "classic/wiener.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/fft.h"
@@ -187,8 +188,7 @@ std::vector<RotationalStudyRow> run_rotational_study(const RotationalStudyOption
               best.psnr = -1;
               std::string detail;
               // Regularisation above the noise-based defaults too: the kernel error acts as noise.
-              const double s_eff = std::max(options.noise, 1e-3);
-              const double wiener_nsr = 30.0 * s_eff * s_eff, admm_lambda = default_tv_lambda(options.noise);
+              const double wiener_nsr = default_wiener_nsr(options.noise), admm_lambda = default_tv_lambda(options.noise);
               const std::vector<std::pair<std::string, MethodParams>> candidates = {
                   {"wiener", {{"nsr", wiener_nsr}}},       {"wiener", {{"nsr", 10 * wiener_nsr}}},
                   {"wiener", {{"nsr", 100 * wiener_nsr}}}, {"admm", {{"lambda", admm_lambda}}},

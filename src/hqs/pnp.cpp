@@ -77,7 +77,7 @@ SolverResult pnp_hqs_with(const DataStepFn& data_step, const torch::Tensor& y, d
   result.image = options.clip ? z.clamp(0.0, 1.0) : z;
   result.residual = ((z - previous).norm() / previous.norm().clamp_min(1e-12)).item<double>();
   result.iterations = K;
-  result.stop_reason = "schedule_end";
+  result.stop_reason = StopReason::ScheduleEnd;
   return result;
 }
 

@@ -57,7 +57,7 @@ PnpSchedule dpir_schedule(double sigma, const PnpHqsOptions& options = {});
 /// additive Gaussian noise of level `sigma` ([0,1] scale), using `prior` as the denoiser. The prior is
 /// called without gradients only if the caller disables them (the loop itself is differentiable).
 /// Returns the image in the input's shape; `residual` is the relative change of the last iteration
-/// ||z_K - z_{K-1}|| / ||z_{K-1}||; stop_reason "schedule_end".
+/// ||z_K - z_{K-1}|| / ||z_{K-1}||; stop_reason ScheduleEnd.
 SolverResult pnp_hqs(const torch::Tensor& blurred, const torch::Tensor& kernel, double sigma, Prior& prior,
                      const PnpHqsOptions& options = {});
 

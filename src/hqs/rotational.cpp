@@ -96,7 +96,7 @@ SolverResult rotational_wiener(const torch::Tensor& blurred, const RotationalBlu
   SolverResult r;
   r.image = s.compose(s.step.wiener(nsr));
   r.iterations = 1;
-  r.stop_reason = "closed_form";
+  r.stop_reason = StopReason::ClosedForm;
   return r;
 }
 
@@ -122,7 +122,7 @@ SolverResult rotational_unrolled(UnrolledNet net, const torch::Tensor& blurred, 
   SolverResult r;
   r.image = s.compose(out.image);
   r.iterations = net->options().iterations;
-  r.stop_reason = "network";
+  r.stop_reason = StopReason::Network;
   return r;
 }
 
@@ -219,6 +219,10 @@ AngleEstimate estimate_rotation_angle(const torch::Tensor& blurred, const Rotati
   if (fc > best_score) best_score = fc, est.angle = std::exp(c);
   if (fe > best_score) est.angle = std::exp(e);
   return est;
+}
+
+double default_rotational_wiener_nsr(const RotationalBlurModel& model, double sigma) {
+  return 400.0 * std::pow(model.effective_sigma(sigma), 2);
 }
 
 }  // namespace unroll

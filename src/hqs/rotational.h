@@ -66,6 +66,15 @@ struct RotationalHqsOptions {
   void validate() const;
 };
 
+/// Calibration for rotational blur (Set3C, docs/experiments/rotational), beside the solvers it tunes:
+/// the polar Wiener filter's noise-to-signal ratio 400 sigma_eff^2 (sigma_eff = model.effective_sigma(sigma),
+/// the pixel noise plus the model's own resampling error), and HQS with the TV proximal step (`hqs-tv`
+/// on rotational blur) running kRotationalTvIterations iterations with a_k = kRotationalTvLambda sigma^2 /
+/// sigma_k^2.
+double default_rotational_wiener_nsr(const RotationalBlurModel& model, double sigma);
+constexpr int kRotationalTvIterations = 16;
+constexpr double kRotationalTvLambda = 0.1;
+
 /// Plug-and-play HQS with the rotational data step and any prior (TvPrior: rotational HQS-TV). The
 /// DPIR schedule runs for the noise level sigma_eff (see RotationalBlurModel::model_sigma).
 SolverResult rotational_hqs(const torch::Tensor& blurred, const RotationalBlurModel& model, double sigma, Prior& prior,

@@ -39,7 +39,7 @@ TEST(AdmmTv, RestoresAndStopsOnTolerance) {
   o.tolerance = 1e-3;
   auto r = admm_tv(p.blurred, p.kernel, o);
   EXPECT_GT(psnr(r.image, p.sharp), p.input_psnr + 5.0);
-  EXPECT_EQ(r.stop_reason, "tolerance");
+  EXPECT_EQ(r.stop_reason, StopReason::Tolerance);
   EXPECT_LT(r.iterations, 500);
   o.tolerance = 0;
   o.iterations = 7;
@@ -48,7 +48,7 @@ TEST(AdmmTv, RestoresAndStopsOnTolerance) {
   auto r2 = admm_tv(p.blurred, p.kernel, o);
   EXPECT_EQ(r2.iterations, 7);
   EXPECT_EQ(calls, 7);
-  EXPECT_EQ(r2.stop_reason, "max_iterations");
+  EXPECT_EQ(r2.stop_reason, StopReason::MaxIterations);
   o.isotropic = false;
   EXPECT_GT(psnr(admm_tv(p.blurred, p.kernel, o).image, p.sharp), p.input_psnr + 3.0);
 }
@@ -63,7 +63,7 @@ SolverResult reference_admm_tv(const torch::Tensor& y, const torch::Tensor& k, c
   auto z = grad_circular(x);
   auto u = torch::zeros_like(z);
   SolverResult r;
-  r.stop_reason = "max_iterations";
+  r.stop_reason = StopReason::MaxIterations;
   for (int it = 0; it < o.iterations; ++it) {
     x = step.solve_spectral(torch::fft::rfft2(grad_circular_adjoint(z - u)), rho, reg);
     auto dx = grad_circular(x);
@@ -77,7 +77,7 @@ SolverResult reference_admm_tv(const torch::Tensor& y, const torch::Tensor& k, c
       const double dual = (z - z_prev).norm().item<double>() / scale;
       r.residual = std::max(primal, dual);
       if (primal < o.tolerance && dual < o.tolerance) {
-        r.stop_reason = "tolerance";
+        r.stop_reason = StopReason::Tolerance;
         break;
       }
     }

@@ -257,11 +257,36 @@ TEST_F(Cli, ExportHalvesTheShippedNetworkAndChecksTheCost) {
 }
 
 TEST_F(Cli, HelpForEverything) {
-  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic ", "export ", "pack "}) {
+  for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic ",
+                              "export ", "pack ", "methods "}) {
     auto r = unroll_cli(c + "--help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;
   }
+  // deblur and eval list every registered method with its parameters (generated from the registry), and
+  // deblur's dedicated flags are the registry's.
+  for (const std::string c : {"deblur ", "eval ", "methods "}) {
+    const auto r = unroll_cli(c + "--help");
+    for (const auto& m : all_methods()) {
+      EXPECT_NE(r.output.find("  " + m.name + "  ["), std::string::npos) << c << "lacks " << m.name;
+      for (const auto& p : m.params) EXPECT_NE(r.output.find("      " + p.name + ": "), std::string::npos) << c << p.name;
+    }
+  }
+  const auto deblur = unroll_cli("deblur --help");
+  for (const auto& f : flag_param_names()) EXPECT_NE(deblur.output.find("--" + f + " arg"), std::string::npos) << f;
+}
+
+TEST_F(Cli, DedicatedFlagsAreRegistryParameters) {
+  const std::string in = " -i " + dir_ + "/blurred.png -k " + dir_ + "/k.csv -o " + dir_ + "/x.png";
+  expect_error("deblur" + in + " -m rl --iters 2.5", "rl: parameter 'iters' must be an integer >= 1, got 2.5");
+  expect_error("deblur" + in + " -m admm --rho 0", "admm: parameter 'rho' must be > 0, got 0");
+  expect_error("deblur" + in + " -m wiener --iters 3", "wiener: unknown parameter 'iters' (accepted: nsr, laplacian)");
+  EXPECT_FALSE(fs::exists(dir_ + "/x.png"));
+  // --iters 3 and --param iters=3 are one parameter.
+  ASSERT_EQ(unroll_cli("deblur" + in + " -m rl --iters 3 --bits 16").code, 0);
+  const auto a = read_image(dir_ + "/x.png");
+  ASSERT_EQ(unroll_cli("deblur" + in + " -m rl --param iters=3 --bits 16").code, 0);
+  EXPECT_EQ(test::max_abs_diff(a, read_image(dir_ + "/x.png")), 0.0);
 }
 #endif
 

@@ -67,7 +67,7 @@ TEST(PnpHqs, OraclePriorIsExact) {
   auto r = pnp_hqs(y, k, 0.02, oracle, o);
   EXPECT_EQ(test::max_abs_diff(r.image, truth), 0.0);
   EXPECT_EQ(r.iterations, 8);
-  EXPECT_EQ(r.stop_reason, "schedule_end");
+  EXPECT_EQ(r.stop_reason, StopReason::ScheduleEnd);
   ASSERT_EQ(oracle.levels.size(), 8u);
   auto schedule = dpir_schedule(0.02);
   for (int k2 = 0; k2 < 8; ++k2) EXPECT_NEAR(oracle.levels[k2], schedule.sigmas[k2], 1e-7);

@@ -1,0 +1,457 @@
+// Every deblurring method, declared once (eval/methods.h): what it is, what it needs, its parameters
+// with their defaults and ranges, and how it runs. Noise-dependent defaults come from the calibration
+// functions in the solvers' headers (default_wiener_nsr, default_tv_lambda, default_hqs_lambda,
+// default_rotational_wiener_nsr).
+#include <cmath>
+#include <map>
+#include <mutex>
+
+#include "classic/admm_tv.h"
+#include "classic/hqs_tv.h"
+#include "classic/richardson_lucy.h"
+#include "classic/wiener.h"
+#include "core/error.h"
+#include "core/tensor.h"
+#include "eval/methods.h"
+#include "hqs/pnp.h"
+#include "hqs/unrolled_net.h"
+#include "priors/deblur_net.h"
+#include "priors/prior.h"
+#include "priors/resunet.h"
+#include "priors/tv_prox.h"
+
+namespace unroll {
+namespace {
+
+// Learned models are loaded once per checkpoint path and reused (evaluation calls a method per image).
+template <class T, class Load>
+T cached(const std::string& key, Load load) {
+  static std::mutex mutex;
+  static std::map<std::string, T> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, load()).first;
+  return it->second;
+}
+
+PriorPtr pnp_prior(const DeblurRequest& r) {
+  // Default: the shipped denoiser (models/denoiser_small.pth) when present, else the TV prior.
+  if (r.prior.empty() && r.weights.empty()) {
+    const std::string shipped = shipped_model("denoiser_small.pth");
+    if (!shipped.empty()) {
+      return cached<PriorPtr>("shipped:" + shipped, [&] {
+        auto p = load_resunet(shipped, ResUNetPadding::Replicate);
+        p->eval();
+        use_channels_last(*p);
+        return PriorPtr(p);
+      });
+    }
+  }
+  const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
+  if (name == "tv") {
+    UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
+    return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
+  }
+  if (name == "attention-unet" || name == "convir-s") {  // denoisers trained by unroll train (model.family)
+    UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (a denoiser checkpoint)");
+    return cached<PriorPtr>(name + ":" + r.weights, [&] { return load_prior(name, r.weights); });
+  }
+  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name,
+               "' (tv, drunet, resunet, attention-unet, convir-s)");
+  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
+  return cached<PriorPtr>(name + ":" + r.weights, [&] {
+    auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
+    p->eval();
+    use_channels_last(*p);
+    return PriorPtr(p);
+  });
+}
+
+// A network trained on `model_channels` image channels run on an image of another count: a grey image
+// through an RGB model runs as three equal channels and is averaged back; an RGB image through a grey
+// model runs channel by channel (the channels folded into the batch). 0 = the model takes any count.
+template <class Run>
+SolverResult on_model_channels(const std::string& method, const DeblurRequest& r, int64_t model_channels, Run run) {
+  const auto y = as_image_batch(r.blurred);
+  const int64_t n = y.size(0), c = y.size(1), h = y.size(2), w = y.size(3);
+  if (model_channels == 0 || c == model_channels) return run(r);
+  DeblurRequest adapted = r;
+  SolverResult res;
+  if (c == 1) {
+    adapted.blurred = y.expand({n, model_channels, h, w}).contiguous();
+    res = run(adapted);
+    res.image = as_image_batch(res.image).mean(1, true);
+  } else if (model_channels == 1) {
+    adapted.blurred = y.reshape({n * c, 1, h, w});
+    if (r.kernel.defined() && r.kernel.dim() == 4 && r.kernel.size(0) > 1)
+      adapted.kernel = r.kernel.repeat_interleave(c, 0);
+    res = run(adapted);
+    res.image = as_image_batch(res.image).reshape({n, c, h, w});
+  } else {
+    fail(method, ": the model takes ", model_channels, "-channel images, the input has ", c, " channels");
+  }
+  if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
+  if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
+  return res;
+}
+
+UnrolledNet cached_unrolled_net(const std::string& path) {
+  return cached<UnrolledNet>("unrolled:" + path, [&] {
+    auto n = load_unrolled_net(path);
+    n->eval();
+    // NHWC convolutions for the ResUNet prior (core/tensor.h); other priors reshape feature maps and stay NCHW.
+    if (std::dynamic_pointer_cast<ResUNet>(n->prior(0))) use_channels_last(*n);
+    return n;
+  });
+}
+
+// One pass of an unrolled network on the request's observation, extended for the request's boundary
+// like every FFT solver (core/boundary.h) and cropped back. With `passes` > 1 (a self-ensemble), the mean
+// of that many passes on the flipped / rotated observation and kernel (hqs/pnp.h augment), each
+// transformed back: 2 = identity and the half turn, 4 = the four transforms that keep the image's
+// orientation (identity, the two flips, the half turn), 8 = all of them. Kernels are zero-padded to odd
+// sides first so that their centre maps onto itself. `alternate` switches the network's per-iteration
+// transform alternation (UnrolledNetOptions::alternate_transforms) for this call.
+SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
+  static const std::map<int, std::vector<int>> kModes = {{1, {0}}, {2, {0, 6}}, {4, {0, 2, 4, 6}},
+                                                         {8, {0, 1, 2, 3, 4, 5, 6, 7}}};
+  const auto modes = kModes.find(passes);
+  UNROLL_CHECK(modes != kModes.end(), "unrolled: passes must be 1, 2, 4 or 8, got ", passes);
+  net->to(r.blurred.device(), r.blurred.scalar_type());
+  net->set_alternate_transforms(alternate);
+  torch::NoGradGuard no_grad;
+  if (r.rotation) {
+    UNROLL_CHECK(passes == 1, "unrolled: a self-ensemble (passes > 1) is not available for rotational blur");
+    return rotational_unrolled(net, r.blurred, *r.rotation, effective_sigma(r));
+  }
+  auto y = as_image_batch(r.blurred);
+  auto k = as_kernel_batch(r.kernel).to(y.options());
+  if (k.size(0) == 1 && y.size(0) > 1) k = k.expand({y.size(0), 1, k.size(2), k.size(3)});
+  auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
+  auto pass = [&](const torch::Tensor& yy, const torch::Tensor& kk) {
+    const Extended ext = extend_for_deconvolution(yy, kk, r.boundary);
+    return ext.crop(net->forward(ext.image, kk, sigma));
+  };
+  SolverResult res;
+  if (passes == 1) {
+    res.image = pass(y, k);
+  } else {
+    const auto odd = torch::nn::functional::pad(
+        k, torch::nn::functional::PadFuncOptions({0, 1 - k.size(3) % 2, 0, 1 - k.size(2) % 2}));
+    res.image = torch::zeros_like(y);
+    for (int mode : modes->second)
+      res.image += inverse_augment(pass(augment(y, mode), augment(odd, mode).contiguous()), mode);
+    res.image /= static_cast<double>(passes);
+  }
+  if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
+  if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
+  res.iterations = net->options().iterations;
+  res.stop_reason = StopReason::Network;
+  return res;
+}
+
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
+  return on_model_channels("unrolled", r, net->channels(),
+                           [&](const DeblurRequest& q) { return run_unrolled_on(net, q, passes, alternate); });
+}
+
+// Parameter declarations, in the order help lists them.
+ParamInfo real(std::string name, std::optional<double> fixed, std::string help) {
+  ParamInfo p;
+  p.name = std::move(name);
+  p.default_value = fixed;
+  p.help = std::move(help);
+  return p;
+}
+ParamInfo derived(std::string name, std::string how, std::string help) {
+  ParamInfo p = real(std::move(name), std::nullopt, std::move(help));
+  p.derived = std::move(how);
+  return p;
+}
+ParamInfo integer(std::string name, double fixed, std::string help) {
+  ParamInfo p = real(std::move(name), fixed, std::move(help));
+  p.type = ParamType::Integer;
+  return p;
+}
+ParamInfo on_off(std::string name, bool fixed, std::string help) {
+  ParamInfo p = real(std::move(name), fixed ? 1.0 : 0.0, std::move(help));
+  p.type = ParamType::Switch;
+  return p;
+}
+ParamInfo at_least(ParamInfo p, double min, bool exclusive = false) {
+  p.min = min;
+  p.min_exclusive = exclusive;
+  return p;
+}
+ParamInfo within(ParamInfo p, double min, double max, bool min_exclusive = false, bool max_exclusive = false) {
+  p = at_least(std::move(p), min, min_exclusive);
+  p.max = max;
+  p.max_exclusive = max_exclusive;
+  return p;
+}
+ParamInfo flag(ParamInfo p) {
+  p.flag = true;
+  return p;
+}
+
+// Whether the unrolled-network methods alternate transforms by default (UnrolledNetOptions::
+// alternate_transforms): Unroll's network does; USRNet runs as published.
+constexpr bool kUnrolledAlternates = true;
+constexpr bool kUsrnetAlternates = false;
+
+// Inference parameters shared by the unrolled-network methods.
+std::vector<ParamInfo> unrolled_params(bool alternate_default) {
+  return {within(integer("passes", 1, "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass"),
+                 1, 8),
+          on_off("ensemble", false, "1 = passes=8 (the x8 self-ensemble)"),
+          on_off("alternate", alternate_default,
+                 std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra "
+                             "cost") + (alternate_default ? "" : " (off: as published)"))};
+}
+
+int unrolled_passes(const MethodArgs& a) {
+  if (!a.on("ensemble")) return a.integer("passes");
+  const double passes = a.given("passes").value_or(8.0);
+  UNROLL_CHECK(passes == 8.0, "unrolled: ensemble=1 means passes=8, got passes=", passes);
+  return 8;
+}
+
+Method wiener_method() {
+  Method m;
+  m.name = "wiener";
+  m.summary = "Wiener / regularised least squares, closed form (one FFT round trip)";
+  m.rotational = true;
+  m.params = {flag(at_least(derived("nsr", "from --noise (default_wiener_nsr), else estimated from the image",
+                                    "noise-to-signal ratio (balance)"),
+                            0)),
+              on_off("laplacian", true, "1 = Laplacian regulariser like skimage, 0 = identity (classic Wiener)")};
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    if (r.rotation) {
+      return rotational_wiener(
+          r.blurred, *r.rotation,
+          a.given("nsr").value_or(default_rotational_wiener_nsr(*r.rotation, effective_sigma(r))));
+    }
+    WienerOptions o;
+    o.regularizer = a.on("laplacian") ? WienerOptions::Regularizer::Laplacian : WienerOptions::Regularizer::Identity;
+    o.boundary = r.boundary;
+    if (auto nsr = a.given("nsr")) {
+      o.nsr = *nsr;
+    } else if (r.sigma >= 0.0) {
+      o.nsr = default_wiener_nsr(r.sigma, o.regularizer);
+    } else {
+      o.auto_nsr = true;  // the noise and the signal variance both estimated from the image
+    }
+    SolverResult res;
+    res.image = wiener(r.blurred, r.kernel, o);
+    res.iterations = 1;
+    res.stop_reason = StopReason::ClosedForm;
+    return res;
+  };
+  return m;
+}
+
+Method rl_method() {
+  Method m;
+  m.name = "rl";
+  m.summary = "Richardson-Lucy, boundary-normalised (Bertero-Boccacci), optional TV / damping / acceleration";
+  m.params = {flag(at_least(integer("iters", 30, "iterations"), 1)),
+              within(real("tv", 0.0, "RL-TV weight"), 0, 0.5, false, true),
+              at_least(real("damping", 0.0, "damping threshold in intensity units"), 0),
+              on_off("accelerate", false, "1 = Biggs-Andrews acceleration"),
+              on_off("zero_boundary", false, "1 = zero boundary like skimage")};
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    RichardsonLucyOptions o;
+    o.iterations = a.integer("iters");
+    o.tv_weight = a.real("tv");
+    o.damping = a.real("damping");
+    o.accelerate = a.on("accelerate");
+    if (a.on("zero_boundary")) {
+      o.boundary = RichardsonLucyOptions::BoundaryModel::Zero;
+      o.initial_value = 0.5;
+    } else if (r.boundary == Boundary::Circular) {
+      o.boundary = RichardsonLucyOptions::BoundaryModel::Circular;
+    }
+    o.progress = r.progress;
+    return richardson_lucy(r.blurred, r.kernel, o);
+  };
+  return m;
+}
+
+Method admm_method() {
+  Method m;
+  m.name = "admm";
+  m.summary = "ADMM with total variation (isotropic), closed-form FFT x-step";
+  m.params = {flag(at_least(derived("lambda", "from the noise level (default_tv_lambda)", "TV weight"), 0)),
+              flag(at_least(derived("rho", "10 * lambda", "ADMM penalty"), 0, true)),
+              flag(at_least(integer("iters", 100, "maximum iterations"), 1)),
+              flag(at_least(real("tol", 1e-4, "relative residual tolerance"), 0)),
+              on_off("anisotropic", false, "1 = anisotropic TV")};
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    AdmmTvOptions o;
+    o.lambda = a.given("lambda").value_or(default_tv_lambda(effective_sigma(r)));
+    o.rho = a.given("rho").value_or(10.0 * o.lambda);
+    o.iterations = a.integer("iters");
+    o.tolerance = a.real("tol");
+    o.isotropic = !a.on("anisotropic");
+    o.boundary = r.boundary;
+    o.progress = r.progress;
+    return admm_tv(r.blurred, r.kernel, o);
+  };
+  return m;
+}
+
+Method hqs_tv_method() {
+  Method m;
+  m.name = "hqs-tv";
+  m.summary = "Half-quadratic splitting, TV or hyper-Laplacian prior (Krishnan-Fergus continuation)";
+  m.rotational = true;
+  m.params = {
+      flag(at_least(derived("lambda", "from the noise level (default_hqs_lambda); rotational blur: 0.1", "data weight"),
+                    0, true)),
+      flag(within(real("alpha", 1.0, "prior exponent (1 = TV, 0.667 / 0.5 = hyper-Laplacian)"), 0, 1, true)),
+      at_least(real("beta_max", HqsTvOptions().beta_max, "end of the beta continuation"), HqsTvOptions().beta0),
+      at_least(integer("inner", 3, "w/x alternations per beta"), 1),
+      flag(at_least(integer("iters", kRotationalTvIterations, "rotational blur: HQS iterations with the TV proximal step"),
+                    1))};
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    if (r.rotation) {
+      // Rotational blur: HQS with the polar data step and the TV proximal operator as the z-step.
+      RotationalHqsOptions o;
+      o.pnp.iterations = a.integer("iters");
+      o.pnp.lambda = a.given("lambda").value_or(kRotationalTvLambda);
+      o.pnp.progress = r.progress;
+      TvPrior tv;
+      return rotational_hqs(r.blurred, *r.rotation, effective_sigma(r), tv, o);
+    }
+    HqsTvOptions o;
+    o.alpha = a.real("alpha");
+    o.lambda = a.given("lambda").value_or(default_hqs_lambda(effective_sigma(r), o.alpha));
+    o.beta_max = a.real("beta_max");
+    o.inner_iterations = a.integer("inner");
+    o.boundary = r.boundary;
+    o.progress = r.progress;
+    return hqs_tv(r.blurred, r.kernel, o);
+  };
+  return m;
+}
+
+Method pnp_method() {
+  Method m;
+  m.name = "pnp";
+  m.summary = "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, "
+              "tv (--prior tv), or DRUNet / ResUNet / attention U-Net / ConvIR-S denoisers from --weights";
+  m.kind = MethodKind::Learned;
+  m.rotational = true;
+  m.families = {"resunet", "drunet", "attention-unet", "convir-s", "tv"};
+  m.shipped_model = "denoiser_small.pth";
+  m.params = {flag(at_least(integer("iters", PnpHqsOptions().iterations, "iterations"), 1)),
+              flag(at_least(real("lambda", PnpHqsOptions().lambda, "a_k = lambda sigma^2 / sigma_k^2"), 0, true)),
+              on_off("alternate", true,
+                     "1 = iteration k denoises the k mod 8-th flip/rotation of its input, DPIR's x8, at no extra cost")};
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    PnpHqsOptions o;
+    o.iterations = a.integer("iters");
+    o.lambda = a.real("lambda");
+    o.alternate_transforms = a.on("alternate");
+    o.boundary = r.boundary;
+    o.progress = r.progress;
+    auto prior = pnp_prior(r);
+    prior->to(r.blurred.device(), r.blurred.scalar_type());
+    torch::NoGradGuard no_grad;
+    const double sigma = effective_sigma(r);
+    return on_model_channels("pnp", r, prior->channels(), [&](const DeblurRequest& q) {
+      if (q.rotation) {
+        RotationalHqsOptions ro;
+        ro.pnp = o;
+        return rotational_hqs(q.blurred, *q.rotation, sigma, *prior, ro);
+      }
+      return pnp_hqs(q.blurred, q.kernel, sigma, *prior, o);
+    });
+  };
+  return m;
+}
+
+Method unrolled_method() {
+  Method m;
+  m.name = "unrolled";
+  m.summary = "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
+              "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights";
+  m.kind = MethodKind::Learned;
+  m.rotational = true;
+  m.families = {"resunet", "attention-unet", "convir-s"};
+  m.shipped_model = "unrolled_small.pth";
+  m.params = unrolled_params(kUnrolledAlternates);
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    std::string path = r.weights;
+    if (path.empty()) path = shipped_model("unrolled_small.pth");
+    UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
+    return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(a), a.on("alternate"));
+  };
+  return m;
+}
+
+Method usrnet_method() {
+  Method m;
+  m.name = "usrnet";
+  m.summary = "Unrolled HQS network (USRNet topology) from a checkpoint (--weights usrnet_tiny.pth / usrnet.pth)";
+  m.kind = MethodKind::Learned;
+  m.rotational = true;
+  m.families = {"resunet"};
+  m.weights_required = true;
+  m.params = unrolled_params(kUsrnetAlternates);
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"));
+  };
+  return m;
+}
+
+// End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
+// (variant read from the file); convir and atrous default to their shipped models (models/README.md)
+// when present.
+Method blind_network(const std::string& name, const std::string& summary, std::vector<std::string> families,
+                     const std::string& shipped_file) {
+  Method m;
+  m.name = name;
+  m.summary = summary;
+  m.kind = MethodKind::Blind;
+  m.needs_kernel = false;
+  m.families = std::move(families);
+  m.shipped_model = shipped_file;
+  m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs&) {
+    std::string path = r.weights;
+    if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
+    UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
+    auto net = cached<DeblurNet>(name + ":" + path, [&] { return DeblurNet::load(name, path); });
+    net.module()->to(r.blurred.device(), r.blurred.scalar_type());
+    SolverResult res;
+    res.image = net.deblur(r.blurred);
+    res.iterations = 1;
+    res.stop_reason = StopReason::Network;
+    return res;
+  };
+  return m;
+}
+
+}  // namespace
+
+std::vector<Method> build_method_table() {
+  std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
+                           pnp_method(),    unrolled_method(), usrnet_method()};
+  m.push_back(blind_network("convir",
+                            "ConvIR end-to-end blind deblurring: the shipped models/convir_small.pth, or a checkpoint "
+                            "from --weights (official *.pkl / *.pth or `unroll train` task deblur)",
+                            {"convir-s", "convir-b", "convir-l", "convir-seed"}, "convir_small.pth"));
+  m.push_back(blind_network("atrous",
+                            "ATROUS_NET (seed 001) end-to-end blind deblurring: the shipped models/atrous_small.pth, "
+                            "or a checkpoint from --weights (unroll train, family atrous[-reds])",
+                            {"atrous", "atrous-reds"}, "atrous_small.pth"));
+  m.push_back(blind_network("kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights", {"kaist"}, ""));
+  m.push_back(blind_network("carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights", {"carlo"}, ""));
+  m.push_back(blind_network("unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights",
+                            {"unet-resnet"}, ""));
+  m.push_back(blind_network("unet-ae", "U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights",
+                            {"unet-ae"}, ""));
+  return m;
+}
+
+}  // namespace unroll
