@@ -100,8 +100,9 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
     const Method& info = find_method(m.method);
     if (m.label.empty()) m.label = m.method;
     UNROLL_CHECK(labels.insert(m.label).second, "eval: method label '", m.label, "' appears twice");
-    UNROLL_CHECK(!info.needs_weights || !m.weights.empty(), m.label, ": ", m.method, " needs a checkpoint (--weights ",
+    UNROLL_CHECK(!info.needs_weights() || !m.weights.empty(), m.label, ": ", m.method, " needs a checkpoint (--weights ",
                  m.method, "=FILE)");
+    check_method_params(info, m.params, m.label);
   }
   std::set<std::string> set_labels;
   for (const auto& s : sets)

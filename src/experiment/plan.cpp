@@ -200,13 +200,9 @@ MethodParams parse_params(const std::string& text, const std::string& method_pre
   return p;
 }
 
-void check_method_params(const std::string& method, const MethodParams& params, const std::string& what) {
-  const Method& m = find_method(method);
-  for (const auto& [k, _] : params) {
-    bool known = false;
-    for (const auto& info : m.params) known = known || info.name == k;
-    UNROLL_CHECK(known, what, ": ", method, " has no parameter '", k, "'");
-  }
+/// The registry's check (names, types, ranges), naming the config and the method.
+void check_params(const std::string& method, const MethodParams& params, const std::string& what) {
+  check_method_params(find_method(method), params, what + ": " + method);
 }
 
 /// The baselines of eval.methods with their eval.params, eval.weights and eval.prior.
@@ -232,7 +228,7 @@ std::vector<EvalMethod> baselines(const ExperimentKeys& k, const std::string& pa
     em.params = params[m];
     em.weights = weights.count(m) ? weights[m] : "";
     em.prior = m == "pnp" ? k.prior : "";
-    check_method_params(em.method, em.params, path + ": eval.params");
+    check_params(em.method, em.params, path + ": eval.params");
     out.push_back(em);
   }
   auto listed = [&](const std::string& m) {
@@ -413,7 +409,7 @@ ExperimentPlan plan_experiment(const std::string& path, const std::string& size_
       if (task == "denoiser" && v.method.method == "pnp" && v.method.prior.empty()) v.method.prior = c.family;
     }
     find_method(v.method.method);
-    check_method_params(v.method.method, v.method.params, what + " params");
+    check_params(v.method.method, v.method.params, what + " params");
     plan.variants.push_back(v);
   }
   return plan;

@@ -33,7 +33,7 @@ TEST(Methods, EveryWeightFreeMethodImprovesTheInput) {
   for (const auto& m : all_methods()) {
     // Learned methods that run without --weights use shipped models; the blind ones are trained for
     // other blur than this small problem's, so only the kernel-aware ones are held to +2 dB here.
-    if (m.needs_weights || !m.needs_kernel) continue;
+    if (m.needs_weights() || !m.needs_kernel) continue;
     auto out = run_method(m.name, r).image;
     ASSERT_EQ(out.sizes(), sharp.sizes()) << m.name;
     EXPECT_GT(psnr(out, sharp), input + 2.0) << m.name;
