@@ -33,7 +33,7 @@
 #include "core/error.h"
 #include "eval/experiment.h"
 #include "eval/report.h"
-#include "priors/deblur_net.h"
+#include "nets/deblur_net.h"
 #include "train_config.h"
 
 namespace fs = std::filesystem;

@@ -18,8 +18,8 @@
 #include "core/tensor.h"
 #include "hqs/pnp.h"
 #include "hqs/unrolled_net.h"
-#include "priors/convir.h"
-#include "priors/deblur_net.h"
+#include "nets/convir.h"
+#include "nets/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
@@ -327,7 +327,7 @@ std::vector<Method> build_registry() {
                             get(p, "alternate", kUsrnetAlternates) != 0.0);
       },
       /*rotational=*/true});
-  // End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
+  // End-to-end blind networks (nets/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
   // (variant read from the file); convir and atrous default to their shipped models (models/README.md)
   // when present.
   struct EndToEnd {

@@ -126,7 +126,7 @@ void finish_train_config(TrainConfig& c);
 void check_init_files(const TrainConfig& c);
 
 /// Builds the model of c.task (denoiser | unrolled | deblur: an end-to-end network of
-/// priors/deblur_net.h; model.init_prior / model.init_weights are read here), moves it to train.device
+/// nets/deblur_net.h; model.init_prior / model.init_weights are read here), moves it to train.device
 /// and trains it on the clean images of `train_set` (validating on `val_set`, which may be null) into
 /// out_dir (train/training_tasks.h); `resume` continues from out_dir/resume.pt when it exists.
 TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDataset> train_set,

@@ -1,10 +1,10 @@
-// The end-to-end model zoo behind one interface (priors/deblur_net.h): every family builds, runs on
+// The end-to-end model zoo behind one interface (nets/deblur_net.h): every family builds, runs on
 // odd sizes, round-trips its checkpoint, and rejects checkpoints of another family by name.
 #include <gtest/gtest.h>
 
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "priors/deblur_net.h"
+#include "nets/deblur_net.h"
 #include "test_util.h"
 
 namespace unroll {

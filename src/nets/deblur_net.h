@@ -3,11 +3,11 @@
 // (eval/methods.h) and `unroll deblur` handle all of them alike.
 //
 // Families (DeblurNet::families()):
-//   convir-s, convir-b, convir-l  ConvIR with the MSM (priors/convir.h; num_res 4 / 8 / 16); inputs
+//   convir-s, convir-b, convir-l  ConvIR with the MSM (nets/convir.h; num_res 4 / 8 / 16); inputs
 //                                 must be multiples of 32 and at least 256 on each side
 //   convir-seed                   the seed-000 variant (num_res 6, MSM removed); sides multiples of 4
 //   atrous, atrous-reds           ATROUS_NET with 5 (CIFAR-10) or 10 (REDS) residual blocks
-//   kaist, carlo, unet-resnet, unet-ae   the other seed baselines (priors/seed_baselines.h)
+//   kaist, carlo, unet-resnet, unet-ae   the other seed baselines (nets/seed_baselines.h)
 // The seed baselines take any size. ConvIR has three outputs (1/4, 1/2 and full scale); the others one.
 //
 // Checkpoints are the modules' state dicts with PyTorch names (core/checkpoint.h), so ConvIR
@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "priors/convir.h"
+#include "nets/convir.h"
 
 namespace unroll {
 
@@ -62,7 +62,7 @@ class DeblurNet {
   std::vector<torch::Tensor> outputs(const torch::Tensor& blurred) const;
 
   /// Blind deblurring of y [N,3,H,W] (or grey [N,1,H,W]: run as RGB and averaged back) of any size
-  /// >= 1x1: pads (ConvIR: priors/convir.h convir_deblur), runs without gradients in eval mode (the
+  /// >= 1x1: pads (ConvIR: nets/convir.h convir_deblur), runs without gradients in eval mode (the
   /// training flag is restored), crops back and clamps to [0,1].
   torch::Tensor deblur(const torch::Tensor& y) const;
 

@@ -1,4 +1,4 @@
-#include "priors/deblur_net.h"
+#include "nets/deblur_net.h"
 
 #include <functional>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
-#include "priors/seed_baselines.h"
+#include "nets/seed_baselines.h"
 
 namespace unroll {
 namespace {
