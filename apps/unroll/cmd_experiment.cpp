@@ -32,8 +32,8 @@
 #include "cli.h"
 #include "core/error.h"
 #include "eval/experiment.h"
+#include "eval/methods.h"
 #include "eval/report.h"
-#include "nets/deblur_net.h"
 #include "train_config.h"
 
 namespace fs = std::filesystem;
@@ -494,7 +494,7 @@ ExperimentPlan build_plan(const std::string& path, const std::string& size_flag,
                        ini_text(kv, {"experiment", "model", "data", "train"});
       std::istringstream check(v.train_config);
       const auto parsed = parse_train_config(check, what);  // the complete config must be valid before anything runs
-      if (task == "deblur" && !own.count("method")) v.method.method = deblur_method_for_family(parsed.family);
+      if (task == "deblur" && !own.count("method")) v.method.method = method_for_family(parsed.family);
       // A trained denoiser is the PnP prior of its own architecture (resunet, attention-unet, convir-s).
       if (task == "denoiser" && v.method.method == "pnp" && v.method.prior.empty()) v.method.prior = parsed.family;
     }

@@ -18,8 +18,7 @@
 #include "core/tensor.h"
 #include "hqs/pnp.h"
 #include "hqs/unrolled_net.h"
-#include "nets/convir.h"
-#include "nets/deblur_net.h"
+#include "priors/model_family.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
@@ -63,22 +62,27 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
     }
   }
   const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
-  if (name == "tv") {
-    UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
-    return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
+  // Official DRUNet checkpoints run unpadded (as DPIR runs them); any Denoiser family of
+  // priors/model_family.h by its name.
+  const ModelFamily* family = name == "drunet" ? nullptr : lookup_model_family(name, ModelRole::Denoiser);
+  if (name != "drunet" && family == nullptr) {
+    std::string known = "drunet";
+    for (const auto& f : model_family_names(ModelRole::Denoiser)) known += ", " + f;
+    fail("pnp: unknown prior '", name, "' (", known, ")");
   }
-  if (name == "attention-unet" || name == "convir-s") {  // denoisers trained by unroll train (model.family)
-    UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (a denoiser checkpoint)");
-    return cached<PriorPtr>(name + ":" + r.weights, [&] { return load_prior(name, r.weights); });
+  if (family != nullptr && !family->load_prior) {
+    UNROLL_CHECK(r.weights.empty(), "pnp: the ", name, " prior takes no weights");
+    return cached<PriorPtr>(name, [&] { return family->make_prior(ModelBuild{}); });
   }
-  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name,
-               "' (tv, drunet, resunet, attention-unet, convir-s)");
-  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
+  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (",
+               family == nullptr ? "e.g. drunet_color.pth" : "a denoiser checkpoint", ")");
   return cached<PriorPtr>(name + ":" + r.weights, [&] {
-    auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
+    PriorPtr p =
+        family == nullptr ? PriorPtr(load_resunet(r.weights, ResUNetPadding::None)) : family->load_prior(r.weights);
     p->eval();
-    use_channels_last(*p);
-    return PriorPtr(p);
+    // NHWC convolutions for ResUNet priors (core/tensor.h); other priors reshape feature maps and stay NCHW.
+    if (std::dynamic_pointer_cast<ResUNet>(p)) use_channels_last(*p);
+    return p;
   });
 }
 
@@ -327,41 +331,62 @@ std::vector<Method> build_registry() {
                             get(p, "alternate", kUsrnetAlternates) != 0.0);
       },
       /*rotational=*/true});
-  // End-to-end blind networks (nets/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
-  // (variant read from the file); convir and atrous default to their shipped models (models/README.md)
-  // when present.
+  // End-to-end blind networks: one method per architecture of the model-family table
+  // (priors/model_family.h), running the checkpoints of every family of that architecture (`convir`: any
+  // ConvIR variant, read from the file). Below, the methods' descriptions and shipped models
+  // (models/README.md; used when present).
   struct EndToEnd {
-    const char* name;
     const char* description;
     const char* shipped;
   };
-  const EndToEnd e2e[] = {
-      {"convir", "ConvIR end-to-end blind deblurring (no kernel): the shipped models/convir_small.pth, or a checkpoint "
-                 "from --weights (official *.pkl / *.pth or `unroll train` task deblur)", "convir_small.pth"},
-      {"atrous", "ATROUS_NET (seed 001) end-to-end blind deblurring (no kernel): the shipped models/atrous_small.pth, or "
-                 "a checkpoint from --weights (unroll train, family atrous[-reds])", "atrous_small.pth"},
-      {"kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family kaist)", ""},
-      {"carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family carlo)", ""},
-      {"unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""},
-      {"unet-ae", "U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights", ""},
+  const std::map<std::string, EndToEnd> e2e = {
+      {"convir",
+       {"ConvIR end-to-end blind deblurring (no kernel): the shipped models/convir_small.pth, or a checkpoint "
+        "from --weights (official *.pkl / *.pth or `unroll train` task deblur)",
+        "convir_small.pth"}},
+      {"atrous",
+       {"ATROUS_NET (seed 001) end-to-end blind deblurring (no kernel): the shipped models/atrous_small.pth, "
+        "or a checkpoint from --weights (unroll train, family atrous[-reds])",
+        "atrous_small.pth"}},
+      {"kaist", {"KAIST_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family kaist)", ""}},
+      {"carlo", {"CARLO_NET (seed 001) end-to-end blind deblurring from --weights (unroll train, family carlo)", ""}},
+      {"unet-resnet", {"U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""}},
+      {"unet-ae", {"U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights", ""}},
   };
-  for (const auto& e : e2e) {
-    const std::string name = e.name, shipped_file = e.shipped;
-    m.push_back(Method{
+  for (const auto& family : model_families()) {
+    if (family.role != ModelRole::Deblur) continue;
+    const std::string name = family.architecture;
+    auto known =
+        std::find_if(m.begin(), m.end(), [&](const Method& x) { return x.name == name && !x.families.empty(); });
+    if (known != m.end()) {  // a further family of an architecture that has its method
+      known->families.push_back(family.name);
+      continue;
+    }
+    const auto it = e2e.find(name);
+    const std::string description =
+        it != e2e.end() ? it->second.description : family.description + ": end-to-end blind deblurring from --weights";
+    const std::string shipped_file = it != e2e.end() ? it->second.shipped : "";
+    Method method{
         // Needs --weights unless its shipped model is present.
-        name, e.description, false, shipped_file.empty() || shipped_model(shipped_file).empty(), {},
+        name,
+        description,
+        false,
+        shipped_file.empty() || shipped_model(shipped_file).empty(),
+        {},
         [name, shipped_file](const DeblurRequest& r, const MethodParams&) {
           std::string path = r.weights;
           if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
           UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
-          auto net = cached<DeblurNet>(name + ":" + path, [&] { return DeblurNet::load(name, path); });
+          auto net = cached<DeblurNet>(name + ":" + path, [&] { return load_deblur_net(name, path); });
           net.module()->to(r.blurred.device(), r.blurred.scalar_type());
           SolverResult res;
           res.image = net.deblur(r.blurred);
           res.iterations = 1;
           res.stop_reason = "network";
           return res;
-        }});
+        }};
+    method.families = {family.name};
+    m.push_back(method);
   }
   return m;
 }
@@ -380,6 +405,15 @@ const Method& find_method(const std::string& name) {
   std::ostringstream known;
   for (const auto& m : all_methods()) known << (known.tellp() > 0 ? ", " : "") << m.name;
   fail("unknown method '", name, "' (known: ", known.str(), ")");
+}
+
+std::string method_for_family(const std::string& family) {
+  for (const auto& m : all_methods()) {
+    if (std::find(m.families.begin(), m.families.end(), family) != m.families.end()) return m.name;
+  }
+  std::string known;
+  for (const auto& f : model_family_names(ModelRole::Deblur)) known += (known.empty() ? "" : ", ") + f;
+  fail("no evaluation method runs model family '", family, "' (deblur families: ", known, ")");
 }
 
 std::vector<std::string> classical_method_names() { return {"wiener", "rl", "admm", "hqs-tv"}; }

@@ -46,6 +46,8 @@ struct Method {
   std::vector<ParamInfo> params;  ///< the parameters it accepts (with defaults explained in help)
   std::function<SolverResult(const DeblurRequest&, const MethodParams&)> run;
   bool rotational = false;        ///< also solves DeblurRequest::rotation (the polar data step)
+  /// End-to-end methods: the Deblur model families (priors/model_family.h) whose checkpoints it runs.
+  std::vector<std::string> families;
 };
 
 /// Every registered method, in display order.
@@ -53,6 +55,11 @@ const std::vector<Method>& all_methods();
 
 /// The method called `name`; throws unroll::Error listing the known names otherwise.
 const Method& find_method(const std::string& name);
+
+/// The method that runs checkpoints of Deblur model family `family` (priors/model_family.h): the one
+/// whose Method::families lists it ("convir-b" -> "convir", "atrous-reds" -> "atrous"). Throws
+/// unroll::Error when no method does.
+std::string method_for_family(const std::string& family);
 
 /// Names of the classical (model-based, weight-free) methods: wiener, rl, admm, hqs-tv.
 std::vector<std::string> classical_method_names();

@@ -1,14 +1,12 @@
-// The end-to-end (blind) deblurring networks of the model zoo behind one interface, so that one
-// trainer task (train/training_tasks.h, task "deblur"), one evaluation method per family
-// (eval/methods.h) and `unroll deblur` handle all of them alike.
+// One handle on the end-to-end (blind) deblurring networks of this floor (ConvIR, nets/convir.h; the
+// seed baselines, nets/seed_baselines.h), so that one trainer task (train/training_tasks.h, task
+// "deblur"), the blind evaluation methods (eval/methods.h) and `unroll deblur` handle all of them alike.
 //
-// Families (DeblurNet::families()):
-//   convir-s, convir-b, convir-l  ConvIR with the MSM (nets/convir.h; num_res 4 / 8 / 16); inputs
-//                                 must be multiples of 32 and at least 256 on each side
-//   convir-seed                   the seed-000 variant (num_res 6, MSM removed); sides multiples of 4
-//   atrous, atrous-reds           ATROUS_NET with 5 (CIFAR-10) or 10 (REDS) residual blocks
-//   kaist, carlo, unet-resnet, unet-ae   the other seed baselines (nets/seed_baselines.h)
-// The seed baselines take any size. ConvIR has three outputs (1/4, 1/2 and full scale); the others one.
+// The handle knows networks, not names: which family a name builds, how its checkpoints load and which
+// sizes it takes are rows of the model-family table (priors/model_family.h make_deblur_net,
+// load_deblur_net), the one place a new family is added. ConvIR has three outputs (1/4, 1/2 and full
+// scale) and takes the sizes its options allow (nets/convir.h); every other network one output at any
+// size >= 1x1.
 //
 // Checkpoints are the modules' state dicts with PyTorch names (core/checkpoint.h), so ConvIR
 // checkpoints written here are official-layout ConvIR checkpoints and vice versa.
@@ -16,8 +14,10 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nets/convir.h"
@@ -26,22 +26,20 @@ namespace unroll {
 
 class DeblurNet {
  public:
-  DeblurNet() = default;
+  /// The forward pass of a one-output network: blurred [N,3,H,W] -> restored [N,3,H,W], differentiable.
+  using Forward = std::function<torch::Tensor(const torch::Tensor&)>;
 
-  /// The family names, in the order above.
-  static const std::vector<std::string>& families();
-  /// A freshly initialised network (torch's global RNG: seed it first). Throws unroll::Error listing
-  /// the families for an unknown name.
-  /// `zero_init_outputs` (ConvIR families only): ConvIROptions::zero_init_outputs; false gives the
-  /// official initialisation, the one of every ConvIR trained here before 2026-12-02.
-  /// `convir_base_channel` (ConvIR families only): ConvIROptions::base_channel, 0 = the family's (32, as
-  /// every official checkpoint); a narrower network (16: about a quarter of the parameters) keeps the
-  /// topology and parameter names, so load() and `unroll deblur --method convir` read it back.
-  static DeblurNet create(const std::string& family, bool zero_init_outputs = true, int convir_base_channel = 0);
-  /// A network of `family` with the weights of `path`, strictly: a checkpoint of another family or
-  /// size fails naming the first mismatching entry. For convir-* the variant is read from the file
-  /// (any official ConvIR checkpoint loads); for atrous* the number of blocks is. Eval mode, CPU.
-  static DeblurNet load(const std::string& family, const std::string& path);
+  DeblurNet() = default;
+  /// ConvIR under the name `family`: three outputs, the sizes its options take, official-layout checkpoints.
+  DeblurNet(std::string family, ConvIR net);
+  /// A one-output network of any size >= 1x1: `module` holds its parameters, `forward` runs it.
+  DeblurNet(std::string family, std::shared_ptr<torch::nn::Module> module, Forward forward);
+  /// The same for a TORCH_MODULE holder whose forward(x) is the pass (AtrousNet, KaistNet, ...).
+  template <class Holder>
+  static DeblurNet wrap(std::string family, Holder net) {
+    auto impl = net.ptr();
+    return DeblurNet(std::move(family), impl, [impl](const torch::Tensor& x) { return impl->forward(x); });
+  }
 
   bool defined() const { return module_ != nullptr; }
   const std::string& family() const { return family_; }
@@ -72,11 +70,8 @@ class DeblurNet {
  private:
   std::string family_;
   std::shared_ptr<torch::nn::Module> module_;
-  ConvIR convir_{nullptr};  ///< set for the convir-* families
+  ConvIR convir_{nullptr};  ///< set for ConvIR networks
+  Forward forward_;         ///< set for the others
 };
-
-/// The evaluation method (eval/methods.h) that runs checkpoints of `family`: "convir" for every
-/// ConvIR family, the family name otherwise ("atrous-reds" -> "atrous").
-std::string deblur_method_for_family(const std::string& family);
 
 }  // namespace unroll

@@ -154,7 +154,7 @@ Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> v
 std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
                                              std::shared_ptr<const PairDataset> val_set,
                                              const DeblurTrainingOptions& options);
-/// As train_denoiser; model.pth is the network's state dict that DeblurNet::load reads.
+/// As train_denoiser; model.pth is the network's state dict that priors/model_family.h load_deblur_net reads.
 TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
                              std::shared_ptr<const PairDataset> val_set, const DeblurTrainingOptions& options,
                              bool resume = true);
