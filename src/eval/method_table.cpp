@@ -2,6 +2,7 @@
 // with their defaults and ranges, and how it runs. Noise-dependent defaults come from the calibration
 // functions in the solvers' headers (default_wiener_nsr, default_tv_lambda, default_hqs_lambda,
 // default_rotational_wiener_nsr).
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <mutex>
@@ -15,7 +16,7 @@
 #include "eval/methods.h"
 #include "hqs/pnp.h"
 #include "hqs/unrolled_net.h"
-#include "priors/deblur_net.h"
+#include "priors/model_family.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "priors/tv_prox.h"
@@ -48,22 +49,27 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
     }
   }
   const std::string name = r.prior.empty() ? (r.weights.empty() ? "tv" : "drunet") : r.prior;
-  if (name == "tv") {
-    UNROLL_CHECK(r.weights.empty(), "pnp: the tv prior takes no weights");
-    return cached<PriorPtr>("tv", [] { return make_prior("tv"); });
+  // Official DRUNet checkpoints run unpadded (as DPIR runs them); any Denoiser family of
+  // priors/model_family.h by its name.
+  const ModelFamily* family = name == "drunet" ? nullptr : lookup_model_family(name, ModelRole::Denoiser);
+  if (name != "drunet" && family == nullptr) {
+    std::string known = "drunet";
+    for (const auto& f : model_family_names(ModelRole::Denoiser)) known += ", " + f;
+    fail("pnp: unknown prior '", name, "' (", known, ")");
   }
-  if (name == "attention-unet" || name == "convir-s") {  // denoisers trained by unroll train (model.family)
-    UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (a denoiser checkpoint)");
-    return cached<PriorPtr>(name + ":" + r.weights, [&] { return load_prior(name, r.weights); });
+  if (family != nullptr && !family->load_prior) {
+    UNROLL_CHECK(r.weights.empty(), "pnp: the ", name, " prior takes no weights");
+    return cached<PriorPtr>(name, [&] { return family->make_prior(ModelBuild{}); });
   }
-  UNROLL_CHECK(name == "drunet" || name == "resunet", "pnp: unknown prior '", name,
-               "' (tv, drunet, resunet, attention-unet, convir-s)");
-  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (e.g. drunet_color.pth)");
+  UNROLL_CHECK(!r.weights.empty(), "pnp: prior '", name, "' needs --weights (",
+               family == nullptr ? "e.g. drunet_color.pth" : "a denoiser checkpoint", ")");
   return cached<PriorPtr>(name + ":" + r.weights, [&] {
-    auto p = load_resunet(r.weights, name == "drunet" ? ResUNetPadding::None : ResUNetPadding::Replicate);
+    PriorPtr p =
+        family == nullptr ? PriorPtr(load_resunet(r.weights, ResUNetPadding::None)) : family->load_prior(r.weights);
     p->eval();
-    use_channels_last(*p);
-    return PriorPtr(p);
+    // NHWC convolutions for ResUNet priors (core/tensor.h); other priors reshape feature maps and stay NCHW.
+    if (std::dynamic_pointer_cast<ResUNet>(p)) use_channels_last(*p);
+    return p;
   });
 }
 
@@ -342,7 +348,8 @@ Method pnp_method() {
               "tv (--prior tv), or DRUNet / ResUNet / attention U-Net / ConvIR-S denoisers from --weights";
   m.kind = MethodKind::Learned;
   m.rotational = true;
-  m.families = {"resunet", "drunet", "attention-unet", "convir-s", "tv"};
+  m.families = model_family_names(ModelRole::Denoiser);
+  m.families.insert(m.families.begin(), "drunet");
   m.shipped_model = "denoiser_small.pth";
   m.params = {flag(at_least(integer("iters", PnpHqsOptions().iterations, "iterations"), 1)),
               flag(at_least(real("lambda", PnpHqsOptions().lambda, "a_k = lambda sigma^2 / sigma_k^2"), 0, true)),
@@ -378,7 +385,7 @@ Method unrolled_method() {
               "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights";
   m.kind = MethodKind::Learned;
   m.rotational = true;
-  m.families = {"resunet", "attention-unet", "convir-s"};
+  m.families = model_family_names(ModelRole::Denoiser, /*trainable_only=*/true);
   m.shipped_model = "unrolled_small.pth";
   m.params = unrolled_params(kUnrolledAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
@@ -405,23 +412,22 @@ Method usrnet_method() {
   return m;
 }
 
-// End-to-end blind networks (priors/deblur_net.h): no kernel. `convir` takes any ConvIR checkpoint
-// (variant read from the file); convir and atrous default to their shipped models (models/README.md)
-// when present.
-Method blind_network(const std::string& name, const std::string& summary, std::vector<std::string> families,
-                     const std::string& shipped_file) {
+// End-to-end blind networks (nets/deblur_net.h): no kernel. One method per architecture of the
+// model-family table (priors/model_family.h), running the checkpoints of every family of that
+// architecture (`convir`: any ConvIR variant, read from the file); convir and atrous default to their
+// shipped models (models/README.md) when present.
+Method blind_network(const std::string& name, const std::string& summary, const std::string& shipped_file) {
   Method m;
   m.name = name;
   m.summary = summary;
   m.kind = MethodKind::Blind;
   m.needs_kernel = false;
-  m.families = std::move(families);
   m.shipped_model = shipped_file;
   m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs&) {
     std::string path = r.weights;
     if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
     UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
-    auto net = cached<DeblurNet>(name + ":" + path, [&] { return DeblurNet::load(name, path); });
+    auto net = cached<DeblurNet>(name + ":" + path, [&] { return load_deblur_net(name, path); });
     net.module()->to(r.blurred.device(), r.blurred.scalar_type());
     SolverResult res;
     res.image = net.deblur(r.blurred);
@@ -432,25 +438,47 @@ Method blind_network(const std::string& name, const std::string& summary, std::v
   return m;
 }
 
+void add_blind_networks(std::vector<Method>& m) {
+  struct Known {
+    const char* summary;
+    const char* shipped;
+  };
+  const std::map<std::string, Known> known = {
+      {"convir",
+       {"ConvIR end-to-end blind deblurring: the shipped models/convir_small.pth, or a checkpoint from --weights "
+        "(official *.pkl / *.pth or `unroll train` task deblur)",
+        "convir_small.pth"}},
+      {"atrous",
+       {"ATROUS_NET (seed 001) end-to-end blind deblurring: the shipped models/atrous_small.pth, or a checkpoint "
+        "from --weights (unroll train, family atrous[-reds])",
+        "atrous_small.pth"}},
+      {"kaist", {"KAIST_NET (seed 001) end-to-end blind deblurring from --weights", ""}},
+      {"carlo", {"CARLO_NET (seed 001) end-to-end blind deblurring from --weights", ""}},
+      {"unet-resnet", {"U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights", ""}},
+      {"unet-ae", {"U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights", ""}},
+  };
+  for (const auto& family : model_families()) {
+    if (family.role != ModelRole::Deblur) continue;
+    const std::string& name = family.architecture;
+    auto it = std::find_if(m.begin(), m.end(), [&](const Method& x) { return x.name == name; });
+    if (it == m.end()) {  // the first family of an architecture makes its method
+      const auto k = known.find(name);
+      m.push_back(blind_network(name,
+                                k != known.end() ? k->second.summary
+                                                 : family.description + ": end-to-end blind deblurring from --weights",
+                                k != known.end() ? k->second.shipped : ""));
+      it = m.end() - 1;
+    }
+    it->families.push_back(family.name);
+  }
+}
+
 }  // namespace
 
 std::vector<Method> build_method_table() {
   std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
                            pnp_method(),    unrolled_method(), usrnet_method()};
-  m.push_back(blind_network("convir",
-                            "ConvIR end-to-end blind deblurring: the shipped models/convir_small.pth, or a checkpoint "
-                            "from --weights (official *.pkl / *.pth or `unroll train` task deblur)",
-                            {"convir-s", "convir-b", "convir-l", "convir-seed"}, "convir_small.pth"));
-  m.push_back(blind_network("atrous",
-                            "ATROUS_NET (seed 001) end-to-end blind deblurring: the shipped models/atrous_small.pth, "
-                            "or a checkpoint from --weights (unroll train, family atrous[-reds])",
-                            {"atrous", "atrous-reds"}, "atrous_small.pth"));
-  m.push_back(blind_network("kaist", "KAIST_NET (seed 001) end-to-end blind deblurring from --weights", {"kaist"}, ""));
-  m.push_back(blind_network("carlo", "CARLO_NET (seed 001) end-to-end blind deblurring from --weights", {"carlo"}, ""));
-  m.push_back(blind_network("unet-resnet", "U-Net + ResNet (seed 002) end-to-end blind deblurring from --weights",
-                            {"unet-resnet"}, ""));
-  m.push_back(blind_network("unet-ae", "U-Net autoencoder (seed 003) end-to-end blind deblurring from --weights",
-                            {"unet-ae"}, ""));
+  add_blind_networks(m);
   return m;
 }
 

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/noise.h"
 #include "core/tensor.h"
+#include "priors/model_family.h"
 
 namespace unroll {
 
@@ -108,6 +109,15 @@ const Method& find_method(const std::string& name) {
   std::vector<std::string> known;
   for (const auto& m : all_methods()) known.push_back(m.name);
   fail("unknown method '", name, "' (known: ", joined(known), ")");
+}
+
+std::string method_for_family(const std::string& family) {
+  for (const auto& m : all_methods()) {
+    if (m.kind == MethodKind::Blind && std::find(m.families.begin(), m.families.end(), family) != m.families.end())
+      return m.name;
+  }
+  fail("no evaluation method runs model family '", family, "' (deblur families: ",
+       joined(model_family_names(ModelRole::Deblur)), ")");
 }
 
 std::vector<std::string> method_names(MethodKind kind) {

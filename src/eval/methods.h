@@ -103,7 +103,8 @@ struct Method {
   MethodKind kind = MethodKind::Classical;
   bool needs_kernel = true;       ///< uniform blur needs `kernel` (false: blind)
   bool rotational = false;        ///< also solves DeblurRequest::rotation (the polar data step)
-  /// Model families it runs (nets/ and priors/ family names); the first is the default architecture.
+  /// Model families it runs (priors/model_family.h names: Denoiser families for pnp / unrolled, Deblur
+  /// families for the blind networks).
   std::vector<std::string> families;
   std::string shipped_model;      ///< models/<file> used when --weights is absent ("" = none)
   bool weights_required = false;  ///< needs --weights even when the shipped model exists
@@ -122,6 +123,11 @@ const std::vector<Method>& all_methods();
 
 /// The method called `name`; throws unroll::Error listing the known names otherwise.
 const Method& find_method(const std::string& name);
+
+/// The method that runs checkpoints of Deblur model family `family` (priors/model_family.h): the one
+/// whose Method::families lists it ("convir-b" -> "convir", "atrous-reds" -> "atrous"). Throws
+/// unroll::Error when no blind method does.
+std::string method_for_family(const std::string& family);
 
 /// Names of the registered methods of `kind`, in display order.
 std::vector<std::string> method_names(MethodKind kind);

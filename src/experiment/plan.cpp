@@ -15,7 +15,6 @@
 #include "core/tensor.h"
 #include "eval/methods.h"
 #include "eval/protocol.h"
-#include "priors/deblur_net.h"
 #include "train/train_config_ini.h"
 
 namespace fs = std::filesystem;
@@ -404,7 +403,7 @@ ExperimentPlan plan_experiment(const std::string& path, const std::string& size_
       c.out_dir = v.dir;
       c.given.insert({"experiment.task", "experiment.name", "train.out"});
       finish_train_config(c);  // the complete config must be valid before anything runs
-      if (task == "deblur" && !own.count("method")) v.method.method = deblur_method_for_family(c.family);
+      if (task == "deblur" && !own.count("method")) v.method.method = method_for_family(c.family);
       // A trained denoiser is the PnP prior of its own architecture (resunet, attention-unet, convir-s).
       if (task == "denoiser" && v.method.method == "pnp" && v.method.prior.empty()) v.method.prior = c.family;
     }

@@ -1,4 +1,4 @@
-// ConvIR as an HQS / plug-and-play prior (issue 5): the network of priors/convir.h behind the Prior
+// ConvIR as an HQS / plug-and-play prior (issue 5): the network of nets/convir.h behind the Prior
 // interface, with the noise level fed through an input adapter.
 //
 // ConvIR is a blind restorer (3 channels in, 3 out, no noise-level input). To let the HQS schedule tell
@@ -17,7 +17,7 @@
 #include <torch/torch.h>
 
 #include "core/checkpoint.h"
-#include "priors/convir.h"
+#include "nets/convir.h"
 #include "priors/prior.h"
 
 namespace unroll {
@@ -51,7 +51,7 @@ class ConvIRPrior : public Prior {
 };
 
 /// The options of a ConvIRPrior state dict (entries under `prefix`: `net.*` and `adapter.weight`): the
-/// ConvIR variant as priors/convir.h convir_options_from_state reads it, and the image channels from the
+/// ConvIR variant as nets/convir.h convir_options_from_state reads it, and the image channels from the
 /// adapter. Throws unroll::Error naming what is missing.
 ConvIRPriorOptions convir_prior_options_from_state_dict(const StateDict& state, const std::string& prefix = "");
 

@@ -39,29 +39,25 @@ class Prior : public torch::nn::Module {
 
 using PriorPtr = std::shared_ptr<Prior>;
 
-/// Builds a prior by name with its default (untrained) weights:
-///   "tv"                         TvPrior (priors/tv_prox.h), any channel count
-///   "drunet-color", "drunet-gray" the official DRUNet configurations (load weights separately)
-///   "drunet-small"                the drunet_small fixture configuration
-///   "usrnet-prior", "usrnet-tiny-prior" USRNet's ResUNet (full / tiny), colour
-///   "attention-unet"              AttentionUNet (priors/attention_unet.h) with its default options
-///   "convir-s"                    ConvIRPrior (priors/convir_prior.h) around ConvIR-S, RGB
-/// Throws unroll::Error listing the known names otherwise. The method registry (src/eval) adds
-/// checkpoint loading on top of this. `zero_init_outputs` is ConvIROptions::zero_init_outputs for
-/// "convir-s" (false: the official initialisation, as before 2026-12-02) and ignored by the others.
+/// Builds the prior of Denoiser family `name` (priors/model_family.h: tv, resunet, the official DRUNet /
+/// USRNet configurations, attention-unet, convir-s, ...) with its default (untrained) weights. Throws
+/// unroll::Error listing the known names otherwise. `zero_init_outputs` is ModelBuild::zero_init_outputs
+/// for the ConvIR prior (false: the official initialisation, as before 2026-12-02), ignored by the others.
 PriorPtr make_prior(const std::string& name, bool zero_init_outputs = true);
 
-/// make_prior(name) with the state dict of `path` (core/checkpoint.h; e.g. the model.pth that
-/// train/training_tasks.h train_denoiser writes) loaded strictly, in eval() mode. Errors name the file.
+/// The prior of Denoiser family `name` with the weights of `path` (core/checkpoint.h; e.g. the model.pth
+/// that train/training_tasks.h train_denoiser writes) loaded strictly, in eval() mode: by name into the
+/// family's default configuration, or with the architecture read from the file (resunet). Errors name
+/// the file.
 PriorPtr load_prior(const std::string& name, const std::string& path);
 
 /// Builds one untrained prior of a fixed architecture (hqs/unrolled_net.h calls it once per prior slot).
 using PriorFactory = std::function<PriorPtr()>;
 
-/// The family of the prior whose weights `state` holds under `prefix`, recognised by its entry names:
-/// "resunet" (USRNet / DRUNet names, m_down1.0.res.0.weight; priors/resunet.h), "convir" (ConvIRPrior:
-/// adapter.weight and net.*; priors/convir_prior.h) or "attention-unet" (m_body.0.conv1.weight;
-/// priors/attention_unet.h). Throws unroll::Error when no family matches.
+/// The Denoiser family (priors/model_family.h) of the prior whose weights `state` holds under `prefix`,
+/// recognised by an entry name only that family holds: "resunet" (USRNet / DRUNet names,
+/// m_down1.0.res.0.weight), "attention-unet" (m_body.0.conv1.weight) or "convir-s" (the ConvIR prior,
+/// adapter.weight; any ConvIR variant inside). Throws unroll::Error when no family matches.
 std::string prior_family_from_state_dict(const StateDict& state, const std::string& prefix = "");
 
 /// That architecture, with the options read from the weights, as a builder of untrained instances.

@@ -11,9 +11,7 @@
 #include "datasets/kernels.h"
 #include "hqs/unrolled_net.h"
 #include "hqs/warm_start.h"
-#include "priors/convir.h"
-#include "priors/deblur_net.h"
-#include "priors/prior.h"
+#include "priors/model_family.h"
 #include "priors/resunet.h"
 #include "train/training_tasks.h"
 
@@ -34,6 +32,37 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
   }
   UNROLL_CHECK(!out.empty(), key, ": empty list");
   return out;
+}
+
+/// The role of the models a task trains (priors/model_family.h): an end-to-end network for deblur, a
+/// denoiser (trained alone, or as the unrolled network's prior) otherwise.
+ModelRole role_of_task(const std::string& task) { return task == "deblur" ? ModelRole::Deblur : ModelRole::Denoiser; }
+
+/// "a, b, c".
+std::string join(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : ", ") + names[i];
+  return out;
+}
+
+/// "a, b or c".
+std::string join_or(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) out += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  return out;
+}
+
+/// What the family's constructor is told (it reads only the fields its row declares).
+ModelBuild model_build(const TrainConfig& c, const ModelFamily& family) {
+  ModelBuild b;
+  b.zero_init_outputs = c.zero_init_outputs;
+  b.base_channel = c.is_given("model.base_channel") ? c.base_channel : 0;
+  if (family.reads_resunet) {
+    b.resunet.nc = parse_int_list(c.nc_text, "model.nc");
+    b.resunet.nb = c.nb;
+    b.resunet.global_residual = c.global_residual;
+  }
+  return b;
 }
 
 /// The synthetic-pair fields shared by tasks unrolled and deblur (train/training_tasks.h).
@@ -106,10 +135,11 @@ UnrolledNet build_unrolled(const TrainConfig& c) {
   m.prior.nc = parse_int_list(c.nc_text, "model.nc");
   m.prior.nb = c.nb;
   m.prior.global_residual = c.is_given("model.global_residual") && c.global_residual;
-  if (c.family != "resunet") {
-    const std::string family = c.family;
-    // attention-unet | convir-s, priors/prior.h defaults
-    m.prior_factory = [family, zero = c.zero_init_outputs] { return make_prior(family, zero); };
+  // A family built from ResUNetOptions is the network's own prior (`m.prior`, USRNet-tiny's with the
+  // widths above); any other one fills the slot through prior_factory.
+  const ModelFamily& family = find_model_family(c.family, ModelRole::Denoiser);
+  if (!family.reads_resunet) {
+    m.prior_factory = [&family, build = model_build(c, family)] { return family.make_prior(build); };
   }
   UnrolledNet model(m);
   if (m.prior.global_residual) {
@@ -126,6 +156,22 @@ TrainConfig::TrainConfig() {
   trainer.checkpoint_every = 200;
   trainer.validate_every = 500;
   trainer.out_dir = out_dir;
+}
+
+const char* model_family_help() {
+  static const std::string help = [] {
+    auto names = [](ModelRole role) {
+      std::string out;
+      for (const auto& f : model_families()) {
+        if (f.role != role || !f.trainable) continue;
+        out += (out.empty() ? "" : " | ") + f.name + (f.reads_resunet ? " (model.nc, model.nb)" : "");
+      }
+      return out;
+    };
+    return "denoiser and unrolled (its prior): " + names(ModelRole::Denoiser) +
+           " (priors/model_family.h); deblur: " + names(ModelRole::Deblur);
+  }();
+  return help.c_str();
 }
 
 bool is_train_config_key(const std::string& key) {
@@ -151,34 +197,34 @@ void finish_train_config(TrainConfig& c) {
   } catch (const Error& e) {
     fail(source, ": train.blur: ", e.what());
   }
+  const ModelRole role = role_of_task(c.task);
+  const ModelFamily* family = lookup_model_family(c.family, role);
+  if (family == nullptr || !family->trainable) {
+    const auto names = model_family_names(role, /*trainable_only=*/true);
+    if (role == ModelRole::Deblur) {
+      fail(source, ": model.family for task deblur must be one of ", join(names), ", got '", c.family, "'");
+    }
+    fail(source, ": model.family must be ", join_or(names), ", got '", c.family, "'");
+  }
   if (c.task == "deblur") {
-    const auto& fams = DeblurNet::families();
-    UNROLL_CHECK(std::find(fams.begin(), fams.end(), c.family) != fams.end(), source,
-                 ": model.family for task deblur must be one of convir-s, convir-b, convir-l, convir-seed, atrous, "
-                 "atrous-reds, kaist, carlo, unet-resnet, unet-ae, got '", c.family, "'");
     for (const char* key : {"model.iterations", "model.hyper_channels", "model.shared_prior", "model.prior_groups"})
       UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to task unrolled");
   } else {
     UNROLL_CHECK(defaulted("train.gradient_penalty"), source, ": train.gradient_penalty applies to task deblur");
-    UNROLL_CHECK(c.family == "resunet" || c.family == "attention-unet" || c.family == "convir-s", source,
-                 ": model.family must be resunet, attention-unet or convir-s, got '", c.family, "'");
   }
-  const bool convir_from_scratch =
-      c.family.compare(0, 6, "convir") == 0 && c.init_weights.empty() && c.init_prior.empty();
-  if (!convir_from_scratch) {
+  const bool from_scratch = c.init_weights.empty() && c.init_prior.empty();
+  if (!(family->reads_zero_init_outputs && from_scratch)) {
     UNROLL_CHECK(defaulted("model.zero_init_outputs"), source,
                  ": model.zero_init_outputs applies to a ConvIR family trained from scratch (",
-                 c.init_weights.empty() && c.init_prior.empty() ? "model.family is " + c.family
-                                                                : std::string("the weights come from a checkpoint"),
-                 ")");
+                 from_scratch ? "model.family is " + c.family : std::string("the weights come from a checkpoint"), ")");
   }
   if (c.is_given("model.base_channel")) {
-    UNROLL_CHECK(c.task == "deblur" && convir_from_scratch, source,
+    UNROLL_CHECK(family->reads_base_channel && from_scratch, source,
                  ": model.base_channel applies to task deblur with a ConvIR family trained from scratch");
     UNROLL_CHECK(c.base_channel >= 8 && c.base_channel % 8 == 0, source,
                  ": model.base_channel must be a positive multiple of 8, got ", c.base_channel);
   }
-  if (c.family != "resunet") {
+  if (!family->reads_resunet) {
     for (const char* key : {"model.nc", "model.nb", "model.global_residual"})
       UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to model.family resunet only (", c.family,
                    " has a fixed architecture)");
@@ -229,14 +275,14 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
   UNROLL_CHECK(train_set != nullptr && train_set->size() > 0, c.source, ": no training images");
   const torch::Device device = parse_device(c.device);
   torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
+  const ModelFamily& family = find_model_family(c.family, role_of_task(c.task));
   if (c.task == "deblur") {
     DeblurTrainingOptions o;
     set_pair_options(c, o);
     o.multiscale = c.multiscale;
     o.gradient_penalty = c.gradient_penalty;
-    auto net = c.init_weights.empty() ? DeblurNet::create(c.family, c.zero_init_outputs,
-                                                          c.is_given("model.base_channel") ? c.base_channel : 0)
-                                      : DeblurNet::load(c.family, c.init_weights);
+    auto net = c.init_weights.empty() ? make_deblur_net(c.family, model_build(c, family))
+                                      : load_deblur_net(c.family, c.init_weights);
     net.module()->to(device);
     std::cout << net.family() << ": " << net.parameter_count() << " parameters";
     if (!c.init_weights.empty()) std::cout << ", starting from " << c.init_weights;
@@ -244,18 +290,7 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
     return train_deblur_net(net, train_set, val_set, o, resume);
   }
   if (c.task == "denoiser") {
-    std::shared_ptr<Prior> prior;
-    if (c.family != "resunet") {
-      prior = make_prior(c.family, c.zero_init_outputs);
-    } else {
-      ResUNetOptions m;
-      m.nc = parse_int_list(c.nc_text, "model.nc");
-      m.nb = c.nb;
-      m.global_residual = c.global_residual;
-      auto model = std::make_shared<ResUNet>(m);
-      if (c.global_residual) model->zero_init_tail();
-      prior = model;
-    }
+    PriorPtr prior = family.make_prior(model_build(c, family));
     prior->to(device);
     return train_denoiser(prior, train_set, val_set, denoiser_options(c), resume);
   }

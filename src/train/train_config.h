@@ -39,6 +39,9 @@ struct TrainConfig {
   bool is_given(const std::string& key) const { return given.count(key) != 0; }
 };
 
+/// The help of model.family: the trainable families of priors/model_family.h for each task.
+const char* model_family_help();
+
 /// Calls `visit(key, field, help)` for every key of the config, in the order `--help` lists them;
 /// `field` is a reference to the member (std::string, int64_t, uint64_t, double or bool) holding the
 /// key's value, so a parser can bind to it and a writer can read it. The defaults are those of a
@@ -48,10 +51,7 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
   TrainerOptions& t = c.trainer;
   visit("experiment.name", c.name, "free text");
   visit("experiment.task", c.task, "denoiser | unrolled | deblur (end-to-end network)");
-  visit("model.family", c.family,
-        "denoiser and unrolled (its prior): resunet (model.nc, model.nb) | attention-unet | convir-s (priors/prior.h "
-        "defaults); deblur: convir-s | convir-b | convir-l | convir-seed | atrous | atrous-reds | kaist | carlo | "
-        "unet-resnet | unet-ae");
+  visit("model.family", c.family, model_family_help());
   visit("model.nc", c.nc_text,
         "ResUNet widths of the four scales; with model.init_weights (task unrolled), widths at least the "
         "checkpoint's: its prior is widened to them, output unchanged (priors/widen.h)");
@@ -116,7 +116,8 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
 /// True when `key` ("train.steps") is a key of the training config.
 bool is_train_config_key(const std::string& key);
 
-/// Checks the values as a whole (task, family, device, blur mode, keys that apply only to some tasks or
+/// Checks the values as a whole (task; family: a trainable row of priors/model_family.h in the task's
+/// role, the model.* keys that row reads; device, blur mode, keys that apply only to some tasks or
 /// exclude each other, the trainer's schedule and sizes) and derives what follows from them
 /// (model.shared_prior = 0 -> prior_groups, trainer.out_dir). Throws unroll::Error naming c.source and
 /// the key. Reads no file.
@@ -126,8 +127,9 @@ void finish_train_config(TrainConfig& c);
 /// c.source and the key).
 void check_init_files(const TrainConfig& c);
 
-/// Builds the model of c.task (denoiser | unrolled | deblur: an end-to-end network of
-/// priors/deblur_net.h; model.init_prior / model.init_weights are read here), moves it to train.device
+/// Builds the model of c.task (model.family's row of priors/model_family.h: a denoiser for tasks denoiser
+/// and unrolled (its prior), an end-to-end network of nets/deblur_net.h for deblur; model.init_prior /
+/// model.init_weights are read here), moves it to train.device
 /// and trains it on the clean images of `train_set` (validating on `val_set`, which may be null) into
 /// out_dir (train/training_tasks.h); `resume` continues from out_dir/resume.pt when it exists.
 TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDataset> train_set,

@@ -11,7 +11,7 @@
 //      KernelType::Motion, Boracchi & Foi) and the rest anisotropic Gaussians, noise sigma ~ U[0,
 //      sigma_max] (25/255 by default), circular blur by default (the DPIR/USRNet protocol; Same or
 //      Valid for real-image models), L1 loss, optionally plus an FFT term ("l1+0.1*fft", train/losses.h).
-//  (c) End-to-end blind deblurring network (priors/deblur_net.h: ConvIR, ATROUS_NET, ...): the same
+//  (c) End-to-end blind deblurring network (nets/deblur_net.h: ConvIR, ATROUS_NET, ...): the same
 //      synthetic pairs as (b) (kernel and noise ranges, blur mode), but the network sees only the
 //      blurred image; the loss is applied to the full-size output, or (multiscale) to every output
 //      against the target resized to its size -- ConvIR's published objective is "l1+0.1*fft" at its
@@ -40,7 +40,7 @@
 #include "datasets/kernels.h"
 #include "datasets/pair_dataset.h"
 #include "hqs/unrolled_net.h"
-#include "priors/deblur_net.h"
+#include "nets/deblur_net.h"
 #include "priors/prior.h"
 #include "priors/resunet.h"
 #include "train/trainer.h"
@@ -154,7 +154,7 @@ Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> v
 std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
                                              std::shared_ptr<const PairDataset> val_set,
                                              const DeblurTrainingOptions& options);
-/// As train_denoiser; model.pth is the network's state dict that DeblurNet::load reads.
+/// As train_denoiser; model.pth is the network's state dict that priors/model_family.h load_deblur_net reads.
 TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
                              std::shared_ptr<const PairDataset> val_set, const DeblurTrainingOptions& options,
                              bool resume = true);

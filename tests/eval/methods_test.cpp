@@ -1,5 +1,7 @@
 // The method registry: every method is reachable by name, validates its inputs, and learned methods
 // load official checkpoints (fixtures) through it.
+#include "eval/methods.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -10,7 +12,7 @@
 #include "core/fft.h"
 #include "core/metrics.h"
 #include "core/noise.h"
-#include "eval/methods.h"
+#include "priors/model_family.h"
 #include "priors/prior.h"
 #include "test_util.h"
 
@@ -170,6 +172,34 @@ TEST(Methods, PnpTakesTrainedAttentionUNetPriors) {
   EXPECT_THROW(run_method("pnp", r, {{"iters", 2}}), Error);
   r.weights.clear();
   EXPECT_THROW(run_method("pnp", r), Error);
+}
+
+// The registry maps every blind model family of priors/model_family.h to the method that runs its
+// checkpoints: a family added to the table is evaluated without a change here.
+TEST(Methods, EveryBlindModelFamilyHasAMethodThatRunsItsCheckpoints) {
+  EXPECT_EQ(method_for_family("convir-b"), "convir");
+  EXPECT_EQ(method_for_family("atrous-reds"), "atrous");
+  EXPECT_EQ(method_for_family("kaist"), "kaist");
+  const std::string unknown = test::error_of([] { method_for_family("resunet"); });
+  EXPECT_NE(unknown.find("no evaluation method runs model family 'resunet'"), std::string::npos) << unknown;
+  const std::string dir = test::temp_dir("methods_families");
+  DeblurRequest r;
+  r.blurred = test::test_image(3, 21, 26, 3);
+  for (const auto& f : model_families()) {
+    if (f.role != ModelRole::Deblur) continue;
+    SCOPED_TRACE(f.name);
+    const Method& m = find_method(method_for_family(f.name));
+    EXPECT_FALSE(m.needs_kernel);
+    torch::manual_seed(0);
+    ModelBuild narrow;
+    if (f.reads_base_channel) narrow.base_channel = 8;
+    DeblurNet net = make_deblur_net(f.name, narrow);
+    r.weights = dir + "/" + f.name + ".pth";
+    net.save(r.weights);
+    auto out = run_method(m.name, r);
+    ASSERT_EQ(out.image.sizes(), r.blurred.sizes());
+    EXPECT_TRUE(torch::allclose(out.image, net.deblur(r.blurred), 1e-5, 1e-6));
+  }
 }
 
 TEST(Methods, LearnedMethodsLoadOfficialCheckpoints) {

@@ -2,8 +2,8 @@
 // blurred/sharp pair and its loss decreases.
 #include <gtest/gtest.h>
 
-#include "priors/convir.h"
-#include "priors/seed_baselines.h"
+#include "nets/convir.h"
+#include "nets/seed_baselines.h"
 #include "test_util.h"
 #include "train/losses.h"
 

@@ -12,6 +12,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "priors/model_family.h"
 #include "test_util.h"
 #include "train/losses.h"
 #include "train/training_tasks.h"
@@ -484,7 +485,7 @@ TEST(TrainingTasks, EndToEndNetworksReduceTheLossOnAFixedBatch) {
   for (const char* family : {"atrous", "convir-seed"}) {
     SCOPED_TRACE(family);
     torch::manual_seed(11);
-    auto net = DeblurNet::create(family);
+    auto net = make_deblur_net(family);
     auto o = deblur_options(12);
     o.trainer.lr = 1e-3;
     o.loss = "l1+0.1*fft";
@@ -499,7 +500,7 @@ TEST(TrainingTasks, EndToEndNetworksReduceTheLossOnAFixedBatch) {
 
 TEST(TrainingTasks, GradientPenaltyAddsTheInputGradientTermAndTrains) {
   torch::manual_seed(13);
-  auto net = DeblurNet::create("atrous");
+  auto net = make_deblur_net("atrous");
   auto o = deblur_options(1);
   auto data = images(2, 40, 160);
   const double plain = deblur_batch_loss(net, data, o)(0).item<double>();
@@ -522,20 +523,19 @@ TEST(TrainingTasks, GradientPenaltyAddsTheInputGradientTermAndTrains) {
 TEST(TrainingTasks, EndToEndTrainingRunsValidatesAndItsCheckpointLoads) {
   const std::string dir = test::temp_dir("trainer_deblur");
   torch::manual_seed(12);
-  auto net = DeblurNet::create("carlo");
+  auto net = make_deblur_net("carlo");
   auto o = deblur_options(3, dir);
   o.blur = BlurMode::Same;
   auto r = train_deblur_net(net, images(2, 40, 140), images(1, 36, 150), o);
   EXPECT_EQ(r.step, 3);
   EXPECT_TRUE(std::isfinite(r.last_val_psnr));
-  auto loaded = DeblurNet::load("carlo", (fs::path(dir) / "model.pth").string());
+  auto loaded = load_deblur_net("carlo", (fs::path(dir) / "model.pth").string());
   auto y = test::test_image(3, 19, 23, 3);
   EXPECT_TRUE(torch::allclose(loaded.deblur(y), net.deblur(y)));
   // A crop the network does not take is refused up front, naming the field.
   auto bad = deblur_options(1);
   bad.trainer.crop = 30;
-  expect_error_naming([&] { deblur_batch_loss(DeblurNet::create("convir-seed"), images(1, 40, 1), bad); },
-                      "train.crop");
+  expect_error_naming([&] { deblur_batch_loss(make_deblur_net("convir-seed"), images(1, 40, 1), bad); }, "train.crop");
 }
 
 }  // namespace

@@ -26,7 +26,7 @@
 //               those of the seed's layer table (972,739 in total); see UNetResNetImpl for the layout.
 //
 // All three take [N,3,H,W] images of any size >= 1x1 (they pad internally -- bottom/right reflection,
-// priors/convir.h reflect_pad_to -- where their down-sampling or valid convolutions need it, and crop
+// nets/convir.h reflect_pad_to -- where their down-sampling or valid convolutions need it, and crop
 // back), return [N,3,H,W], and are fully differentiable. The seed repositories are not available to this
 // project; where the description leaves a choice open (channel widths, the exact connections of
 // the U-Net) it is an Options field or documented below.

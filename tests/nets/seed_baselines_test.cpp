@@ -1,9 +1,9 @@
-#include "priors/seed_baselines.h"
+#include "nets/seed_baselines.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "priors/convir.h"
+#include "nets/convir.h"
 #include "test_util.h"
 
 namespace unroll {

@@ -1,10 +1,10 @@
-#include "priors/seed_baselines.h"
+#include "nets/seed_baselines.h"
 
 #include <cmath>
 #include <numeric>
 
 #include "core/error.h"
-#include "priors/convir.h"
+#include "nets/convir.h"
 
 namespace unroll {
 

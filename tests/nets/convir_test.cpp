@@ -1,4 +1,4 @@
-#include "priors/convir.h"
+#include "nets/convir.h"
 
 #include <gtest/gtest.h>
 

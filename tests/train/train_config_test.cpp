@@ -1,0 +1,84 @@
+// model.family in the training config (train/train_config.h) reads the model-family table
+// (priors/model_family.h): every trainable row is accepted for the tasks of its role and refused for the
+// others, the keys a row does not read are refused by name, and the help lists every trainable row.
+#include "train/train_config.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.h"
+#include "priors/model_family.h"
+#include "test_util.h"
+
+namespace unroll {
+namespace {
+
+TrainConfig config(const std::string& task, const std::string& family) {
+  TrainConfig c;
+  c.source = "t.ini";
+  c.task = task;
+  c.family = family;
+  c.given = {"experiment.task", "model.family"};
+  return c;
+}
+
+TEST(TrainConfig, EveryTrainableFamilyIsAcceptedForTheTasksOfItsRole) {
+  for (const auto& f : model_families()) {
+    for (const std::string task : {"denoiser", "unrolled", "deblur"}) {
+      SCOPED_TRACE(f.name + " / " + task);
+      const bool role_fits = (task == "deblur") == (f.role == ModelRole::Deblur);
+      const bool accepted = role_fits && f.trainable;
+      // Another role may hold the same name (convir-s): then that row decides.
+      const ModelFamily* other =
+          lookup_model_family(f.name, f.role == ModelRole::Deblur ? ModelRole::Denoiser : ModelRole::Deblur);
+      if (!role_fits && other != nullptr) continue;
+      TrainConfig c = config(task, f.name);
+      const std::string error = test::error_of([&] { finish_train_config(c); });
+      if (accepted) {
+        EXPECT_EQ(error, "");
+      } else {
+        EXPECT_NE(error.find("t.ini: model.family"), std::string::npos) << error;
+      }
+    }
+    if (f.trainable) EXPECT_NE(std::string(model_family_help()).find(f.name), std::string::npos) << f.name;
+  }
+}
+
+TEST(TrainConfig, FamilyErrorsListTheTrainableFamiliesOfTheTask) {
+  TrainConfig c = config("unrolled", "kaist");
+  EXPECT_NE(test::error_of([&] {
+              finish_train_config(c);
+            }).find("t.ini: model.family must be resunet, attention-unet or convir-s, got 'kaist'"),
+            std::string::npos);
+  c = config("deblur", "resunet");
+  EXPECT_NE(test::error_of([&] { finish_train_config(c); })
+                .find("t.ini: model.family for task deblur must be one of convir-s, convir-b, convir-l, convir-seed, "
+                      "atrous, atrous-reds, kaist, carlo, unet-resnet, unet-ae, got 'resunet'"),
+            std::string::npos);
+  c = config("denoiser", "drunet-color");  // a configuration to load weights into, not trained here
+  EXPECT_NE(test::error_of([&] { finish_train_config(c); }).find("model.family must be"), std::string::npos);
+}
+
+TEST(TrainConfig, KeysApplyToTheFamiliesThatReadThem) {
+  for (const auto& f : model_families()) {
+    if (!f.trainable) continue;
+    SCOPED_TRACE(f.name);
+    const std::string task = f.role == ModelRole::Deblur ? "deblur" : "denoiser";
+    TrainConfig c = config(task, f.name);
+    c.nc_text = "8,16,16,16";
+    c.given.insert("model.nc");
+    EXPECT_EQ(test::error_of([&] { finish_train_config(c); }).empty(), f.reads_resunet);
+    c = config(task, f.name);
+    c.zero_init_outputs = false;
+    c.given.insert("model.zero_init_outputs");
+    EXPECT_EQ(test::error_of([&] { finish_train_config(c); }).empty(), f.reads_zero_init_outputs);
+    c = config(task, f.name);
+    c.base_channel = 16;
+    c.given.insert("model.base_channel");
+    EXPECT_EQ(test::error_of([&] { finish_train_config(c); }).empty(), f.reads_base_channel);
+  }
+}
+
+}  // namespace
+}  // namespace unroll
