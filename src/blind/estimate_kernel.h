@@ -17,8 +17,13 @@
 //        x = F^-1[(conj(K)F(y) + beta conj(D)F(g) + mu F(u)) / (|K|^2 + beta |D|^2 + mu)]
 //    on the Liu-Jia extension of y (core/boundary.h), so the border does not ring.
 //  * kernel step (blind/kernel_step.h): the gradient-domain least-squares kernel with Tikhonov weight
-//    gamma = kernel_reg x (gradient energy of x), projected (non-negative, thresholded, isolated
-//    components removed, sum 1, re-centred).
+//    gamma = kernel_reg x (gradient energy of x), constrained to its support and solved by conjugate
+//    gradients on the small normal equations (kernel_least_squares_support; kernel_cg_iterations = 0
+//    crops the full-size FFT solution instead), fitted only to the salient latent gradients (Cho & Lee
+//    2009's selection: the r sqrt(pixels x taps) largest per orientation, r = gradient_selection), then
+//    projected (non-negative, thresholded, isolated components removed, sum 1, re-centred). Both steps
+//    run on the Liu-Jia-extended grid, where the periodic model the latent step solved holds, so the
+//    kernel step sees no wrap-around across the image border.
 //  After each alternation the lambdas are divided by `lambda_decay` down to a floor (Pan et al.: 1.1,
 //  1e-4); the floor rises with the noise: max(lambda_min, noise_lambda x sigma^2).
 // Between levels the kernel is resampled by resample_kernel() (mass and centre preserved).
@@ -40,9 +45,10 @@
 //    smallest odd S = 2 (r + auto_margin) + 1 whose centred square of radius r holds `auto_mass` of the
 //    mass; the kernel is cropped to S and refined by `refine_iterations` more alternations at the finest
 //    level (choose_kernel_size()).
-//  * Flat images (fewer than `min_edge_fraction` of the pixels with a gradient above max(0.02, 4 sigma)):
-//    nothing to estimate from; the result is a delta kernel (kernel_size, or 3 when automatic) with
-//    `warning` set, and the caller decides (the CLI prints it).
+//  * Flat images: when fewer than `min_edge_fraction` of the pixels of the region's 4x4-block average
+//    have a gradient above max(0.02, 6 sigma / 4) (averaging lowers the noise and keeps blurred edges),
+//    there is nothing to estimate from; the result is a delta kernel (kernel_size, or 3 when automatic)
+//    with `warning` set, and the caller decides (the CLI prints it).
 //  * Deterministic: no randomness; the same input and options give the same kernel in one process
 //    (FFTW plans are cached per shape).
 //  * Device-generic: every tensor is allocated with the input's options; only the kernel projection's
@@ -68,7 +74,8 @@ struct BlindEstimateOptions {
   int refine_iterations = 2;        ///< automatic mode: alternations at the chosen size after cropping (>= 0)
   double noise_sigma = -1.0;        ///< noise std on the [0,1] scale; < 0 = estimated from the image
 
-  double lambda_grad = 4e-3;        ///< L0 gradient weight at the coarsest level (Pan et al. 2014: 4e-3)
+  double lambda_grad = 2e-2;        ///< L0 gradient weight at the coarsest level (Pan et al. 2014: 4e-3; 2e-2
+                                    ///< measured better on Set3C x Levin, large kernels above all)
   double lambda_pixel = 4e-3;       ///< L0 intensity weight (Pan et al. 2014: 4e-3); 0 disables the term
   bool dark_channel = false;        ///< add the L0 dark-channel term of Pan et al. 2016
   double lambda_dark = 4e-3;        ///< its weight (Pan et al. 2016: 4e-3)
