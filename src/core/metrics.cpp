@@ -1,5 +1,6 @@
 #include "core/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -90,5 +91,60 @@ torch::Tensor ssim(const torch::Tensor& x, const torch::Tensor& ref, const SsimO
 }
 
 double combined_score(double psnr_db, double ssim_value) { return 100.0 * (psnr_db / 33.0 + ssim_value) / 2.0; }
+
+void ShiftAlignedOptions::validate() const {
+  UNROLL_CHECK(crop >= 0, "shift-aligned metric: crop must be >= 0, got ", crop);
+  UNROLL_CHECK(std::isfinite(max_shift) && max_shift >= 0 && max_shift < static_cast<double>(crop) + 1,
+               "shift-aligned metric: max_shift must be in [0, crop + 1), got ", max_shift);
+  UNROLL_CHECK(std::isfinite(step) && step > 0, "shift-aligned metric: step must be > 0, got ", step);
+}
+
+ShiftAlignedError shift_aligned_ssd(const torch::Tensor& x_in, const torch::Tensor& ref_in,
+                                    const ShiftAlignedOptions& o) {
+  o.validate();
+  auto x = as_image_batch(x_in).to(torch::kFloat64);
+  auto ref = as_image_batch(ref_in).to(torch::kFloat64);
+  check_pair(x, ref, "shift-aligned metric");
+  UNROLL_CHECK(x.size(0) == 1, "shift-aligned metric: expected one image, got a batch of ", x.size(0));
+  const int64_t h = x.size(2), w = x.size(3), c = o.crop;
+  UNROLL_CHECK(h > 2 * c && w > 2 * c, "shift-aligned metric: crop ", c, " too large for ", h, "x", w);
+  const int64_t ch = h - 2 * c, cw = w - 2 * c;
+  auto target = ref.narrow(2, c, ch).narrow(3, c, cw);
+  const int64_t steps = static_cast<int64_t>(std::floor(o.max_shift / o.step + 1e-9));
+  // x(p + s) at fractional s: the window of x starting at c + floor(s) and its neighbour, blended. Positions
+  // beyond the image (only when max_shift > crop) are clamped to the edge.
+  auto window = [&](const torch::Tensor& img, int dim, double s, int64_t len) {
+    const double f = std::floor(s);
+    const double t = s - f;
+    const int64_t size = img.size(dim);
+    const int64_t start = std::clamp<int64_t>(c + static_cast<int64_t>(f), 0, size - len);
+    const int64_t next = std::clamp<int64_t>(start + 1, 0, size - len);
+    auto a = img.narrow(dim, start, len);
+    return t == 0 ? a : a * (1.0 - t) + img.narrow(dim, next, len) * t;
+  };
+  ShiftAlignedError best;
+  best.ssd = std::numeric_limits<double>::infinity();
+  for (int64_t iy = -steps; iy <= steps; ++iy) {
+    const double sy = static_cast<double>(iy) * o.step;
+    auto rows = window(x, 2, sy, ch);
+    for (int64_t ix = -steps; ix <= steps; ++ix) {
+      const double sx = static_cast<double>(ix) * o.step;
+      const double ssd = (window(rows, 3, sx, cw) - target).square().sum().item<double>();
+      // Ties go to the smaller shift, so identical images report (0, 0).
+      const bool better = ssd < best.ssd ||
+                          (ssd == best.ssd && std::abs(sy) + std::abs(sx) < std::abs(best.shift_y) + std::abs(best.shift_x));
+      if (better) best = {ssd, sy, sx};
+    }
+  }
+  return best;
+}
+
+double shift_aligned_error_ratio(const torch::Tensor& with_estimate, const torch::Tensor& with_true_kernel,
+                                 const torch::Tensor& ref, const ShiftAlignedOptions& options) {
+  const double estimated = shift_aligned_ssd(with_estimate, ref, options).ssd;
+  const double reference = shift_aligned_ssd(with_true_kernel, ref, options).ssd;
+  if (reference == 0) return estimated == 0 ? 1.0 : std::numeric_limits<double>::infinity();
+  return estimated / reference;
+}
 
 }  // namespace unroll

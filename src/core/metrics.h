@@ -53,4 +53,30 @@ double combined_score(double psnr_db, double ssim_value);
 /// ITU-R BT.601 luma of an RGB [N,3,H,W] image in [0,1] (MATLAB rgb2ycbcr's Y, rescaled to [0,1]).
 torch::Tensor rgb_to_y(const torch::Tensor& rgb);
 
+/// Levin et al. 2009's comparison up to a shift ("Understanding and evaluating blind deconvolution
+/// algorithms", CVPR 2009): a blind estimate is only defined up to a translation, so `x` is compared with
+/// `ref` at every sub-pixel shift and the best is kept.
+struct ShiftAlignedOptions {
+  int64_t crop = 15;       ///< pixels cropped from every side of `ref` (>= 0)
+  double max_shift = 5.0;  ///< shifts searched in [-max_shift, max_shift] on each axis (< crop + 1)
+  double step = 0.25;      ///< shift step in pixels (> 0); x is sampled bilinearly at fractional shifts
+  void validate() const;
+};
+
+struct ShiftAlignedError {
+  double ssd = 0;      ///< min over shifts of sum((x(p + shift) - ref(p))^2) over ref's cropped window, all channels
+  double shift_y = 0;  ///< the best shift (rows, columns) in pixels: x(p + shift) matches ref(p)
+  double shift_x = 0;
+};
+
+/// Minimum SSD of `x` against `ref` ([N,C,H,W], [C,H,W] or [H,W], same shape, N = 1) over shifts.
+ShiftAlignedError shift_aligned_ssd(const torch::Tensor& x, const torch::Tensor& ref,
+                                    const ShiftAlignedOptions& options = {});
+
+/// Levin et al.'s error ratio: shift-aligned SSD of the result with the estimated kernel over that of
+/// the same method's result with the true kernel (1 = as good as knowing the kernel; Levin's success
+/// threshold is 3). A perfect reference result (SSD 0) gives +inf unless both are 0 (then 1).
+double shift_aligned_error_ratio(const torch::Tensor& with_estimate, const torch::Tensor& with_true_kernel,
+                                 const torch::Tensor& ref, const ShiftAlignedOptions& options = {});
+
 }  // namespace unroll

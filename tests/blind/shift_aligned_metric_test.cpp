@@ -1,0 +1,55 @@
+// core/metrics.h's shift-aligned SSD and error ratio (Levin et al. 2009's comparison up to a shift).
+#include <gtest/gtest.h>
+
+#include "blind/blind_fixtures.h"
+#include "core/error.h"
+#include "core/metrics.h"
+#include "test_util.h"
+
+namespace unroll {
+namespace {
+
+TEST(ShiftAlignedMetric, FindsAKnownShift) {
+  auto ref = test::mondrian(3, 64, 64, 1);
+  // x(p) = ref(p - (2, -3)): x(p + (2, -3)) matches ref(p).
+  auto x = torch::roll(ref, {2, -3}, {2, 3});
+  auto e = shift_aligned_ssd(x, ref);
+  EXPECT_NEAR(e.ssd, 0.0, 1e-20);
+  EXPECT_EQ(e.shift_y, 2.0);
+  EXPECT_EQ(e.shift_x, -3.0);
+  // A half-pixel shift of a smooth image is found on the 0.25 grid.
+  // ref(p) = (x(p - 1 column) + x(p)) / 2 is x bilinearly sampled at p - 0.5 column: exact at shift -0.5.
+  auto smooth = test::test_image(1, 64, 64, 2);
+  auto half = 0.5 * (smooth + torch::roll(smooth, {1}, {3}));
+  auto h = shift_aligned_ssd(smooth, half);
+  EXPECT_EQ(h.shift_y, 0.0);
+  EXPECT_EQ(h.shift_x, -0.5);
+  EXPECT_LT(h.ssd, 1e-10);
+}
+
+TEST(ShiftAlignedMetric, RatioIsOneForIdenticalInputs) {
+  auto ref = test::mondrian(1, 64, 64, 3);
+  auto result = ref + 0.05 * torch::randn_like(ref);
+  EXPECT_DOUBLE_EQ(shift_aligned_error_ratio(result, result, ref), 1.0);
+  auto e = shift_aligned_ssd(ref, ref);
+  EXPECT_EQ(e.ssd, 0.0);
+  EXPECT_EQ(e.shift_y, 0.0);
+  EXPECT_EQ(e.shift_x, 0.0);
+  // Shift invariance: a shifted copy of the result scores the same.
+  EXPECT_NEAR(shift_aligned_error_ratio(torch::roll(result, {1, 2}, {2, 3}), result, ref), 1.0, 0.2);
+  // A worse result has a ratio above 1.
+  EXPECT_GT(shift_aligned_error_ratio(result + 0.05 * torch::randn_like(ref), result, ref), 1.5);
+}
+
+TEST(ShiftAlignedMetric, BadOptionsAndSizes) {
+  auto ref = torch::rand({1, 1, 20, 20});
+  ShiftAlignedOptions o;
+  EXPECT_NE(test::error_of([&] { shift_aligned_ssd(ref, ref, o); }).find("crop 15 too large"), std::string::npos);
+  o.step = 0;
+  EXPECT_EQ(test::error_of([&] { shift_aligned_ssd(ref, ref, o); }), "shift-aligned metric: step must be > 0, got 0");
+  EXPECT_NE(test::error_of([&] { shift_aligned_ssd(ref, torch::rand({1, 1, 20, 21})); }).find("sizes differ"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace unroll
