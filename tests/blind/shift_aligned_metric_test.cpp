@@ -28,6 +28,7 @@ TEST(ShiftAlignedMetric, FindsAKnownShift) {
 }
 
 TEST(ShiftAlignedMetric, RatioIsOneForIdenticalInputs) {
+  torch::manual_seed(0);
   auto ref = test::mondrian(1, 64, 64, 3);
   auto result = ref + 0.05 * torch::randn_like(ref);
   EXPECT_DOUBLE_EQ(shift_aligned_error_ratio(result, result, ref), 1.0);
@@ -37,8 +38,9 @@ TEST(ShiftAlignedMetric, RatioIsOneForIdenticalInputs) {
   EXPECT_EQ(e.shift_x, 0.0);
   // Shift invariance: a shifted copy of the result scores the same.
   EXPECT_NEAR(shift_aligned_error_ratio(torch::roll(result, {1, 2}, {2, 3}), result, ref), 1.0, 0.2);
-  // A worse result has a ratio above 1.
-  EXPECT_GT(shift_aligned_error_ratio(result + 0.05 * torch::randn_like(ref), result, ref), 1.5);
+  // A clearly worse result (ten times the error variance) has a ratio well above 1. The
+  // sub-pixel shift search interpolates, which smooths white noise, so the ratio is below the variance ratio.
+  EXPECT_GT(shift_aligned_error_ratio(result + 0.15 * torch::randn_like(ref), result, ref), 3.0);
 }
 
 TEST(ShiftAlignedMetric, BadOptionsAndSizes) {
