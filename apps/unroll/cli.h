@@ -43,6 +43,7 @@ int cmd_study(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_pack(const std::vector<std::string>& args);
 int cmd_methods(const std::vector<std::string>& args);
+int cmd_estimate_kernel(const std::vector<std::string>& args);
 
 }  // namespace unroll::cli
 

@@ -1,8 +1,10 @@
 // unroll deblur: one image, one method.
 #include <chrono>
+#include <optional>
 #include <iostream>
 
 #include "cli.h"
+#include "kernel_cli.h"
 #include "rotation_cli.h"
 #include "core/error.h"
 #include "core/metrics.h"
@@ -15,7 +17,9 @@
 namespace unroll::cli {
 
 int cmd_deblur(const std::vector<std::string>& args) {
-  std::string input, kernel_path, method, output, boundary, device_name, ref, weights, prior, blur = "uniform";
+  std::string input, kernel_path, method, output, boundary, device_name, ref, weights, prior, blur = "uniform",
+                                                                                                save_kernel;
+  KernelEstimateArgs kernel_args;
   RotationArgs rotation_args;
   double noise255 = -1.0;
   int bits = 8;
@@ -25,7 +29,11 @@ int cmd_deblur(const std::vector<std::string>& args) {
   po::options_description opts("deblur options");
   opts.add_options()
       ("input,i", po::value(&input)->required(), "blurred image (PNG/JPEG/TIFF/BMP, 8/16-bit, grey/RGB)")
-      ("kernel,k", po::value(&kernel_path), "blur kernel: CSV/text (exact) or image (normalised)")
+      ("kernel,k", po::value(&kernel_path),
+       "blur kernel: CSV/text (exact) or image (normalised); 'estimate' = estimated from the image (blind), then "
+       "deconvolved by --method; 'estimate-local' = one kernel per tile of --grid (spatially varying blur)")
+      ("save-kernel", po::value(&save_kernel),
+       "with --kernel estimate[-local]: write the estimated kernel (k.png + k.csv; the grid's picture + one csv per tile)")
       ("blur", po::value(&blur)->default_value("uniform"),
        "uniform (a kernel, --kernel) | rotational (a spinning part: --rpm/--exposure or --angle, --centre; "
        "without a sweep the angle is estimated; methods wiener, hqs-tv, pnp, unrolled, usrnet)")
@@ -42,6 +50,9 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("bits", po::value(&bits)->default_value(8), "output bit depth: 8 or 16")
       ("ref", po::value(&ref), "sharp reference: print PSNR/SSIM of the result");
   add_rotation_options(opts, rotation_args);
+  po::options_description estimation("kernel estimation (--kernel estimate | estimate-local)");
+  add_kernel_estimate_options(estimation, kernel_args);
+  opts.add(estimation);
   // The dedicated parameter flags (--iters, --lambda, ...) are aliases of --param, declared by the registry.
   po::options_description flags("method parameter flags (aliases of --param NAME=VALUE)");
   const std::vector<std::string> flag_names = flag_param_names();
@@ -62,8 +73,24 @@ int cmd_deblur(const std::vector<std::string>& args) {
   const Method& m = find_method(method);
   UNROLL_CHECK(blur == "uniform" || blur == "rotational", "--blur must be uniform or rotational, got '", blur, "'");
   const bool rotational = blur == "rotational";
+  const KernelSource kernel_source = kernel_path == "estimate"         ? KernelSource::Estimate
+                                     : kernel_path == "estimate-local" ? KernelSource::EstimateLocal
+                                                                       : KernelSource::Given;
+  const bool estimating = kernel_source != KernelSource::Given;
+  if (estimating) {
+    UNROLL_CHECK(m.needs_kernel, "--kernel ", kernel_path, " estimates a kernel for a non-blind method; '", method,
+                 "' is blind and takes none (drop --kernel)");
+  } else {
+    UNROLL_CHECK(save_kernel.empty(), "--save-kernel needs --kernel estimate or estimate-local");
+    for (const char* o : {"grid", "dark-channel"})
+      UNROLL_CHECK(!vm.count(o) || vm[o].defaulted(), "--", o, " needs --kernel estimate or estimate-local");
+    UNROLL_CHECK(vm["kernel-size"].as<int64_t>() == 0, "--kernel-size needs --kernel estimate or estimate-local");
+  }
+  UNROLL_CHECK(kernel_source == KernelSource::EstimateLocal || !vm.count("grid"),
+               "--grid needs --kernel estimate-local");
   if (rotational) {
     UNROLL_CHECK(kernel_path.empty(), "--kernel does not apply to --blur rotational (the blur is the rotation)");
+    UNROLL_CHECK(save_kernel.empty(), "--save-kernel does not apply to --blur rotational");
   } else {
     reject_rotation_options(vm, "--blur uniform");
     UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
@@ -86,7 +113,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
 
   DeblurRequest req;
   req.blurred = read_image(input).to(device, dtype);
-  if (!kernel_path.empty()) req.kernel = read_kernel(kernel_path).to(device, dtype);
+  if (!kernel_path.empty() && !estimating) req.kernel = read_kernel(kernel_path).to(device, dtype);
   req.sigma = vm.count("noise") ? noise255 / 255.0 : -1.0;
   req.boundary = parse_boundary(boundary);
   req.weights = weights;
@@ -126,11 +153,25 @@ int cmd_deblur(const std::vector<std::string>& args) {
     progress->update(done);
   };
 
+  std::optional<EstimatedKernels> estimated;
+  if (estimating) {
+    check_method_params(m, params);  // a bad parameter stops before the estimate, not after
+    estimated = estimate_kernels(req.blurred, kernel_source, blind_estimate_options(kernel_args, noise255),
+                                 local_kernel_options(kernel_args));
+    for (const auto& w : estimated->warnings) warn(input + ": " + w);
+    std::cout << "estimated " << describe_estimate(*estimated) << "\n";
+  }
   const auto t0 = std::chrono::steady_clock::now();
-  SolverResult result = run_method(method, req, params);
+  SolverResult result =
+      estimated ? deblur_with_kernels(method, req, params, *estimated) : run_method(method, req, params);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (progress) progress->finish();
   write_image(output, result.image.cpu(), bits);
+  if (estimated && !save_kernel.empty()) {
+    std::cout << "kernel ->";
+    for (const auto& f : save_estimated_kernels(save_kernel, *estimated, req.blurred.cpu())) std::cout << " " << f;
+    std::cout << "\n";
+  }
 
   std::cout << method << ": " << result.iterations << " iteration(s), stop: " << result.stop_text() << ", "
             << fixed(seconds, 3) << " s -> " << output << "\n";

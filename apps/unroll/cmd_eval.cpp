@@ -10,12 +10,14 @@
 #include "core/error.h"
 #include "eval/harness.h"
 #include "eval/report.h"
+#include "kernel_cli.h"
 
 namespace unroll::cli {
 
 int cmd_eval(const std::vector<std::string>& args) {
   std::vector<std::string> data, params_in, weights_in;
-  std::string methods_list, out_dir, boundary, device_name, prior, metric;
+  std::string methods_list, out_dir, boundary, device_name, prior, metric, kernel = "given";
+  KernelEstimateArgs kernel_args;
   double noise255 = 2.55;
   int64_t limit = 0, grids = 3;
   po::options_description opts("eval options");
@@ -24,14 +26,18 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("data", po::value(&data)->required()->composing(),
        "dataset (repeatable): gopro:PATH[:test|train] | reds:PATH[:val|reds4|train] | rsblur:PATH[:test|val|train|LIST.txt] "
        "| cifar10:PATH[:test|train] | folder:DIR | synthetic:SHARP_DIR[,kernels=K][,noise=N][,size=S][,count=C][,seed=S]"
-       "[,blur=B][,crop=P] | dpir:IMAGES_DIR:KERNELS_DIR   (src/eval/harness.h)")
+       "[,blur=B][,crop=P] | dpir:IMAGES_DIR:KERNELS_DIR | blind:IMAGES_DIR:KERNELS_DIR   (src/eval/sources.h)")
       ("noise", po::value(&noise255)->default_value(2.55), "noise sigma (0-255 scale) of dpir and of synthetic without noise=")
       ("methods", po::value(&methods_list)->default_value("wiener,rl,admm,hqs-tv"), "comma-separated method names")
       ("param", po::value(&params_in)->composing(), "method.name=value, e.g. admm.lambda=0.003 (repeatable)")
       ("weights", po::value(&weights_in)->composing(),
        "checkpoint: method=FILE for one method (repeatable), or FILE for every learned method")
       ("prior", po::value(&prior), "pnp prior: tv | drunet | resunet | attention-unet | convir-s")
-      ("metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur")
+      ("metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur | shift-aligned")
+      ("kernel", po::value(&kernel)->default_value("given"),
+       "kernels of the non-blind methods: given (the dataset's; 'needs kernel' where it has none) | estimate (from each "
+       "blurred image, once per case) | estimate-local (one per tile of --grid); where the dataset knows the true "
+       "kernel, each method also runs with it for the error ratio")
       ("boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")
       ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases of each dataset")
       ("out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")
@@ -39,6 +45,9 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("grids", po::value(&grids)->default_value(3), "comparison grids for the first N cases of each dataset (needs --out)")
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
   // clang-format on
+  po::options_description estimation("kernel estimation (--kernel estimate | estimate-local)");
+  add_kernel_estimate_options(estimation, kernel_args);
+  opts.add(estimation);
   po::variables_map vm;
   if (!parse("usage: unroll eval --data KIND:PATH [--data ...] --methods admm,hqs-tv [--limit N] [--out DIR]\n\n" +
                  method_help(),
@@ -56,6 +65,14 @@ int cmd_eval(const std::vector<std::string>& args) {
   UNROLL_CHECK(limit >= 0, "--limit must be >= 0 (0 = all), got ", limit);
   UNROLL_CHECK(grids >= 0, "--grids must be >= 0, got ", grids);
   UNROLL_CHECK(std::isfinite(noise255) && noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  try {
+    eo.kernel = parse_kernel_source(kernel);
+  } catch (const Error& e) {
+    fail("--kernel: ", e.what());
+  }
+  eo.estimate = blind_estimate_options(kernel_args, -1.0);
+  eo.local = local_kernel_options(kernel_args);
+  UNROLL_CHECK(eo.kernel == KernelSource::EstimateLocal || !vm.count("grid"), "--grid needs --kernel estimate-local");
 
   std::map<std::string, MethodParams> params;
   for (const auto& p : params_in) {

@@ -11,7 +11,7 @@ int cmd_methods(const std::vector<std::string>& args) {
   po::options_description opts("methods options");
   opts.add_options()("markdown", po::bool_switch(), "the list as Markdown (README.md, between its methods markers)");
   po::variables_map vm;
-  if (!parse("usage: unroll methods [--markdown]", opts, args, vm)) return 0;
+  if (!parse("usage: unroll methods [--markdown]\n\n" + method_help(), opts, args, vm)) return 0;
   std::cout << (vm["markdown"].as<bool>() ? methods_markdown() : method_help());
   return 0;
 }

@@ -18,6 +18,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  deblur    restore a blurred image with one method (--blur rotational for spinning parts)\n"
+    "  estimate-kernel  the blur kernel of an image (blind; --grid for one kernel per tile)\n"
     "  methods   list every method with its parameters, defaults and ranges (--markdown for the README)\n"
     "  metrics   PSNR / SSIM / score of images against a reference\n"
     "  eval      evaluate methods on datasets under their protocols (GoPro, REDS, RSBlur, CIFAR-10, DPIR, ...)\n"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
     if (command == "pack") return unroll::cli::cmd_pack(args);
     if (command == "export") return unroll::cli::cmd_export(args);
     if (command == "methods") return unroll::cli::cmd_methods(args);
+    if (command == "estimate-kernel") return unroll::cli::cmd_estimate_kernel(args);
     std::cerr << "error: unknown command '" << command << "' (run 'unroll --help')" << std::endl;
     return 1;
   });

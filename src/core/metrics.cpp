@@ -99,6 +99,29 @@ void ShiftAlignedOptions::validate() const {
   UNROLL_CHECK(std::isfinite(step) && step > 0, "shift-aligned metric: step must be > 0, got ", step);
 }
 
+namespace {
+
+/// img's window of `len` samples along `dim` starting at crop + s (fractional: blended with the next
+/// sample), clamped to the image.
+torch::Tensor window_along(const torch::Tensor& img, int dim, double s, int64_t crop, int64_t len) {
+  const double f = std::floor(s);
+  const double t = s - f;
+  const int64_t size = img.size(dim);
+  const int64_t start = std::clamp<int64_t>(crop + static_cast<int64_t>(f), 0, size - len);
+  const int64_t next = std::clamp<int64_t>(start + 1, 0, size - len);
+  auto a = img.narrow(dim, start, len);
+  return t == 0 ? a : a * (1.0 - t) + img.narrow(dim, next, len) * t;
+}
+
+}  // namespace
+
+torch::Tensor shifted_window(const torch::Tensor& x_in, double shift_y, double shift_x, int64_t crop) {
+  auto x = as_image_batch(x_in);
+  const int64_t h = x.size(2), w = x.size(3);
+  UNROLL_CHECK(crop >= 0 && h > 2 * crop && w > 2 * crop, "shifted window: crop ", crop, " too large for ", h, "x", w);
+  return window_along(window_along(x, 2, shift_y, crop, h - 2 * crop), 3, shift_x, crop, w - 2 * crop);
+}
+
 ShiftAlignedError shift_aligned_ssd(const torch::Tensor& x_in, const torch::Tensor& ref_in,
                                     const ShiftAlignedOptions& o) {
   o.validate();
@@ -113,15 +136,7 @@ ShiftAlignedError shift_aligned_ssd(const torch::Tensor& x_in, const torch::Tens
   const int64_t steps = static_cast<int64_t>(std::floor(o.max_shift / o.step + 1e-9));
   // x(p + s) at fractional s: the window of x starting at c + floor(s) and its neighbour, blended. Positions
   // beyond the image (only when max_shift > crop) are clamped to the edge.
-  auto window = [&](const torch::Tensor& img, int dim, double s, int64_t len) {
-    const double f = std::floor(s);
-    const double t = s - f;
-    const int64_t size = img.size(dim);
-    const int64_t start = std::clamp<int64_t>(c + static_cast<int64_t>(f), 0, size - len);
-    const int64_t next = std::clamp<int64_t>(start + 1, 0, size - len);
-    auto a = img.narrow(dim, start, len);
-    return t == 0 ? a : a * (1.0 - t) + img.narrow(dim, next, len) * t;
-  };
+  auto window = [&](const torch::Tensor& img, int dim, double s, int64_t len) { return window_along(img, dim, s, c, len); };
   ShiftAlignedError best;
   best.ssd = std::numeric_limits<double>::infinity();
   for (int64_t iy = -steps; iy <= steps; ++iy) {

@@ -69,6 +69,10 @@ struct ShiftAlignedError {
   double shift_x = 0;
 };
 
+/// x(p + shift) over ref's cropped window ([N,C,H-2crop,W-2crop]), bilinear at fractional shifts, positions
+/// beyond the image clamped to the edge: the window shift_aligned_ssd compares with ref's.
+torch::Tensor shifted_window(const torch::Tensor& x, double shift_y, double shift_x, int64_t crop);
+
 /// Minimum SSD of `x` against `ref` ([N,C,H,W], [C,H,W] or [H,W], same shape, N = 1) over shifts.
 ShiftAlignedError shift_aligned_ssd(const torch::Tensor& x, const torch::Tensor& ref,
                                     const ShiftAlignedOptions& options = {});

@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <optional>
 #include <set>
 
 #include "core/error.h"
 #include "core/metrics.h"
+#include "eval/blind_deblur.h"
 #include "core/progress.h"
 #include "eval/report.h"
 #include "io/image_io.h"
@@ -42,6 +45,13 @@ torch::Tensor for_display(const torch::Tensor& image) {
 }
 
 torch::Tensor placeholder_like(const torch::Tensor& shown) { return torch::full_like(shown, 0.5f); }
+
+/// The median (the mean of the middle two for an even count) of a non-empty list.
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 struct LoadedCase {
   ImagePair pair;
@@ -118,6 +128,9 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
   ProgressLine progress("eval", total, options.progress ? 2.0 : std::numeric_limits<double>::infinity());
   int64_t done = 0;
   const std::string out = options.out_dir;
+  const bool estimating = options.kernel != KernelSource::Given &&
+                          std::any_of(methods.begin(), methods.end(),
+                                      [](const EvalMethod& m) { return find_method(m.method).needs_kernel; });
 
   for (const auto& set : sets) {
     DatasetSummary ds;
@@ -182,12 +195,33 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       if (pair.kernel.defined()) req.kernel = pair.kernel.to(options.device, torch::kFloat32);
       req.sigma = pair.noise_sigma.value_or(-1.0);
       req.boundary = options.boundary;
+      // Estimated kernels: once per case, for every non-blind method.
+      std::optional<EstimatedKernels> estimated;
+      std::string estimate_error;
+      if (estimating) {
+        const auto t0 = Clock::now();
+        try {
+          BlindEstimateOptions eo = options.estimate;
+          if (eo.noise_sigma < 0 && pair.noise_sigma) eo.noise_sigma = *pair.noise_sigma;
+          estimated = estimate_kernels(req.blurred, options.kernel, eo, options.local);
+        } catch (const std::exception& e) {
+          estimate_error = e.what();
+          ++ds.kernel_failures;
+        }
+        ds.kernel_seconds += seconds_since(t0);
+        ++ds.kernel_estimates;
+      }
       for (const auto& m : methods) {
         EvalRow r;
         r.dataset = set.label;
         r.name = pair.name;
         r.method = m.label;
-        if (find_method(m.method).needs_kernel && !pair.kernel.defined()) {
+        const bool non_blind = find_method(m.method).needs_kernel;
+        if (non_blind && estimating && !estimated) {
+          r.status = "failed";
+          r.error = "kernel estimate: " + estimate_error;
+          if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": failed"});
+        } else if (non_blind && !estimating && !pair.kernel.defined()) {
           r.status = "needs kernel";
           if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": needs kernel"});
         } else {
@@ -195,9 +229,17 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
             req.weights = m.weights;
             req.prior = m.prior;
             const auto t0 = Clock::now();
-            auto result = run_method(m.method, req, m.params);
+            auto result = non_blind && estimated ? deblur_with_kernels(m.method, req, m.params, *estimated)
+                                                 : run_method(m.method, req, m.params);
             auto x = result.image.detach().to(torch::kCPU, torch::kFloat64);
             r.seconds = seconds_since(t0);
+            if (non_blind && estimated) {
+              r.kernel_seconds = estimated->seconds;
+              if (pair.kernel.defined()) {  // the same method with the true kernel: Levin's error ratio
+                const auto with_true = run_method(m.method, req, m.params).image.detach().to(torch::kCPU, torch::kFloat64);
+                r.error_ratio = shift_aligned_error_ratio(x, with_true, pair.sharp);
+              }
+            }
             const auto t1 = Clock::now();
             const auto s = score_image(x, pair.sharp, set.metric);
             r.metric_seconds = seconds_since(t1);
@@ -257,6 +299,17 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       ms.ssim = ms.ok ? q / ms.ok : kNaN;
       ms.score = ms.ok ? sc / ms.ok : kNaN;
       ms.seconds_per_image = ms.ok ? t / ms.ok : kNaN;
+      std::vector<double> ratios;
+      for (size_t k = first_row; k < report.rows.size(); ++k) {
+        const auto& r = report.rows[k];
+        if (r.method == m.label && r.status == "ok" && !std::isnan(r.error_ratio)) ratios.push_back(r.error_ratio);
+      }
+      ms.ratios = static_cast<int64_t>(ratios.size());
+      ms.error_ratio_median = ratios.empty() ? kNaN : median(ratios);
+      ms.error_ratio_success =
+          ratios.empty() ? kNaN
+                         : static_cast<double>(std::count_if(ratios.begin(), ratios.end(), [](double v) { return v <= 3.0; })) /
+                               static_cast<double>(ratios.size());
       ds.methods.push_back(ms);
     }
     report.datasets.push_back(std::move(ds));

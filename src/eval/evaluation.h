@@ -3,18 +3,21 @@
 // with per-image rows, per-method means, loading time kept apart from method time, optional restored
 // images and comparison grids.
 //
-// Non-blind methods run with the true kernel where the source has one (synthetic, dpir, cifar10, kernel-
-// carrying folders); elsewhere they are reported as "needs kernel", never silently skipped. The noise
+// Non-blind methods run with the true kernel where the source has one (synthetic, dpir, blind, cifar10,
+// kernel-carrying folders); elsewhere they are reported as "needs kernel", never silently skipped --
+// unless EvalOptions::kernel asks for estimated kernels (`unroll eval --kernel estimate`). The noise
 // level handed to methods is the known one (synthetic, dpir, manifests with sigma), else -1 (methods
 // estimate it).
 #pragma once
 
 #include <torch/torch.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/boundary.h"
+#include "eval/blind_deblur.h"
 #include "eval/methods.h"
 #include "eval/sources.h"
 
@@ -38,6 +41,14 @@ struct EvalOptions {
   int64_t grids = 3;                       ///< comparison grids for the first N cases of each dataset
   bool progress = true;                    ///< a ProgressLine over cases x methods (stderr)
   bool prefetch = true;                    ///< load case i+1 on a second thread while case i runs
+  /// Kernels of the non-blind methods: the source's own (Given: "needs kernel" where it has none), or
+  /// estimated from each blurred image (Estimate / EstimateLocal, eval/blind_deblur.h) once per case,
+  /// shared by every non-blind method, its time kept apart (EvalRow::kernel_seconds). Where the source
+  /// also knows the true kernel (synthetic, dpir, blind), each non-blind method runs with it as well, for
+  /// Levin et al.'s error ratio (EvalRow::error_ratio).
+  KernelSource kernel = KernelSource::Given;
+  BlindEstimateOptions estimate;
+  LocalKernelOptions local;
   void validate() const;
 };
 
@@ -47,6 +58,10 @@ struct EvalRow {
   double psnr = 0, ssim = 0, score = 0;
   double seconds = 0;         ///< the method's wall time on this image (no loading, no scoring)
   double metric_seconds = 0;  ///< time spent scoring (ECC alignment for rsblur/realblur)
+  double kernel_seconds = 0;  ///< the case's kernel estimate (non-blind methods with an estimated kernel)
+  /// Shift-aligned SSD of the result with the estimated kernel over that with the true kernel
+  /// (core/metrics.h shift_aligned_error_ratio); NaN unless both were computed.
+  double error_ratio = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct MethodSummary {
@@ -55,6 +70,9 @@ struct MethodSummary {
   double psnr = 0, ssim = 0, score = 0;  ///< means over the ok images (NaN when none)
   double seconds_per_image = 0;          ///< mean method time over the ok images (NaN when none)
   double seconds_total = 0;              ///< method time summed over all attempts
+  int64_t ratios = 0;                    ///< rows with an error ratio
+  double error_ratio_median = 0;         ///< NaN when none
+  double error_ratio_success = 0;        ///< share of ratios <= 3 (Levin et al.'s success); NaN when none
 };
 
 struct DatasetSummary {
@@ -64,6 +82,9 @@ struct DatasetSummary {
   int64_t load_failures = 0;  ///< cases that could not be read (every method row says "failed: load: ...")
   double load_seconds = 0;    ///< reading / synthesising the cases (on the prefetch thread when enabled)
   double metric_seconds = 0;
+  int64_t kernel_estimates = 0;  ///< cases whose kernel was estimated (EvalOptions::kernel)
+  int64_t kernel_failures = 0;   ///< of which failed (every non-blind row says "failed: kernel estimate: ...")
+  double kernel_seconds = 0;     ///< time spent estimating kernels
   ImageScores input;  ///< mean scores of the blurred inputs (unaligned "full" metric for rsblur/realblur,
                       ///< as RealBlur's script reports its blur PSNR)
   std::vector<MethodSummary> methods;

@@ -8,7 +8,7 @@
 
 namespace unroll {
 
-/// results.csv: header `dataset,case,method,status,psnr,ssim,score,seconds,metric_seconds,error`,
+/// results.csv: header `dataset,case,method,status,psnr,ssim,score,seconds,metric_seconds,kernel_seconds,error_ratio,error`,
 /// one row per (case, method); numbers empty unless status is ok; fields with commas or quotes quoted.
 std::string results_csv(const EvalReport& report);
 

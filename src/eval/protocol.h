@@ -25,9 +25,14 @@ enum class Metric {
   RSBlur,
   /// RealBlur's official evaluation: as RSBlur without the clipping.
   RealBlur,
+  /// Blind deblurring (Levin et al., CVPR 2009: a blind estimate is only defined up to a shift): both
+  /// images rounded to 8 bit, 15 px cropped from the ground truth, the restored image compared at the
+  /// best shift within +-5 px in 0.25 px steps (bilinear; core/metrics.h shift_aligned_ssd); PSNR and
+  /// SSIM over that window.
+  ShiftAligned,
 };
 
-/// "full", "full8", "rsblur", "realblur"; anything else throws naming the accepted values.
+/// "full", "full8", "rsblur", "realblur", "shift-aligned"; anything else throws naming the accepted values.
 Metric parse_metric(const std::string& name);
 std::string metric_name(Metric metric);
 
@@ -45,6 +50,25 @@ ImageScores score_image(const torch::Tensor& restored, const torch::Tensor& shar
 class DpirProtocolDataset : public PairDataset {
  public:
   DpirProtocolDataset(const std::string& images_dir, const std::string& kernels_dir, double sigma, uint64_t seed = 0);
+  int64_t size() const override;
+  ImagePair get(int64_t index) const override;
+  std::string name(int64_t index) const override;
+
+ private:
+  std::vector<std::string> images_, kernel_files_;
+  std::vector<torch::Tensor> kernels_;
+  double sigma_;
+  uint64_t seed_;
+};
+
+/// The blind synthetic protocol (docs/blind.md): each image of `images_dir` (modcrop 8) x each kernel of
+/// `kernels_dir`, blurred linearly (not circularly) -- the scene reflect-extended by the kernel's half
+/// size, convolved, and only the pixels whose whole kernel lies in the extended scene kept, so the
+/// blurred image has the sharp one's size --, Gaussian noise `sigma` (seed `seed`) and 8-bit
+/// quantisation, as a photograph. The true kernel comes with each pair (for the error ratio).
+class BlindProtocolDataset : public PairDataset {
+ public:
+  BlindProtocolDataset(const std::string& images_dir, const std::string& kernels_dir, double sigma, uint64_t seed = 0);
   int64_t size() const override;
   ImagePair get(int64_t index) const override;
   std::string name(int64_t index) const override;

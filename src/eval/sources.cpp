@@ -79,7 +79,7 @@ constexpr std::pair<const char*, EvalSource::Kind> kKinds[] = {
     {"gopro", EvalSource::Kind::Gopro},   {"reds", EvalSource::Kind::Reds},
     {"rsblur", EvalSource::Kind::Rsblur}, {"cifar10", EvalSource::Kind::Cifar10},
     {"folder", EvalSource::Kind::Folder}, {"synthetic", EvalSource::Kind::Synthetic},
-    {"dpir", EvalSource::Kind::Dpir}};
+    {"dpir", EvalSource::Kind::Dpir},     {"blind", EvalSource::Kind::Blind}};
 
 std::string kinds_list() {
   std::string out;
@@ -122,9 +122,11 @@ EvalSource parse_source(const std::string& text, const std::string& what, const 
     case EvalSource::Kind::Folder:
       s.path = rest;
       break;
-    case EvalSource::Kind::Dpir: {
+    case EvalSource::Kind::Dpir:
+    case EvalSource::Kind::Blind: {
       const auto c2 = rest.rfind(':');
-      UNROLL_CHECK(c2 != std::string::npos && c2 > 0 && c2 + 1 < rest.size(), what, ": expected dpir:IMAGES_DIR:KERNELS_DIR");
+      UNROLL_CHECK(c2 != std::string::npos && c2 > 0 && c2 + 1 < rest.size(), what, ": expected ", kind,
+                   ":IMAGES_DIR:KERNELS_DIR");
       s.path = rest.substr(0, c2);
       s.kernels_dir = rest.substr(c2 + 1);
       break;
@@ -310,6 +312,15 @@ EvalSet open_eval_source(const EvalSource& s, const SourceOptions& options) {
       set.metric = Metric::Full8;
       set.protocol = "DPIR protocol: " + s.path + " (modcrop 8) x kernels " + s.kernels_dir +
                      ", circular blur, Gaussian noise " + fixed(options.noise255, 2) + "/255 (seed 0), unclipped";
+      break;
+    }
+    case EvalSource::Kind::Blind: {
+      set.pairs = std::make_shared<BlindProtocolDataset>(s.path, s.kernels_dir, options.noise255 / 255.0, 0);
+      set.label = "blind:" + base_name(s.path);
+      set.metric = Metric::ShiftAligned;
+      set.protocol = "blind protocol: " + s.path + " (modcrop 8) x kernels " + s.kernels_dir +
+                     ", linear blur of the reflect-extended scene, Gaussian noise " + fixed(options.noise255, 2) +
+                     "/255 (seed 0), 8-bit; scored up to a shift (Levin et al. 2009); true kernels known";
       break;
     }
   }

@@ -23,6 +23,9 @@
 //                                     P = crop side (0 = whole image); metric full
 //   dpir:IMAGES:KERNELS               the DPIR protocol (eval/protocol.h), noise SourceOptions::noise255;
 //                                     metric full8 (8-bit PSNR, no border)
+//   blind:IMAGES:KERNELS              the blind protocol (eval/protocol.h BlindProtocolDataset): linear blur of a
+//                                     reflect-extended scene, noise SourceOptions::noise255 (seed 0), 8-bit;
+//                                     metric shift-aligned; true kernels known (error ratio with --kernel estimate)
 //
 // A training set (parse_clean_image_source) is read through the same grammar: a folder of sharp
 // images (any value that does not start with a kind above, so folder names with ':' keep working) or
@@ -42,12 +45,12 @@ namespace unroll {
 
 /// A parsed --data string (syntax only; nothing is read until open_eval_source).
 struct EvalSource {
-  enum class Kind { Gopro, Reds, Rsblur, Cifar10, Folder, Synthetic, Dpir };
+  enum class Kind { Gopro, Reds, Rsblur, Cifar10, Folder, Synthetic, Dpir, Blind };
   Kind kind = Kind::Folder;
   std::string text;   ///< the string as given
   std::string path;   ///< dataset root / folder / sharp-image folder / DPIR images
   std::string split;  ///< gopro test|train, reds val|reds4|train, rsblur test|val|train|LIST.txt, cifar10 test|train
-  std::string kernels_dir;  ///< dpir: the kernel folder
+  std::string kernels_dir;  ///< dpir, blind: the kernel folder
   // synthetic only
   std::string kernels = "motion";
   std::optional<double> noise255;  ///< unset: SourceOptions::noise255

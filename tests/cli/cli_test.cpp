@@ -256,9 +256,58 @@ TEST_F(Cli, ExportHalvesTheShippedNetworkAndChecksTheCost) {
   EXPECT_FALSE(fs::exists(dir_ + "/x.pth"));
 }
 
+// Blind: estimate-kernel writes the kernel as a picture and exact values; deblur --kernel estimate runs
+// any non-blind method with it (and saves it); estimate-local a grid; bad requests fail cleanly.
+TEST_F(Cli, EstimateKernelAndDeblurWithIt) {
+  torch::manual_seed(4);
+  auto small = torch::rand({1, 3, 12, 12}, torch::kFloat64);
+  auto sharp = torch::nn::functional::interpolate(
+      small, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{96, 96}).mode(torch::kNearest));
+  write_kernel_text(dir_ + "/true.csv", test::test_kernel(9, 3));
+  const auto k = read_kernel(dir_ + "/true.csv");
+  write_image(dir_ + "/shake.png", conv_circular(sharp, k).clamp(0, 1));
+  write_image(dir_ + "/flat.png", torch::full({1, 3, 64, 64}, 0.5));
+  const std::string in = " -i " + dir_ + "/shake.png";
+
+  auto r = unroll_cli("estimate-kernel" + in + " -o " + dir_ + "/k.png --kernel-size 9");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("estimated 9x9 kernel"), std::string::npos) << r.output;
+  ASSERT_TRUE(fs::exists(dir_ + "/k.png"));
+  const auto est = read_kernel(dir_ + "/k.csv");
+  EXPECT_EQ(est.sizes(), (std::vector<int64_t>{9, 9}));
+  EXPECT_NEAR(est.sum().item<double>(), 1.0, 1e-9);
+  EXPECT_GE(est.min().item<double>(), 0.0);
+
+  r = unroll_cli("deblur" + in + " --kernel estimate --kernel-size 9 -m admm -o " + dir_ + "/x.png --save-kernel " +
+                 dir_ + "/kk.png");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ + "/x.png") && fs::exists(dir_ + "/kk.png") && fs::exists(dir_ + "/kk.csv")) << r.output;
+  r = unroll_cli("deblur" + in + " --kernel estimate-local --grid 2x2 -m wiener -o " + dir_ + "/xl.png --save-kernel " +
+                 dir_ + "/grid.png");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir_ + "/grid.png") && fs::exists(dir_ + "/grid_r1c1.csv")) << r.output;
+  EXPECT_EQ(read_image(dir_ + "/grid.png").sizes(), (std::vector<int64_t>{1, 3, 96, 96}));
+
+  // A flat image: nothing to estimate from, a warning and a delta kernel (documented fallback).
+  r = unroll_cli("estimate-kernel -i " + dir_ + "/flat.png -o " + dir_ + "/flat_k.csv");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("warning: "), std::string::npos) << r.output;
+
+  expect_error("deblur" + in + " --kernel estimate -m convir -o " + dir_ + "/bad.png", "is blind and takes none");
+  expect_error("estimate-kernel" + in + " -o " + dir_ + "/bad.png --kernel-size 8", "--kernel-size must be odd");
+  expect_error("estimate-kernel" + in + " -o " + dir_ + "/bad.png --kernel-size 301", "301");
+  expect_error("estimate-kernel" + in + " -o " + dir_ + "/bad.png --grid 9x9", "too fine");
+  expect_error("deblur" + in + " --kernel estimate --grid 2x2 -m admm -o " + dir_ + "/bad.png",
+               "--grid needs --kernel estimate-local");
+  expect_error("deblur" + in + " -k " + dir_ + "/true.csv --save-kernel " + dir_ + "/s.png -m admm -o " + dir_ +
+                   "/bad.png",
+               "--save-kernel needs --kernel estimate");
+  EXPECT_FALSE(fs::exists(dir_ + "/bad.png"));
+}
+
 TEST_F(Cli, HelpForEverything) {
   for (const std::string c : {"", "deblur ", "metrics ", "demo ", "eval ", "experiment ", "train ", "bench classic ",
-                              "export ", "pack ", "methods "}) {
+                              "export ", "pack ", "methods ", "estimate-kernel "}) {
     auto r = unroll_cli(c + "--help");
     EXPECT_EQ(r.code, 0) << c;
     EXPECT_NE(r.output.find("usage"), std::string::npos) << c << r.output;

@@ -217,15 +217,15 @@ TEST_F(HarnessOnFakeData, EveryKindEvaluatesUnderItsProtocol) {
   EXPECT_FALSE(fs::exists(r / "out_every_kind" / "images" / "gopro_test"));  // nothing restored there
 
   write_eval_outputs(report, o.out_dir, "unroll eval --test");
-  // results.csv: header and 10 fields per row.
+  // results.csv: header and 12 fields per row.
   std::ifstream csv(r / "out_every_kind" / "results.csv");
   std::string line;
   std::getline(csv, line);
-  EXPECT_EQ(line, "dataset,case,method,status,psnr,ssim,score,seconds,metric_seconds,error");
+  EXPECT_EQ(line, "dataset,case,method,status,psnr,ssim,score,seconds,metric_seconds,kernel_seconds,error_ratio,error");
   size_t n_rows = 0;
   while (std::getline(csv, line)) {
     ++n_rows;
-    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 9) << line;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), 11) << line;
   }
   EXPECT_EQ(n_rows, report.rows.size());
   // summary.json parses and has the documented fields.

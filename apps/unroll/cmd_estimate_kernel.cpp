@@ -1,0 +1,46 @@
+// unroll estimate-kernel -i y.png -o k.png [--kernel-size 31] [--grid 2x3]: the blur kernel of a
+// photograph nobody gave one for (blind/estimate_kernel.h; with --grid, one kernel per tile for
+// spatially varying blur, eval/blind_deblur.h). The kernel is written as a picture and as exact values.
+#include <iostream>
+
+#include "cli.h"
+#include "core/error.h"
+#include "io/image_io.h"
+#include "kernel_cli.h"
+
+namespace unroll::cli {
+
+int cmd_estimate_kernel(const std::vector<std::string>& args) {
+  std::string input, output, device_name;
+  double noise255 = -1.0;
+  KernelEstimateArgs ka;
+  po::options_description opts("estimate-kernel options");
+  // clang-format off
+  opts.add_options()
+      ("input,i", po::value(&input)->required(), "blurred image (PNG/JPEG/TIFF/BMP, 8/16-bit, grey/RGB)")
+      ("output,o", po::value(&output)->required(),
+       "kernel picture (k.png; its exact values go to k.csv beside it; a .csv name writes only the values); with "
+       "--grid, the picture of the kernel grid over the image, and each tile's values as k_r0c0.csv, ...")
+      ("noise", po::value(&noise255), "noise sigma on the 0-255 scale (default: estimated from the image)")
+      ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
+  // clang-format on
+  add_kernel_estimate_options(opts, ka);
+  po::variables_map vm;
+  if (!parse("usage: unroll estimate-kernel -i y.png -o k.png [--kernel-size 31] [--grid 2x3] [--noise 2.55]", opts,
+             args, vm))
+    return 0;
+  UNROLL_CHECK(!vm.count("noise") || noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  const auto device = parse_device(device_name);
+  const auto y = read_image(input).to(device, torch::kFloat32);
+  const KernelSource source = vm.count("grid") ? KernelSource::EstimateLocal : KernelSource::Estimate;
+  const EstimatedKernels est =
+      estimate_kernels(y, source, blind_estimate_options(ka, noise255), local_kernel_options(ka));
+  for (const auto& w : est.warnings) warn(input + ": " + w);
+  const auto files = save_estimated_kernels(output, est, y.cpu());
+  std::cout << "estimated " << describe_estimate(est) << " ->";
+  for (const auto& f : files) std::cout << " " << f;
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace unroll::cli
