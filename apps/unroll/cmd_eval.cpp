@@ -38,7 +38,9 @@ int cmd_eval(const std::vector<std::string>& args) {
        "kernels of the non-blind methods: given (the dataset's; 'needs kernel' where it has none) | estimate (from each "
        "blurred image, once per case) | estimate-local (one per tile of --grid); where the dataset knows the true "
        "kernel, each method also runs with it for the error ratio")
-      ("boundary", po::value(&boundary)->default_value("circular"), "boundary handling (protocol data is circular)")
+      ("boundary", po::value(&boundary),
+       "boundary handling of the solvers (default: each dataset's own: circular for dpir, cifar10 and synthetic "
+       "blur=circular, liu-jia for photos, folders, blind and linear synthetic blur)")
       ("limit", po::value(&limit)->default_value(0), "evaluate only the first N cases of each dataset")
       ("out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")
       ("save-images", po::bool_switch(), "also write every restored image to OUT/images/<dataset>/<method>/")
@@ -56,7 +58,7 @@ int cmd_eval(const std::vector<std::string>& args) {
 
   EvalOptions eo;
   eo.device = parse_device(device_name);
-  eo.boundary = parse_boundary(boundary);
+  if (!boundary.empty()) eo.boundary = parse_boundary(boundary);
   eo.limit = limit;
   eo.grids = grids;
   eo.out_dir = out_dir;

@@ -138,6 +138,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
     ds.source = set.source;
     ds.metric = metric_name(set.metric);
     ds.protocol = set.protocol;
+    ds.boundary = boundary_name(options.boundary.value_or(set.boundary));
     ds.available = set.pairs->size();
     ds.cases = options.limit > 0 ? std::min(options.limit, ds.available) : ds.available;
     const size_t first_row = report.rows.size();
@@ -194,7 +195,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       req.blurred = pair.blurred.to(options.device, torch::kFloat32);
       if (pair.kernel.defined()) req.kernel = pair.kernel.to(options.device, torch::kFloat32);
       req.sigma = pair.noise_sigma.value_or(-1.0);
-      req.boundary = options.boundary;
+      req.boundary = options.boundary.value_or(set.boundary);
       // Estimated kernels: once per case, for every non-blind method.
       std::optional<EstimatedKernels> estimated;
       std::string estimate_error;

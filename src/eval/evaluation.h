@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct EvalMethod {
 
 struct EvalOptions {
   torch::Device device = torch::kCPU;
-  Boundary boundary = Boundary::Circular;  ///< protocol data is circular; linear-blur folders want liu-jia
+  std::optional<Boundary> boundary;       ///< unset: each dataset's own (EvalSet::boundary)
   int64_t limit = 0;                       ///< cases per dataset (0 = all)
   std::string out_dir;                     ///< where grids and images go ("" = none are written)
   bool save_images = false;                ///< out_dir/images/<dataset>/<method>/<case>.png (8-bit)
@@ -77,6 +78,7 @@ struct MethodSummary {
 
 struct DatasetSummary {
   std::string label, source, metric, protocol;
+  std::string boundary;       ///< the solvers' boundary handling on this dataset
   int64_t cases = 0;          ///< cases evaluated (after --limit)
   int64_t available = 0;      ///< cases the source holds
   int64_t load_failures = 0;  ///< cases that could not be read (every method row says "failed: load: ...")

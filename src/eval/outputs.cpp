@@ -58,7 +58,7 @@ std::string summary_markdown(const EvalReport& report, const std::string& comman
   for (const auto& d : report.datasets) {
     double method_seconds = 0;
     for (const auto& m : d.methods) method_seconds += m.seconds_total;
-    os << "## " << d.label << "\n\n`" << d.source << "`: " << d.protocol << ". Metric `" << d.metric << "`, " << d.cases
+    os << "## " << d.label << "\n\n`" << d.source << "`: " << d.protocol << ". Metric `" << d.metric << "`, boundary `" << d.boundary << "`, " << d.cases
        << " of " << d.available << " cases";
     if (d.load_failures) os << " (" << d.load_failures << " could not be read)";
     os << ".\n\n";
@@ -113,6 +113,7 @@ std::string summary_json(const EvalReport& report, const std::string& command) {
     dj["source"] = d.source;
     dj["metric"] = d.metric;
     dj["protocol"] = d.protocol;
+    dj["boundary"] = d.boundary;
     dj["cases"] = d.cases;
     dj["available"] = d.available;
     dj["load_failures"] = d.load_failures;

@@ -266,6 +266,7 @@ EvalSet open_eval_source(const EvalSource& s, const SourceOptions& options) {
       set.pairs = std::make_shared<Cifar10Dataset>(cifar10_files(s.path, s.split), CifarOptions{});
       set.label = "cifar10:" + s.split;
       set.metric = Metric::Full;
+      set.boundary = Boundary::Circular;
       set.protocol = "CIFAR-10 " + s.split +
                      " images, the seeds' protocol: isotropic Gaussian blur sigma ~ U[0,3] px "
                      "per record (seeded), circular, no noise; true kernel known";
@@ -301,6 +302,7 @@ EvalSet open_eval_source(const EvalSource& s, const SourceOptions& options) {
       set.pairs = std::make_shared<SyntheticPairDataset>(files, o);
       set.label = "synthetic:" + base_name(s.path);
       set.metric = Metric::Full;
+      set.boundary = o.degrade.blur == BlurMode::Circular ? Boundary::Circular : Boundary::LiuJia;
       set.protocol = "sharp images of " + s.path + " blurred (" + s.blur + ") by " + s.kernels + " kernels" +
                      (o.kernel_bank.empty() ? " of side " + std::to_string(s.kernel_size) : "") + ", noise " +
                      fixed(noise255, 2) + "/255, seed " + std::to_string(s.seed) + "; true kernel known";
@@ -310,6 +312,7 @@ EvalSet open_eval_source(const EvalSource& s, const SourceOptions& options) {
       set.pairs = std::make_shared<DpirProtocolDataset>(s.path, s.kernels_dir, options.noise255 / 255.0, 0);
       set.label = "dpir:" + base_name(s.path);
       set.metric = Metric::Full8;
+      set.boundary = Boundary::Circular;
       set.protocol = "DPIR protocol: " + s.path + " (modcrop 8) x kernels " + s.kernels_dir +
                      ", circular blur, Gaussian noise " + fixed(options.noise255, 2) + "/255 (seed 0), unclipped";
       break;

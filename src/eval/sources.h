@@ -39,6 +39,7 @@
 #include <string>
 
 #include "datasets/pair_dataset.h"
+#include "core/boundary.h"
 #include "eval/protocol.h"
 
 namespace unroll {
@@ -80,6 +81,10 @@ struct EvalSet {
   Metric metric = Metric::Full;
   std::shared_ptr<const PairDataset> pairs;
   std::string protocol;  ///< one line describing degradation and scoring, for summary.md
+  /// The boundary handling that matches how the blur was made: circular where the data was blurred
+  /// circularly (dpir, cifar10, synthetic blur=circular), Liu-Jia elsewhere (photos and linear blur:
+  /// the scene continues past the border). EvalOptions::boundary overrides it.
+  Boundary boundary = Boundary::LiuJia;
 };
 
 struct SourceOptions {

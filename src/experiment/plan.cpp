@@ -25,7 +25,7 @@ namespace {
 // ---- the experiment's own keys -------------------------------------------------------------------------
 
 struct ExperimentKeys {
-  std::string name, description, size, out, methods, params, weights, prior, metric, boundary = "circular",
+  std::string name, description, size, out, methods, params, weights, prior, metric, boundary,
                                                                                      device = "cpu";
   std::vector<std::string> test;
   double noise = 2.55;
@@ -345,13 +345,13 @@ ExperimentPlan plan_experiment(const std::string& path, const std::string& size_
   UNROLL_CHECK(k.grids >= 0, path, ": eval.grids must be >= 0, got ", k.grids);
   plan.eval.limit = k.limit;
   plan.eval.grids = k.grids;
-  plan.eval.boundary = parse_boundary(k.boundary);
+  if (!k.boundary.empty()) plan.eval.boundary = parse_boundary(k.boundary);
   plan.eval.device = parse_device(k.device);
   plan.eval.save_images = k.save_images;
   std::ostringstream flags;
   if (k.limit > 0) flags << " --limit " << k.limit;
   if (!k.metric.empty()) flags << " --metric " << k.metric;
-  if (k.boundary != "circular") flags << " --boundary " << k.boundary;
+  if (!k.boundary.empty()) flags << " --boundary " << k.boundary;
   if (k.grids != 3) flags << " --grids " << k.grids;
   plan.eval_flags = flags.str();
   plan.baselines = baselines(k, path);

@@ -167,6 +167,9 @@ TEST_F(HarnessOnFakeData, EveryKindEvaluatesUnderItsProtocol) {
   const std::vector<std::string> metrics = {"full", "full", "full", "rsblur", "full", "full", "full", "full8"};
   const std::vector<int64_t> available = {4, 4, 2, 3, 3, 3, 4, 2};
   const std::vector<bool> kernels = {false, false, false, false, true, true, true, true};
+  // Each dataset's own boundary: circular where the blur was made circularly, Liu-Jia for photos.
+  const std::vector<std::string> boundaries = {"liu-jia",  "liu-jia", "liu-jia",  "liu-jia",
+                                               "circular", "liu-jia", "circular", "circular"};
 
   EvalOptions o;
   o.limit = 2;
@@ -186,6 +189,7 @@ TEST_F(HarnessOnFakeData, EveryKindEvaluatesUnderItsProtocol) {
     SCOPED_TRACE(d.label);
     EXPECT_EQ(d.label, labels[i]);
     EXPECT_EQ(d.metric, metrics[i]);
+    EXPECT_EQ(d.boundary, boundaries[i]);
     EXPECT_EQ(d.available, available[i]);
     EXPECT_EQ(d.cases, 2);
     EXPECT_EQ(d.load_failures, 0);
