@@ -8,12 +8,13 @@ For each photo NAME.png / NAME.jpg with a published kernel NAME_kernel.png besid
 `unroll estimate-kernel` and `unroll deblur --kernel estimate` with --method, and `unroll deblur` with the
 published kernel, then writes OUT/NAME.png: blurred | our estimated kernel and result | the published
 kernel and its result (kernels drawn in the corner of their result, magnified). Also OUT/NAME.log with
-what unroll printed. Needs Debian's python3-opencv and numpy.
+what unroll printed (the intermediate images go to --work, a temporary folder by default). Needs Debian's python3-opencv and numpy.
 """
 import argparse
 import os
 import subprocess
 import sys
+import tempfile
 
 import cv2
 import numpy as np
@@ -49,20 +50,28 @@ def main():
     p.add_argument("--photos", required=True)
     p.add_argument("--names", required=True, help="comma-separated photo names without extension")
     p.add_argument("--method", default="hqs-tv")
+    p.add_argument("--noise", default="2.55",
+                   help="noise level (0-255) for both deconvolutions, so they differ only by the kernel "
+                        "(2.55 = the floor unroll assumes after an estimate; '' = each run's own)")
     p.add_argument("--out", required=True)
+    p.add_argument("--work", default="", help="folder for the intermediate images (default: a temporary one)")
     a = p.parse_args()
+    if not a.work:
+        a.work = tempfile.mkdtemp(prefix="unroll_real_grid_")
     os.makedirs(a.out, exist_ok=True)
     for name in a.names.split(","):
         photo = next((os.path.join(a.photos, name + e) for e in (".png", ".jpg") if os.path.exists(os.path.join(a.photos, name + e))), None)
         if photo is None:
             sys.exit(f"error: {a.photos}: no {name}.png or {name}.jpg")
         published = os.path.join(a.photos, name + "_kernel.png")
-        work = os.path.join(a.out, "work", name)
+        work = os.path.join(a.work, name)
         os.makedirs(work, exist_ok=True)
         with open(os.path.join(a.out, name + ".log"), "w") as log:
+            noise = ["--noise", a.noise] if a.noise else []
             run([a.unroll, "deblur", "-i", photo, "--kernel", "estimate", "-m", a.method, "-o", f"{work}/ours.png",
-                 "--save-kernel", f"{work}/ours_kernel.png"], log)
-            run([a.unroll, "deblur", "-i", photo, "-k", published, "-m", a.method, "-o", f"{work}/published.png"], log)
+                 "--save-kernel", f"{work}/ours_kernel.png"] + noise, log)
+            run([a.unroll, "deblur", "-i", photo, "-k", published, "-m", a.method, "-o", f"{work}/published.png"] + noise,
+                log)
         blurred = cv2.imread(photo, cv2.IMREAD_COLOR)
         ours = cv2.imread(f"{work}/ours.png", cv2.IMREAD_COLOR)
         theirs = cv2.imread(f"{work}/published.png", cv2.IMREAD_COLOR)

@@ -196,8 +196,15 @@ EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource sou
   return out;
 }
 
-SolverResult deblur_with_kernels(const std::string& method, const DeblurRequest& request, const MethodParams& params,
+double estimated_kernel_sigma(const DeblurRequest& request, const EstimatedKernels& kernels) {
+  if (request.sigma >= 0) return request.sigma;
+  return std::max(kernels.whole.noise_sigma, kEstimatedKernelSigmaFloor);
+}
+
+SolverResult deblur_with_kernels(const std::string& method, const DeblurRequest& given, const MethodParams& params,
                                  const EstimatedKernels& kernels) {
+  DeblurRequest request = given;
+  request.sigma = estimated_kernel_sigma(given, kernels);
   DeblurRequest r = request;
   if (!kernels.grid) {
     r.kernel = kernels.kernel.to(r.blurred.options());

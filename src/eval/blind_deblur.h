@@ -73,8 +73,17 @@ struct EstimatedKernels {
 EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource source,
                                   const BlindEstimateOptions& options = {}, const LocalKernelOptions& local = {});
 
+/// The noise level the deconvolution assumes with an estimated kernel when the request does not give
+/// one (sigma < 0): the estimate's (Immerkaer) noise, but at least this floor. An estimated kernel is
+/// never exact, and the residual of a wrong kernel acts like noise in the data term; with the bare
+/// noise estimate of a clean photo (often under 1/255) every method is under-regularised and rings
+/// along the blur (measured on the ircnn_real photos, docs/blind.md). A given --noise is used as is.
+constexpr double kEstimatedKernelSigmaFloor = 2.55 / 255.0;
+double estimated_kernel_sigma(const DeblurRequest& request, const EstimatedKernels& kernels);
+
 /// Runs `method` (non-blind) with the estimated kernel(s): uniform, the request with `kernels.kernel`;
-/// local, tile by tile, blended. The request's own kernel is ignored.
+/// local, tile by tile, blended. The request's own kernel is ignored; its sigma, when unknown, is
+/// estimated_kernel_sigma.
 SolverResult deblur_with_kernels(const std::string& method, const DeblurRequest& request, const MethodParams& params,
                                  const EstimatedKernels& kernels);
 

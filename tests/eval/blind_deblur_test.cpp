@@ -86,6 +86,28 @@ TEST(BlindDeblur, TileBlendOfOneKernelIsTheWholeImageResult) {
   EXPECT_EQ(picture.sizes(), (std::vector<int64_t>{1, 3, 96, 120}));
 }
 
+// Without --noise, the deconvolution after an estimate assumes at least kEstimatedKernelSigmaFloor
+// (the estimated kernel's error acts like noise); a given noise level is used as is.
+TEST(BlindDeblur, UnknownNoiseGetsTheEstimatedKernelFloor) {
+  const auto sharp = blocky_scene(1, 64, 64, 4);
+  const auto k = gaussian_kernel(1.2, 7);
+  EstimatedKernels e;
+  e.kernel = k;
+  e.whole.noise_sigma = 0.1 / 255;
+  DeblurRequest r;
+  r.blurred = conv_circular(sharp, k);
+  r.boundary = Boundary::Circular;
+  EXPECT_DOUBLE_EQ(estimated_kernel_sigma(r, e), kEstimatedKernelSigmaFloor);
+  DeblurRequest floor = r;
+  floor.kernel = k;
+  floor.sigma = kEstimatedKernelSigmaFloor;
+  EXPECT_TRUE(torch::equal(deblur_with_kernels("admm", r, {}, e).image, run_method("admm", floor, {}).image));
+  e.whole.noise_sigma = 5.0 / 255;
+  EXPECT_DOUBLE_EQ(estimated_kernel_sigma(r, e), 5.0 / 255);
+  r.sigma = 0.5 / 255;
+  EXPECT_DOUBLE_EQ(estimated_kernel_sigma(r, e), 0.5 / 255);
+}
+
 // Blur that differs between the left and the right half: the local kernels follow it (each side's
 // tiles are closer to their own half's kernel than to the other's), and a flat tile borrows.
 TEST(BlindDeblur, LocalKernelsFollowSpatiallyVaryingBlur) {
