@@ -124,6 +124,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
     const auto y = as_image_batch(req.blurred);
     std::tie(model.centre_x, model.centre_y) =
         spec.centre.value_or(std::pair{(y.size(3) - 1) / 2.0, (y.size(2) - 1) / 2.0});
+    bool angle_known = spec.angle.has_value();
+    if (spec.angle) model.angle = *spec.angle;
     if (!spec.mask.empty()) {
       ImageReadOptions ro;
       ro.grey = true;
@@ -131,9 +133,33 @@ int cmd_deblur(const std::vector<std::string>& args) {
       UNROLL_CHECK(model.mask.size(2) == y.size(2) && model.mask.size(3) == y.size(3), spec.mask, ": mask is ",
                    model.mask.size(3), "x", model.mask.size(2), ", the input is ", y.size(3), "x", y.size(2));
     }
-    if (spec.angle) {
-      model.angle = *spec.angle;
-    } else {
+    if (!spec.centre) {
+      // No --centre: the centre (and the sweep, unless given) from the blurred image; where it cannot
+      // be located (no clear rotational blur, too little texture), the image centre, with a warning.
+      CentreSearchOptions co;
+      co.estimate_angle = !angle_known;
+      try {
+        const CentreEstimate ce = estimate_rotation_centre(req.blurred, model, req.sigma, co);
+        if (ce.reliable) {
+          model.centre_x = ce.centre_x;
+          model.centre_y = ce.centre_y;
+          std::cout << "estimated rotation centre " << fixed(ce.centre_x, 1) << "," << fixed(ce.centre_y, 1)
+                    << " (coarse: a few pixels; give --centre X,Y when it is known)\n";
+          if (!angle_known) {
+            model.angle = ce.angle;
+            angle_known = true;
+            std::cout << "estimated sweep angle " << fixed(model.angle * 180.0 / M_PI, 3) << " degrees\n";
+          }
+        } else {
+          warn(input + ": no clear rotational blur to locate the centre (contrast " + fixed(ce.contrast, 3) +
+               "); using the image centre (give --centre X,Y)");
+        }
+      } catch (const Error& e) {
+        warn(input + ": rotation centre not estimated (" + std::string(e.what()) +
+             "); using the image centre (give --centre X,Y)");
+      }
+    }
+    if (!angle_known) {
       const AngleEstimate est = estimate_rotation_angle(req.blurred, model, req.sigma);
       model.angle = est.angle;
       std::cout << "estimated sweep angle " << fixed(model.angle * 180.0 / M_PI, 3) << " degrees (centre "

@@ -13,7 +13,7 @@ void add_rotation_options(po::options_description& options, RotationArgs& args) 
       ("rpm", po::value(&args.rpm), "rotational: revolutions per minute (with --exposure)")
       ("exposure", po::value(&args.exposure), "rotational: exposure time, seconds (with --rpm)")
       ("angle", po::value(&args.angle_deg), "rotational: sweep angle in degrees (instead of --rpm/--exposure)")
-      ("centre", po::value(&args.centre), "rotational: rotation centre X,Y in pixels (default: the image centre)")
+      ("centre", po::value(&args.centre), "rotational: rotation centre X,Y in pixels (default: estimated from the image, else the image centre)")
       ("mask", po::value(&args.mask), "rotational: grey image of the rotating part in [0,1] (static background elsewhere)");
 }
 

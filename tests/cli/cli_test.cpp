@@ -2,6 +2,8 @@
 // `error:` line and a non-zero exit, and never a half-written output.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -100,6 +102,31 @@ TEST_F(Cli, DeblurRotationalBlur) {
   expect_error("deblur -i " + dir_ + "/blurred.png -k " + dir_ + "/k.csv --angle 5 -m wiener" + out,
                "is for rotational only");
   EXPECT_FALSE(fs::exists(dir_ + "/never.png"));
+}
+
+TEST_F(Cli, DeblurRotationalBlurEstimatesAnOffCentreAxis) {
+  // Without --centre the axis is estimated (coarsely: hqs/rotational.h estimate_rotation_centre).
+  fs::create_directories(dir_ + "/sharp_off");
+  auto texture = torch::nn::functional::avg_pool2d(
+      torch::rand({1, 3, 132, 132}, torch::TensorOptions().dtype(torch::kFloat64)),
+      torch::nn::functional::AvgPool2dFuncOptions({5, 5}).stride({1, 1}));
+  write_image(dir_ + "/sharp_off/part.png", (0.5 * test::test_image(3, 128, 128, 11) + 0.5 * texture).clamp(0, 1));
+  auto s = unroll_cli("synth --sharp " + dir_ + "/sharp_off --kernels rotational --angle 20 --centre 84,50 --noise 1 "
+                      "--bits 16 --out " + dir_ + "/rot_off");
+  ASSERT_EQ(s.code, 0) << s.output;
+  auto r = unroll_cli("deblur -i " + dir_ + "/rot_off/blur/part.png --blur rotational --angle 20 --noise 1 -m wiener -o " +
+                      dir_ + "/rot_off.png");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto at = r.output.find("estimated rotation centre ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  double x = 0, y = 0;
+  ASSERT_EQ(std::sscanf(r.output.c_str() + at, "estimated rotation centre %lf,%lf", &x, &y), 2) << r.output;
+  EXPECT_LT(std::hypot(x - 84, y - 50), 6.0) << r.output;
+  // Nothing to locate (a flat image): the image centre, with a warning, not an error.
+  write_image(dir_ + "/flat.png", torch::full({1, 1, 48, 48}, 0.5));
+  r = unroll_cli("deblur -i " + dir_ + "/flat.png --blur rotational --angle 5 --noise 1 -m wiener -o " + dir_ + "/flat_out.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("using the image centre"), std::string::npos) << r.output;
 }
 
 TEST_F(Cli, StudyConfigErrorsNameTheKey) {
