@@ -23,7 +23,9 @@ import numpy as np
 def run(cmd, log):
     log.write("$ " + " ".join(cmd) + "\n")
     out = subprocess.run(cmd, capture_output=True, text=True)
-    log.write(out.stdout + out.stderr)
+    # Progress lines (carriage returns, ETA) are not worth keeping.
+    kept = [line for line in (out.stdout + out.stderr).replace("\r", "\n").splitlines() if line and " ETA " not in line]
+    log.write("\n".join(kept) + "\n")
     if out.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} failed:\n{out.stdout}{out.stderr}")
 
