@@ -32,13 +32,49 @@ struct PyObject {
   std::vector<PyRef> items;                       // Tuple, List, Object (constructor arguments)
   std::vector<std::pair<PyRef, PyRef>> entries;   // Dict (insertion order)
   torch::Tensor tensor;                           // Tensor, Storage (1-D, the whole storage)
+  int64_t depth = 0;                              // containers nested inside, as far as known when filled
 
   static PyRef make(Kind k) {
     auto p = std::make_shared<PyObject>();
     p->kind = k;
     return p;
   }
+  PyObject() = default;
+  PyObject(const PyObject&) = delete;
+  PyObject& operator=(const PyObject&) = delete;
+  ~PyObject();
 };
+
+// Teardown without recursion: a hostile pickle can nest containers far deeper than the call stack
+// holds (a 652-byte file nesting lists 200,000 deep crashed the recursive default destructor). The
+// children of an object that is about to go are moved to a local list; each is released only after
+// its own children were moved out, so no destructor ever runs with children left.
+PyObject::~PyObject() {
+  std::vector<PyRef> pending;
+  auto adopt_children = [&pending](PyObject& o) {
+    for (auto& c : o.items)
+      if (c) pending.push_back(std::move(c));
+    o.items.clear();
+    for (auto& e : o.entries) {
+      if (e.first) pending.push_back(std::move(e.first));
+      if (e.second) pending.push_back(std::move(e.second));
+    }
+    o.entries.clear();
+  };
+  adopt_children(*this);
+  while (!pending.empty()) {
+    PyRef p = std::move(pending.back());
+    pending.pop_back();
+    if (p.use_count() == 1) adopt_children(*p);
+  }
+}
+
+/// Deepest container nesting a checkpoint may have (a state dict needs 3-5 levels; Python's own
+/// unpickler stops near 1000 for its recursion limit).
+constexpr int64_t kMaxPickleDepth = 1000;
+/// Elements a tensor may view beyond its storage's count (zero strides: an expanded tensor): a bound,
+/// so that a tiny file cannot make a later copy allocate gigabytes.
+constexpr int64_t kMaxExpandedElements = int64_t(1) << 24;
 
 const char* kind_name(PyObject::Kind k) {
   switch (k) {
@@ -145,6 +181,7 @@ class Unpickler {
             push(v);
           } else {
             auto v = PyObject::make(op == 't' ? PyObject::Kind::Tuple : PyObject::Kind::List);
+            for (const auto& item : items) nest(*v, *item);
             v->items = std::move(items);
             push(v);
           }
@@ -154,18 +191,24 @@ class Unpickler {
           const size_t n = op - 0x84;
           auto v = PyObject::make(PyObject::Kind::Tuple);
           v->items.resize(n);
-          for (size_t k = n; k-- > 0;) v->items[k] = pop();
+          for (size_t k = n; k-- > 0;) {
+            v->items[k] = pop();
+            nest(*v, *v->items[k]);
+          }
           push(v);
           break;
         }
         case 'a': {                                                          // APPEND
           auto item = pop();
-          top(PyObject::Kind::List, "APPEND")->items.push_back(item);
+          auto list = top(PyObject::Kind::List, "APPEND");
+          nest(*list, *item);
+          list->items.push_back(item);
           break;
         }
         case 'e': {                                                          // APPENDS
           auto items = pop_mark();
           auto list = top(PyObject::Kind::List, "APPENDS");
+          for (const auto& item : items) nest(*list, *item);
           list->items.insert(list->items.end(), items.begin(), items.end());
           break;
         }
@@ -316,7 +359,16 @@ class Unpickler {
     UNROLL_CHECK(it != memo_.end(), what_, ": corrupt pickle (memo ", index, " not set)");
     push(it->second);
   }
+  /// Records that `child` now lies inside `parent`; throws past kMaxPickleDepth.
+  void nest(PyObject& parent, const PyObject& child) {
+    if (child.depth + 1 <= parent.depth) return;
+    parent.depth = child.depth + 1;
+    UNROLL_CHECK(parent.depth <= kMaxPickleDepth, what_, ": corrupt pickle (containers nested deeper than ",
+                 kMaxPickleDepth, " levels)");
+  }
   void set_item(PyObject& dict, const PyRef& key, const PyRef& value) {
+    nest(dict, *key);
+    nest(dict, *value);
     if (key->kind == PyObject::Kind::Str) {
       for (auto& e : dict.entries)
         if (e.first->kind == PyObject::Kind::Str && e.first->s == key->s) {
@@ -363,15 +415,26 @@ class Unpickler {
       const auto strides = int_tuple(arg(args, 3, "_rebuild_tensor_v2"), "_rebuild_tensor_v2");
       UNROLL_CHECK(sizes.size() == strides.size(), what_, ": tensor with ", sizes.size(), " sizes but ",
                    strides.size(), " strides");
-      int64_t last = offset;
-      bool empty = false;
+      UNROLL_CHECK(offset >= 0, what_, ": negative tensor storage offset ", offset);
+      int64_t last = offset, numel = 1;
+      bool empty = false, overflow = false;
       for (size_t d = 0; d < sizes.size(); ++d) {
         UNROLL_CHECK(sizes[d] >= 0 && strides[d] >= 0, what_, ": negative tensor size or stride");
         if (sizes[d] == 0) empty = true;
-        last += (sizes[d] - 1) * strides[d];
       }
+      for (size_t d = 0; d < sizes.size() && !empty; ++d) {
+        int64_t step = 0;
+        overflow = overflow || __builtin_mul_overflow(sizes[d] - 1, strides[d], &step) ||
+                   __builtin_add_overflow(last, step, &last) || __builtin_mul_overflow(numel, sizes[d], &numel);
+      }
+      UNROLL_CHECK(!overflow, what_, ": tensor sizes ", torch::IntArrayRef(sizes), " / strides ",
+                   torch::IntArrayRef(strides), " overflow 64-bit indexing (a corrupt checkpoint)");
       UNROLL_CHECK(empty || last < storage->tensor.numel(), what_, ": tensor (offset ", offset, ", sizes ",
                    torch::IntArrayRef(sizes), ") exceeds its storage of ", storage->tensor.numel(), " elements");
+      UNROLL_CHECK(empty || numel <= std::max<int64_t>(storage->tensor.numel(), kMaxExpandedElements), what_,
+                   ": tensor of sizes ", torch::IntArrayRef(sizes), " (", numel, " elements) views a storage of ",
+                   storage->tensor.numel(), " elements through zero strides; more than ", kMaxExpandedElements,
+                   " elements is refused (a corrupt checkpoint)");
       auto v = PyObject::make(PyObject::Kind::Tensor);
       v->tensor = empty ? torch::empty(sizes, storage->tensor.options())
                         : storage->tensor.as_strided(sizes, strides, offset);
@@ -388,6 +451,7 @@ class Unpickler {
     auto o = PyObject::make(PyObject::Kind::Object);
     o->s = fn;
     o->items = args->kind == PyObject::Kind::Tuple ? args->items : std::vector<PyRef>{args};
+    for (const auto& item : o->items) nest(*o, *item);
     return o;
   }
 
@@ -499,7 +563,14 @@ StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std
   size_t size = 0;
   std::tie(ptr, size) = reader.getRecord("data.pkl");
   Unpickler unpickler(static_cast<const char*>(ptr.get()), size, reader, what);
-  return to_state_dict(unpickler.run(), what);
+  StateDict out = to_state_dict(unpickler.run(), what);
+  // NaN / Inf weights make an all-black output, not an error, unless refused here (issue 28).
+  for (const auto& [name, t] : out) {
+    if (!t.is_floating_point() && !t.is_complex()) continue;
+    UNROLL_CHECK(t.numel() == 0 || torch::isfinite(t).all().item<bool>(), what, ": '", name,
+                 "' holds NaN or Inf values (a corrupt or diverged checkpoint)");
+  }
+  return out;
 }
 
 template <class Open>

@@ -1,10 +1,13 @@
 #include "core/checkpoint.h"
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/error.h"
@@ -327,6 +330,70 @@ TEST(Checkpoint, CorruptAndMissingFilesGiveClearErrors) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   expect_same(load_state_dict_from_bytes(bytes, "in-memory"), sd);
   EXPECT_THROW(load_state_dict_from_bytes(bytes.substr(0, bytes.size() / 2), "half"), Error);
+}
+
+// A zip archive whose data.pkl is `pickle`, plus raw records (name -> bytes): hand-made hostile files.
+void write_raw_checkpoint(const std::string& path, const std::string& pickle,
+                          const std::map<std::string, std::string>& records = {}) {
+  caffe2::serialize::PyTorchStreamWriter w(path);
+  w.writeRecord("data.pkl", pickle.data(), pickle.size());
+  for (const auto& [name, bytes] : records) w.writeRecord(name, bytes.data(), bytes.size());
+  w.writeEndOfFile();
+}
+
+std::string load_error(const std::string& path) { return test::error_of([&] { load_state_dict(path); }); }
+
+// Issue 28: a pickle nesting lists 200,000 deep crashed every command that loads weights (the
+// parsed tree was freed recursively). Now the nesting is bounded with a clear error, and teardown is
+// iterative even for nesting the bound cannot see (built through a reused memo slot).
+TEST(Checkpoint, HostileNestingIsAnErrorNotACrash) {
+  const std::string dir = test::temp_dir("checkpoint_nesting");
+  const int n = 200000;
+  write_raw_checkpoint(dir + "/deep.pth", std::string("\x80\x02", 2) + std::string(n, ']') + std::string(n - 1, 'a') + ".");
+  EXPECT_NE(load_error(dir + "/deep.pth").find("nested deeper than 1000 levels"), std::string::npos)
+      << load_error(dir + "/deep.pth");
+  // root = []; memo[0] = root; n times: leaf = memo[0]; new = []; memo[0] = new; leaf.append(new).
+  std::string chain("\x80\x02]q\x00", 5);
+  for (int k = 0; k < n; ++k) chain += std::string("h\x00]q\x00" "a0", 7);
+  chain += ".";
+  write_raw_checkpoint(dir + "/chain.pth", chain);
+  EXPECT_NE(load_error(dir + "/chain.pth").find("expected a dict"), std::string::npos) << load_error(dir + "/chain.pth");
+}
+
+// Tensor geometry is checked against its storage without overflow, and a zero-stride view of a tiny
+// storage cannot declare billions of elements (issue 28: a 551-byte file made `export` ask for 8 GB).
+TEST(Checkpoint, TensorGeometryIsBoundedByItsStorage) {
+  const std::string dir = test::temp_dir("checkpoint_geometry");
+  auto bin_int = [](int32_t v) {
+    std::string b("J");
+    for (int k = 0; k < 4; ++k) b.push_back(static_cast<char>((static_cast<uint32_t>(v) >> (8 * k)) & 0xff));
+    return b;
+  };
+  auto str = [](const std::string& t) { return "\x8c" + std::string(1, static_cast<char>(t.size())) + t; };
+  // {'w': _rebuild_tensor_v2(storage(float, '0', 'cpu', 4), 0, SIZES, STRIDES)}
+  auto pickle = [&](const std::string& sizes, const std::string& strides) {
+    return std::string("\x80\x02}", 3) + str("w") + "ctorch._utils\n_rebuild_tensor_v2\n(" + "(" + str("storage") +
+           "ctorch\nFloatStorage\n" + str("0") + str("cpu") + bin_int(4) + "tQ" + bin_int(0) + "(" + sizes + "t(" +
+           strides + "ttRs.";
+  };
+  const std::map<std::string, std::string> storage = {{"data/0", std::string(16, '\0')}};
+  write_raw_checkpoint(dir + "/ok.pth", pickle(bin_int(2) + bin_int(2), bin_int(2) + bin_int(1)), storage);
+  const auto sd = load_state_dict(dir + "/ok.pth");
+  ASSERT_EQ(sd.size(), 1u);
+  EXPECT_EQ(sd[0].second.sizes(), (std::vector<int64_t>{2, 2}));
+  write_raw_checkpoint(dir + "/expanded.pth", pickle(bin_int(1 << 30) + bin_int(8), bin_int(0) + bin_int(0)), storage);
+  EXPECT_NE(load_error(dir + "/expanded.pth").find("through zero strides"), std::string::npos)
+      << load_error(dir + "/expanded.pth");
+  write_raw_checkpoint(dir + "/nan.pth", pickle(bin_int(4), bin_int(1)),
+                       {{"data/0", std::string("\0\0\0\0\0\0\xc0\x7f\0\0\0\0\0\0\0\0", 16)}});  // [0, NaN, 0, 0]
+  EXPECT_NE(load_error(dir + "/nan.pth").find("'w' holds NaN or Inf"), std::string::npos) << load_error(dir + "/nan.pth");
+  write_raw_checkpoint(dir + "/beyond.pth", pickle(bin_int(3) + bin_int(2), bin_int(2) + bin_int(1)), storage);
+  EXPECT_NE(load_error(dir + "/beyond.pth").find("exceeds its storage"), std::string::npos);
+  // Sizes and strides of 2^40 (8-byte LONG1 ints): the extent overflows int64.
+  std::string big("\x8a\x08", 2);
+  for (int k = 0; k < 8; ++k) big.push_back(k == 5 ? '\x01' : '\0');
+  write_raw_checkpoint(dir + "/overflow.pth", pickle(big + big, big + big), storage);
+  EXPECT_NE(load_error(dir + "/overflow.pth").find("overflow"), std::string::npos) << load_error(dir + "/overflow.pth");
 }
 
 struct TwoLayer : torch::nn::Module {
