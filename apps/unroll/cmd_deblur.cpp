@@ -1,5 +1,6 @@
 // unroll deblur: one image, one method.
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <iostream>
 
@@ -70,6 +71,14 @@ int cmd_deblur(const std::vector<std::string>& args) {
 
   auto device = parse_device(device_name);
   auto dtype = vm["double"].as<bool>() ? torch::kFloat64 : torch::kFloat32;
+  {
+    // Refuse to overwrite the input (the same path, or another name for the same file).
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const bool same = fs::absolute(input, ec).lexically_normal() == fs::absolute(output, ec).lexically_normal() ||
+                      (fs::exists(output, ec) && fs::equivalent(input, output, ec));
+    UNROLL_CHECK(!same, "--output ", output, " is the input image; choose another file (the input would be overwritten)");
+  }
   const Method& m = find_method(method);
   UNROLL_CHECK(blur == "uniform" || blur == "rotational", "--blur must be uniform or rotational, got '", blur, "'");
   const bool rotational = blur == "rotational";

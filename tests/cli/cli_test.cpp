@@ -155,6 +155,7 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   const std::string in = " --input " + dir_ + "/blurred.png", k = " --kernel " + dir_ + "/k.csv",
                     out = " --output " + dir_ + "/out.png";
   expect_error("deblur --input " + dir_ + "/missing.png" + k + out, "missing.png: no such file");
+  expect_error("deblur" + in + k + " -m wiener --output " + dir_ + "/./blurred.png", "is the input image");
   {
     std::ofstream(dir_ + "/corrupt.png") << "this is not a png";
     expect_error("deblur --input " + dir_ + "/corrupt.png" + k + out, "corrupt.png: cannot decode");
