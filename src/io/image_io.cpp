@@ -47,6 +47,9 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
   }
   cv::Mat f;
   m.convertTo(f, CV_32F, scale);
+  // Float images (TIFF) can hold NaN / Inf (or doubles beyond float): every method would spread them
+  // over the whole output while the metrics printed a finite PSNR (issue 28).
+  UNROLL_CHECK(cv::checkRange(f), path, ": image holds NaN or Inf pixels");
   const int ch = f.channels();
   if (ch == 4) {
     warn(path + ": alpha channel dropped");

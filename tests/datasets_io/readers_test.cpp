@@ -4,12 +4,16 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
+
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/kernel.h"
 #include "datasets/loader.h"
 #include "datasets_io/fake_datasets.h"
+#include "io/image_io.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -256,6 +260,19 @@ TEST(SyntheticReader, DeterministicPairsFromSharpFolder) {
   auto b = loader.next();
   ASSERT_TRUE(b.has_value());
   EXPECT_EQ(b->blurred.sizes(), (std::vector<int64_t>{2, 3, 16, 16}));
+}
+
+// A float TIFF with a NaN or an Inf pixel is an error naming the file, not a silently spoiled image.
+TEST(ImageFiles, NonFinitePixelsAreAnError) {
+  const std::string dir = test::temp_dir("image_nonfinite");
+  cv::Mat m(8, 8, CV_32FC1, cv::Scalar(0.5));
+  ASSERT_TRUE(cv::imwrite(dir + "/ok.tif", m));
+  EXPECT_NEAR(read_image(dir + "/ok.tif").mean().item<double>(), 0.5, 1e-6);
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    m.at<float>(3, 4) = bad;
+    ASSERT_TRUE(cv::imwrite(dir + "/bad.tif", m));
+    EXPECT_EQ(error_of([&] { read_image(dir + "/bad.tif"); }), dir + "/bad.tif: image holds NaN or Inf pixels");
+  }
 }
 
 TEST(JpegHook, OpenCvRoundTrip) {
