@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <cctype>
+#include <cmath>
 #include <sstream>
 
 #include <filesystem>
@@ -35,6 +37,63 @@ std::string sample_dir() {
     if (fs::exists(p / "astronaut.png")) return p.string();
   }
   fail("bundled sample not found (expected data/sample/astronaut.png in the source tree or the current directory)");
+}
+
+void check_not_input(const std::string& output, const std::string& input, const char* flag) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool same = fs::absolute(input, ec).lexically_normal() == fs::absolute(output, ec).lexically_normal() ||
+                    (fs::exists(output, ec) && fs::equivalent(input, output, ec));
+  UNROLL_CHECK(!same, flag, " ", output, " is the input ", input,
+               "; choose another file (the input would be overwritten)");
+}
+
+double parse_bytes(const std::string& text, const char* flag) {
+  size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  double unit = 1;
+  if (used > 0 && used + 1 == text.size()) {
+    switch (std::toupper(static_cast<unsigned char>(text[used]))) {
+      case 'K': unit = 1024.0; break;
+      case 'M': unit = 1024.0 * 1024; break;
+      case 'G': unit = 1024.0 * 1024 * 1024; break;
+      case 'T': unit = 1024.0 * 1024 * 1024 * 1024; break;
+      default: used = 0;
+    }
+    if (used > 0) ++used;
+  }
+  UNROLL_CHECK(used > 0 && used == text.size() && std::isfinite(v) && v >= 0, flag,
+               " expects a size such as 4G, 512M or a number of bytes, got '", text, "'");
+  return v * unit;
+}
+
+void add_tile_options(po::options_description& options, int64_t& tile, int64_t& overlap, std::string& memory) {
+  options.add_options()
+      ("tile", po::value(&tile)->default_value(0),
+       "tile cell size in pixels: 0 = tile only when the method's memory estimate exceeds --max-memory; -1 = never")
+      ("tile-overlap", po::value(&overlap)->default_value(-1),
+       "pixels each tile extends past its cell (-1 = automatic: 4 kernel sizes + 48)")
+      ("max-memory", po::value(&memory)->default_value("0"), "memory budget, e.g. 4G (0 = half the RAM)");
+}
+
+TileOptions tile_options(int64_t tile, int64_t overlap, const std::string& memory) {
+  TileOptions o;
+  o.tile = tile;
+  o.overlap = overlap;
+  o.max_memory = parse_bytes(memory, "--max-memory");
+  o.validate();
+  return o;
+}
+
+double check_noise255(double noise255, const char* flag) {
+  UNROLL_CHECK(std::isfinite(noise255) && noise255 >= 0.0 && noise255 <= 255.0, flag,
+               " must be a noise sigma in [0, 255] (0-255 scale), got ", noise255);
+  return noise255;
 }
 
 std::vector<std::string> split_list(const std::string& text, char sep) {

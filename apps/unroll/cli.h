@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "eval/tiling.h"
 
 namespace unroll::cli {
 
@@ -20,6 +21,23 @@ bool parse(const std::string& usage, const po::options_description& options, con
 
 /// The items of a `sep`-separated list, each trimmed of surrounding whitespace; empty items dropped.
 std::vector<std::string> split_list(const std::string& text, char sep = ',');
+
+/// Checks a noise level given on the 0-255 scale by `flag`: finite and in [0, 255] (a sigma of 255/255
+/// already drowns the image; larger values only made black outputs). Returns it.
+double check_noise255(double noise255, const char* flag = "--noise");
+
+/// Refuses an output that names the input (the same path, or another name for the same file): `flag`
+/// names the output option in the error. Outputs are written atomically, so the input would be lost.
+void check_not_input(const std::string& output, const std::string& input, const char* flag);
+
+/// "4G", "512M", "800K" or plain bytes (binary units: G = 2^30) -> bytes; `flag` names it in errors.
+double parse_bytes(const std::string& text, const char* flag);
+
+/// Adds --tile, --tile-overlap and --max-memory (bound to `tile`, `overlap`, `memory`) to `options`.
+void add_tile_options(po::options_description& options, int64_t& tile, int64_t& overlap, std::string& memory);
+
+/// The TileOptions those flags describe.
+TileOptions tile_options(int64_t tile, int64_t overlap, const std::string& memory);
 
 /// `program` followed by `args`, quoting the words that need it: the command line as the user typed it.
 std::string command_line(const std::string& program, const std::vector<std::string>& args);

@@ -24,6 +24,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
   RotationArgs rotation_args;
   double noise255 = -1.0;
   int bits = 8;
+  int64_t tile = 0, tile_overlap = -1;
+  std::string max_memory;
   std::vector<std::string> extra;
   std::string method_names_text;
   for (const auto& m : all_methods()) method_names_text += (method_names_text.empty() ? "" : " | ") + m.name;
@@ -51,6 +53,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("bits", po::value(&bits)->default_value(8), "output bit depth: 8 or 16")
       ("ref", po::value(&ref), "sharp reference: print PSNR/SSIM of the result");
   add_rotation_options(opts, rotation_args);
+  add_tile_options(opts, tile, tile_overlap, max_memory);
   po::options_description estimation("kernel estimation (--kernel estimate | estimate-local)");
   add_kernel_estimate_options(estimation, kernel_args);
   opts.add(estimation);
@@ -71,14 +74,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
 
   auto device = parse_device(device_name);
   auto dtype = vm["double"].as<bool>() ? torch::kFloat64 : torch::kFloat32;
-  {
-    // Refuse to overwrite the input (the same path, or another name for the same file).
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const bool same = fs::absolute(input, ec).lexically_normal() == fs::absolute(output, ec).lexically_normal() ||
-                      (fs::exists(output, ec) && fs::equivalent(input, output, ec));
-    UNROLL_CHECK(!same, "--output ", output, " is the input image; choose another file (the input would be overwritten)");
-  }
+  check_not_input(output, input, "--output");
+  if (!save_kernel.empty()) check_not_input(save_kernel, input, "--save-kernel");
   const Method& m = find_method(method);
   UNROLL_CHECK(blur == "uniform" || blur == "rotational", "--blur must be uniform or rotational, got '", blur, "'");
   const bool rotational = blur == "rotational";
@@ -105,7 +102,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
     UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
   }
   UNROLL_CHECK(bits == 8 || bits == 16, "--bits must be 8 or 16, got ", bits);
-  UNROLL_CHECK(!vm.count("noise") || noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  if (vm.count("noise")) check_noise255(noise255);
 
   MethodParams params;
   for (const auto& name : flag_names)
@@ -127,6 +124,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
   req.boundary = parse_boundary(boundary);
   req.weights = weights;
   req.prior = prior;
+  req.tiles = tile_options(tile, tile_overlap, max_memory);
   if (rotational) {
     const RotationSpec spec = parse_rotation(vm, rotation_args, "--blur rotational", /*angle_required=*/false);
     RotationalBlurModel model;

@@ -34,7 +34,7 @@ int cmd_demo(const std::vector<std::string>& args) {
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
   po::variables_map vm;
   if (!parse("usage: unroll demo [--out out/demo]", opts, args, vm)) return 0;
-  UNROLL_CHECK(noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  check_noise255(noise255);
   if (image_path.empty()) image_path = sample_dir() + "/astronaut.png";
   if (kernel_path.empty()) kernel_path = sample_dir() + "/motion17.csv";
   auto device = parse_device(device_name);

@@ -29,7 +29,8 @@ int cmd_estimate_kernel(const std::vector<std::string>& args) {
   if (!parse("usage: unroll estimate-kernel -i y.png -o k.png [--kernel-size 31] [--grid 2x3] [--noise 2.55]", opts,
              args, vm))
     return 0;
-  UNROLL_CHECK(!vm.count("noise") || noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  if (vm.count("noise")) check_noise255(noise255);
+  check_not_input(output, input, "--output");
   const auto device = parse_device(device_name);
   const auto y = read_image(input).to(device, torch::kFloat32);
   const KernelSource source = vm.count("grid") ? KernelSource::EstimateLocal : KernelSource::Estimate;

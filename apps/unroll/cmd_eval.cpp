@@ -66,7 +66,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   UNROLL_CHECK(!eo.save_images || !out_dir.empty(), "--save-images needs --out");
   UNROLL_CHECK(limit >= 0, "--limit must be >= 0 (0 = all), got ", limit);
   UNROLL_CHECK(grids >= 0, "--grids must be >= 0, got ", grids);
-  UNROLL_CHECK(std::isfinite(noise255) && noise255 >= 0.0, "--noise must be >= 0, got ", noise255);
+  check_noise255(noise255);
   try {
     eo.kernel = parse_kernel_source(kernel);
   } catch (const Error& e) {

@@ -140,9 +140,9 @@ int cmd_synth(const std::vector<std::string>& args) {
   if (!parse(usage, opts, args, vm)) return 0;
 
   // ---- validate everything before touching the disk ----
-  UNROLL_CHECK(std::isfinite(noise255) && noise255 >= 0, "--noise must be >= 0 (0-255 scale), got ", noise255);
+  check_noise255(noise255);
   if (vm.count("noise-max"))
-    UNROLL_CHECK(std::isfinite(noise_max255) && noise_max255 >= noise255, "--noise-max must be >= --noise (", noise255,
+    UNROLL_CHECK(check_noise255(noise_max255, "--noise-max") >= noise255, "--noise-max must be >= --noise (", noise255,
                  "), got ", noise_max255);
   else
     noise_max255 = noise255;
@@ -155,6 +155,7 @@ int cmd_synth(const std::vector<std::string>& args) {
   const bool quantize = vm["quantize"].as<bool>(), grey = vm["grey"].as<bool>(), force = vm["force"].as<bool>();
   UNROLL_CHECK(!(quantize && bits == 16), "--quantize rounds to 8 bits; do not combine it with --bits 16");
 
+  for (const char* sub : {"sharp", "blur"}) check_not_input(out_dir + "/" + sub, sharp_dir, "--out");
   const KernelSource source = parse_kernel_source(kernels_text, size, vm.count("size") > 0);
   const bool rotational = source.kind == KernelSource::Kind::Rotational;
 

@@ -15,6 +15,17 @@ std::string temp_path_beside(const std::string& path);
 /// file is removed and unroll::Error is thrown naming `path`. Creates missing parent directories.
 void write_atomically(const std::string& path, const std::function<void(const std::string& temp_path)>& write);
 
+/// Checks that files can be created in directory `dir` (created later if missing): the first existing
+/// folder on its path must be a writable directory. Throws unroll::Error "<what>: ..." otherwise, so a
+/// run fails before its work rather than when it saves.
+void check_writable_dir(const std::string& dir, const std::string& what);
+
+/// Removes the temporary files that write_atomically() left in `dir` when its process was killed
+/// mid-write (".NAME.tmpPID_N.EXT" whose process PID no longer runs and that are older than
+/// `min_age_s` seconds). Returns how many were removed. write_atomically() calls it once per directory
+/// and process.
+int remove_stale_temp_files(const std::string& dir, double min_age_s = 300);
+
 /// Writes `contents` to `path` atomically.
 void write_text_atomically(const std::string& path, const std::string& contents);
 

@@ -13,6 +13,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/limits.h"
+#include "core/zip_directory.h"
 
 namespace unroll {
 namespace {
@@ -110,11 +112,41 @@ torch::ScalarType storage_dtype(const std::string& global, const std::string& wh
   return it->second;
 }
 
+// ---- records, checked against the zip directory ----------------------------------------------------------
+
+// LibTorch's reader plus what the archive's central directory declares: every record read is checked
+// against its CRC-32 (LibTorch's miniz is built without that check, so a bit flip loaded silently).
+class Records {
+ public:
+  Records(caffe2::serialize::PyTorchStreamReader& reader, const std::vector<ZipEntry>& directory, std::string what)
+      : zip_(reader), what_(std::move(what)) {
+    // PyTorchStreamReader names records without the archive's top folder ("archive/data.pkl" -> "data.pkl").
+    for (const auto& e : directory) {
+      const auto slash = e.name.find('/');
+      if (slash != std::string::npos) crc_.emplace(e.name.substr(slash + 1), e.crc32);
+    }
+  }
+  bool has(const std::string& name) const { return zip_.hasRecord(name); }
+  std::tuple<at::DataPtr, size_t> get(const std::string& name) const {
+    auto record = zip_.getRecord(name);
+    auto it = crc_.find(name);
+    UNROLL_CHECK(it != crc_.end(), what_, ": record '", name, "' is not in the zip directory (corrupt archive)");
+    UNROLL_CHECK(crc32_of(std::get<0>(record).get(), std::get<1>(record)) == it->second, what_, ": record '", name,
+                 "' fails its CRC-32 check (the file is corrupt: damaged on disk or in transfer)");
+    return record;
+  }
+
+ private:
+  caffe2::serialize::PyTorchStreamReader& zip_;
+  std::unordered_map<std::string, uint32_t> crc_;
+  std::string what_;
+};
+
 // ---- the unpickler -------------------------------------------------------------------------------------
 
 class Unpickler {
  public:
-  Unpickler(const char* data, size_t size, caffe2::serialize::PyTorchStreamReader& reader, std::string what)
+  Unpickler(const char* data, size_t size, const Records& reader, std::string what)
       : p_(data), end_(data + size), reader_(reader), what_(std::move(what)) {}
 
   PyRef run() {
@@ -280,7 +312,7 @@ class Unpickler {
   const char* p_;
   const char* end_;
   const char* start_ = p_;
-  caffe2::serialize::PyTorchStreamReader& reader_;
+  const Records& reader_;
   std::string what_;
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
@@ -468,10 +500,10 @@ class Unpickler {
     auto it = storages_.find(key->s);
     if (it == storages_.end()) {
       const std::string record = "data/" + key->s;
-      UNROLL_CHECK(reader_.hasRecord(record), what_, ": storage record '", record, "' is missing from the archive");
+      UNROLL_CHECK(reader_.has(record), what_, ": storage record '", record, "' is missing from the archive");
       at::DataPtr ptr;
       size_t nbytes = 0;
-      std::tie(ptr, nbytes) = reader_.getRecord(record);
+      std::tie(ptr, nbytes) = reader_.get(record);
       const size_t elem = c10::elementSize(dtype);
       UNROLL_CHECK(nbytes >= static_cast<size_t>(numel) * elem, what_, ": storage '", key->s, "' has ", nbytes,
                    " bytes, expected ", numel * elem);
@@ -548,20 +580,22 @@ void check_not_legacy(const std::string& head, const std::string& what) {
   fail(what, " is not a PyTorch checkpoint (no zip archive signature; the file is ", head.size() < 4 ? "too short" : "of an unknown format", ")");
 }
 
-StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std::string& what) {
-  UNROLL_CHECK(reader.hasRecord("data.pkl"), what, ": zip archive has no data.pkl record (a TorchScript module? "
+StateDict read_archive(caffe2::serialize::PyTorchStreamReader& zip, const std::vector<ZipEntry>& directory,
+                       const std::string& what) {
+  const Records reader(zip, directory, what);
+  UNROLL_CHECK(reader.has("data.pkl"), what, ": zip archive has no data.pkl record (a TorchScript module? "
                "save the state dict with torch.save(model.state_dict(), f) instead)");
-  if (reader.hasRecord("byteorder")) {
+  if (reader.has("byteorder")) {
     at::DataPtr order;
     size_t n = 0;
-    std::tie(order, n) = reader.getRecord("byteorder");
+    std::tie(order, n) = reader.get("byteorder");
     const std::string value(static_cast<const char*>(order.get()), n);
     UNROLL_CHECK(value == "little", what, ": tensors were saved in '", value, "' byte order; only little-endian "
                  "checkpoints are supported");
   }
   at::DataPtr ptr;
   size_t size = 0;
-  std::tie(ptr, size) = reader.getRecord("data.pkl");
+  std::tie(ptr, size) = reader.get("data.pkl");
   Unpickler unpickler(static_cast<const char*>(ptr.get()), size, reader, what);
   StateDict out = to_state_dict(unpickler.run(), what);
   // NaN / Inf weights make an all-black output, not an error, unless refused here (issue 28).
@@ -573,11 +607,28 @@ StateDict read_archive(caffe2::serialize::PyTorchStreamReader& reader, const std
   return out;
 }
 
+// The zip directory of a checkpoint, with its decompressed size bounded against the file's (a small file
+// must not expand to gigabytes: UNROLL_MAX_CHECKPOINT_EXPANSION, core/limits.h).
+std::vector<ZipEntry> checked_directory(std::istream& in, uint64_t size, const std::string& what) {
+  auto directory = read_zip_directory(in, size, what);
+  const int64_t ratio = limit_value(LimitId::CheckpointExpansion);
+  const double allowed = static_cast<double>(ratio) * static_cast<double>(size) + double(1 << 20);
+  double total = 0;
+  for (const auto& e : directory) total += static_cast<double>(e.uncompressed);
+  UNROLL_CHECK(total <= allowed, what, ": the archive's records expand to ", total / 1e6, " MB from a file of ",
+               static_cast<double>(size) / 1e6, " MB (more than ", ratio, "x; a decompression bomb or a corrupt file; ",
+               limit_hint(LimitId::CheckpointExpansion), ")");
+  in.clear();
+  in.seekg(0);
+  return directory;
+}
+
 template <class Open>
 StateDict read_guarded(const std::string& what, Open open) {
   try {
-    auto reader = open();
-    return read_archive(*reader, what);
+    std::vector<ZipEntry> directory;
+    auto reader = open(directory);
+    return read_archive(*reader, directory, what);
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
@@ -596,14 +647,23 @@ StateDict load_state_dict(const std::string& path) {
   in.read(&head[0], head.size());
   head.resize(in.gcount());
   check_not_legacy(head, path);
-  in.close();
-  return read_guarded(path, [&] { return std::make_unique<caffe2::serialize::PyTorchStreamReader>(path); });
+  in.clear();
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<uint64_t>(in.tellg());
+  return read_guarded(path, [&](std::vector<ZipEntry>& directory) {
+    directory = checked_directory(in, size, path);
+    in.close();
+    return std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
+  });
 }
 
 StateDict load_state_dict_from_bytes(const std::string& bytes, const std::string& what) {
   check_not_legacy(bytes.substr(0, 512), what);
   std::istringstream in(bytes);
-  return read_guarded(what, [&] { return std::make_unique<caffe2::serialize::PyTorchStreamReader>(&in); });
+  return read_guarded(what, [&](std::vector<ZipEntry>& directory) {
+    directory = checked_directory(in, bytes.size(), what);
+    return std::make_unique<caffe2::serialize::PyTorchStreamReader>(&in);
+  });
 }
 
 std::unordered_map<std::string, torch::Tensor> load_state_dict_map(const std::string& path) {
@@ -653,6 +713,9 @@ void load_into_module(torch::nn::Module& module, const StateDict& state, bool st
     }
     UNROLL_CHECK(it->second->sizes() == target.sizes(), what, ": shape mismatch for '", name, "': model expects ",
                  target.sizes(), ", checkpoint has ", it->second->sizes());
+    // An integer tensor where the model has floating-point weights would be converted silently.
+    UNROLL_CHECK(!target.is_floating_point() || it->second->is_floating_point(), what, ": '", name, "' is stored as ",
+                 it->second->scalar_type(), ", the model's weights are floating point (a corrupt or foreign checkpoint)");
   }
   if (strict)
     for (const auto& [name, t] : state)

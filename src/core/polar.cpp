@@ -44,6 +44,8 @@ void PolarGridOptions::validate() const {
                radial_step);
   UNROLL_CHECK(std::isfinite(arc_step) && arc_step > 0, "polar grid: arc_step must be > 0 pixels, got ", arc_step);
   UNROLL_CHECK(max_samples >= 1, "polar grid: max_samples must be >= 1, got ", max_samples);
+  UNROLL_CHECK(std::isfinite(max_samples_per_pixel) && max_samples_per_pixel > 0,
+               "polar grid: max_samples_per_pixel must be > 0, got ", max_samples_per_pixel);
 }
 
 double farthest_pixel_distance(int64_t height, int64_t width, double cx, double cy) {
@@ -63,12 +65,20 @@ PolarGrid::PolarGrid(int64_t height, int64_t width, const PolarGridOptions& grid
   const double nearest = std::hypot(gx, gy);
   r_min_ = nearest > 0 ? std::max(0.0, nearest - 2.0 * dr) : 0.0;
   const double far = farthest_pixel_distance(height, width, cx, cy);
-  rings_ = static_cast<int64_t>(std::ceil((far - r_min_) / dr)) + 3;  // + margin for bicubic at the rim
+  // Sizes in double first: a centre at 1e300 would overflow the integer casts.
+  const double rings = std::ceil((far - r_min_) / dr) + 3;  // + margin for bicubic at the rim
+  const double r_outer_d = r_min_ + (rings - 1) * dr;
+  const double angles = std::max(8.0, std::ceil(kTwoPi * r_outer_d / options_.arc_step));
+  const double pixels = static_cast<double>(height) * static_cast<double>(width);
+  UNROLL_CHECK(rings * angles <= static_cast<double>(options_.max_samples) &&
+                   rings * angles <= options_.max_samples_per_pixel * std::max(pixels, 4096.0),
+               "polar grid: the centre (", cx, ", ", cy, ") is too far from the ", height, "x", width, " image: ", rings,
+               " rings x ", angles, " angles = ", rings * angles / pixels, " samples per pixel (at most ",
+               options_.max_samples_per_pixel, ", and ", options_.max_samples,
+               " in all); far from its axis, a rotation is close to a linear motion blur (use a line kernel)");
+  rings_ = static_cast<int64_t>(rings);
   const double r_outer = r_min_ + static_cast<double>(rings_ - 1) * dr;
   angles_ = fast_size(std::max<int64_t>(8, static_cast<int64_t>(std::ceil(kTwoPi * r_outer / options_.arc_step))));
-  UNROLL_CHECK(static_cast<double>(rings_) * static_cast<double>(angles_) <= static_cast<double>(options_.max_samples),
-               "polar grid: ", rings_, " rings x ", angles_, " angles exceed max_samples = ", options_.max_samples,
-               " (is the centre (", cx, ", ", cy, ") far outside the ", height, "x", width, " image?)");
 
   const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
   // Cartesian -> polar: the pixel position of every (ring, angle), normalised for align_corners = false.

@@ -61,6 +61,9 @@ struct PolarGridOptions {
   double arc_step = 0.5;     ///< largest distance between angular samples on the outermost ring, pixels, > 0
   PolarInterpolation interpolation = PolarInterpolation::Bicubic;
   int64_t max_samples = int64_t{1} << 28;  ///< upper bound on rings x angles (guards absurd centres)
+  /// Upper bound on rings x angles per image pixel: about 13 for a centred axis, about 100 for an axis
+  /// one diagonal outside the image; an axis far away would cost minutes per solve for a near-linear blur.
+  double max_samples_per_pixel = 256;
   void validate() const;                   ///< throws unroll::Error naming the bad field
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/tensor.h"
 
 namespace unroll {
@@ -123,10 +124,31 @@ double copies_per_degree(double r_max, double max_arc_step) {
   return r_max * (kPi / 180.0) / max_arc_step;
 }
 
+namespace {
+// The work of one synthetic blur (copies x images x pixels grid samples) is bounded, so that an absurd
+// centre or length is an error instead of minutes of computation (issue 28).
+void check_blur_work(int64_t copies, const torch::Tensor& x, const char* what) {
+  const double work = static_cast<double>(copies) * static_cast<double>(x.size(0)) * static_cast<double>(x.size(2)) *
+                      static_cast<double>(x.size(3));
+  const int64_t limit = limit_value(LimitId::RotationalSamples);
+  UNROLL_CHECK(work <= static_cast<double>(limit), what, ": ", copies, " copies of ", x.size(0), " image(s) of ",
+               x.size(2), "x", x.size(3), " = ", work, " samples, above the limit of ", limit, " (",
+               limit_hint(LimitId::RotationalSamples), ")");
+}
+}  // namespace
+
 int64_t rotational_copies(const RotationalBlurOptions& o, int64_t height, int64_t width) {
   o.validate();
+  const double r_max = farthest_pixel_distance(height, width, o.centre_x, o.centre_y);
+  // A part that travels many image diagonals during the exposure leaves the frame: the "blur" is the
+  // padding smeared over the image, and the sign of a mistyped centre or sweep, not of a real capture.
+  const double travel = 2.0 * r_max * std::sin(std::min(o.angle, kPi) / 2.0);
+  const double diagonal = std::hypot(static_cast<double>(height), static_cast<double>(width));
+  UNROLL_CHECK(travel <= 8.0 * diagonal, "rotational blur: the farthest pixel moves ", travel, " px during the sweep (",
+               o.angle * 180.0 / kPi, " degrees at ", r_max, " px from the centre ", o.centre_x, ",", o.centre_y,
+               "), more than 8 image diagonals: check the centre and the sweep");
   if (o.copies > 0) return o.copies;
-  const double arc = farthest_pixel_distance(height, width, o.centre_x, o.centre_y) * o.angle;
+  const double arc = r_max * o.angle;
   const double m = std::ceil(arc / o.max_arc_step - 1e-9);
   UNROLL_CHECK(m < 1e7, "rotational blur: ", m, " copies needed (arc ", arc, " px at step ", o.max_arc_step,
                " px); the sweep or the distance to the centre is unreasonably large");
@@ -137,6 +159,7 @@ torch::Tensor rotational_blur(const torch::Tensor& sharp, const RotationalBlurOp
   o.validate();
   auto x = prepare_image(sharp, "rotational blur");
   const int64_t copies = rotational_copies(o, x.size(2), x.size(3));
+  check_blur_work(copies, x, "rotational blur");
   auto phi = span_samples(o.angle, copies, o.span);
   auto cs = torch::cos(phi), sn = torch::sin(phi);
   // q = c + R_{-phi}(p - c), R_{-phi} = [[cos, -sin], [sin, cos]] in (x, y-down) coordinates.
@@ -173,6 +196,7 @@ torch::Tensor linear_motion_blur(const torch::Tensor& sharp, const LinearBlurOpt
   o.validate();
   auto x = prepare_image(sharp, "linear motion blur");
   const int64_t copies = linear_copies(o);
+  check_blur_work(copies, x, "linear motion blur");
   auto s = span_samples(o.length, copies, o.span);
   const double a = o.angle_deg * kPi / 180.0;
   // q = p - s u with u = (cos a, -sin a).

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/noise.h"
 #include "core/tensor.h"
+#include "eval/tiling.h"
 
 namespace unroll {
 namespace {
@@ -23,22 +24,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-struct Span {
-  int64_t begin = 0, end = 0;
-  int64_t size() const { return end - begin; }
-};
-
-/// Cell i of n over `length` pixels, widened by `grow` pixels each side and clipped to the image.
-Span widened(const std::vector<int64_t>& edges, int64_t i, int64_t grow, int64_t length) {
-  return {std::max<int64_t>(0, edges[i] - grow), std::min<int64_t>(length, edges[i + 1] + grow)};
-}
-
-std::vector<int64_t> cell_edges(int64_t length, int64_t n) {
-  std::vector<int64_t> e(n + 1);
-  for (int64_t i = 0; i <= n; ++i) e[i] = (length * i + n / 2) / n;
-  return e;
-}
-
 torch::Tensor luminance(const torch::Tensor& y) {
   if (y.size(1) == 1) return y;
   UNROLL_CHECK(y.size(1) == 3, "estimate kernel: images must have 1 or 3 channels, got ", y.size(1));
@@ -52,29 +37,6 @@ double edge_density(const torch::Tensor& lum, double sigma) {
   auto gy = lum.narrow(2, 1, lum.size(2) - 1) - lum.narrow(2, 0, lum.size(2) - 1);
   auto mag = (gx.narrow(2, 0, gy.size(2)).square() + gy.narrow(3, 0, gx.size(3)).square()).sqrt();
   return (mag > std::max(0.02, 4.0 * sigma)).to(torch::kFloat64).mean().item<double>();
-}
-
-/// 1-D blending weight over `span` for the tile whose cell is `cell` (of an image `length` long):
-/// 1 inside the cell, a raised cosine across a band of `band` pixels centred on each cell edge shared
-/// with a neighbour (falling from 1 at edge - band/2 to 0 at edge + band/2), 0 beyond. Neighbouring
-/// tiles' weights are mirror images across their shared edge, so they sum to 1 everywhere.
-torch::Tensor window_1d(const Span& span, const Span& cell, int64_t length, int64_t band,
-                        const torch::TensorOptions& options) {
-  std::vector<double> w(span.size(), 0.0);
-  const double half = 0.5 * static_cast<double>(band);
-  auto fall = [&](double d) {  // d: signed distance past the edge (pixel centres), in [-half, half]
-    if (d <= -half) return 1.0;
-    if (d >= half) return 0.0;
-    return 0.5 * (1.0 - std::sin(M_PI * d / band));
-  };
-  for (int64_t p = span.begin; p < span.end; ++p) {
-    const double c = static_cast<double>(p) + 0.5;
-    double v = 1.0;
-    if (cell.begin > 0) v *= fall(static_cast<double>(cell.begin) - c);
-    if (cell.end < length) v *= fall(c - static_cast<double>(cell.end));
-    w[p - span.begin] = v;
-  }
-  return torch::tensor(w, torch::kFloat64).to(options);
 }
 
 }  // namespace

@@ -479,6 +479,24 @@ std::vector<Method> build_method_table() {
   std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
                            pnp_method(),    unrolled_method(), usrnet_method()};
   add_blind_networks(m);
+  // Memory models for tiling (eval/tiling.h): peak resident memory of `unroll deblur` on 384^2 and
+  // 768^2 RGB images, measured by `bash bench/measure_memory.sh` (CPU, float32, the shipped models;
+  // 2026-12-06): base = the intercept (LibTorch, weights), bytes per pixel = the slope.
+  struct Memory {
+    double base_mb, bytes_per_pixel;
+  };
+  const std::map<std::string, Memory> measured = {
+      {"wiener", {196, 186}}, {"rl", {197, 180}},       {"admm", {218, 215}},    {"hqs-tv", {222, 268}},
+      {"pnp", {250, 569}},    {"unrolled", {239, 697}}, {"convir", {210, 825}}, {"atrous", {229, 1331}},
+  };
+  for (auto& method : m) {
+    const auto it = measured.find(method.name);
+    // Not measured (usrnet and the blind networks without shipped weights): an assumption, twice the
+    // largest measured slope (their checkpoints come from --weights and can be large).
+    const Memory mem = it != measured.end() ? it->second : Memory{300, 2700};
+    method.memory_base = mem.base_mb * 1e6;
+    method.bytes_per_pixel = mem.bytes_per_pixel;
+  }
   return m;
 }
 

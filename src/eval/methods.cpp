@@ -162,7 +162,10 @@ SolverResult run_method(const std::string& name, const DeblurRequest& request, c
   }
   UNROLL_CHECK(request.blurred.defined(), name, ": no input image");
   UNROLL_CHECK(!m.needs_weights() || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
-  return m.run(request, MethodArgs(m.params, params));
+  const MethodArgs args(m.params, params);
+  const TilePlan plan = plan_tiles(m, request);
+  if (plan.tiled()) return run_tiled(m, request, args, plan);
+  return m.run(request, args);
 }
 
 std::string shipped_model(const std::string& file) {

@@ -24,6 +24,7 @@
 
 #include "core/boundary.h"
 #include "core/solver.h"
+#include "eval/tiling.h"
 #include "hqs/rotational.h"
 
 namespace unroll {
@@ -42,6 +43,9 @@ struct DeblurRequest {
   /// Rotational motion blur (hqs/rotational.h) instead of a kernel: only methods with
   /// Method::rotational accept it; `kernel` and `boundary` are then unused.
   std::optional<RotationalBlurModel> rotation;
+  /// Tiling (eval/tiling.h): automatic by default, when the method's memory estimate for the whole
+  /// image exceeds the budget.
+  TileOptions tiles;
   ProgressCallback progress;
 };
 
@@ -109,6 +113,10 @@ struct Method {
   std::string shipped_model;      ///< models/<file> used when --weights is absent ("" = none)
   bool weights_required = false;  ///< needs --weights even when the shipped model exists
   std::vector<ParamInfo> params;  ///< the parameters it accepts, in help order
+  /// Memory model for tiling (eval/tiling.h): peak resident bytes = memory_base + bytes_per_pixel x
+  /// pixels of an RGB image, measured (method_table.cpp says how).
+  double memory_base = 0;
+  double bytes_per_pixel = 0;
   std::function<SolverResult(const DeblurRequest&, const MethodArgs&)> run;
 
   /// True when it cannot run without --weights here: weights_required, or a learned method whose

@@ -1,5 +1,6 @@
 #include "experiment/training_data.h"
 
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "datasets/readers.h"
 #include "eval/sources.h"
@@ -30,13 +31,14 @@ void check_train_inputs(const TrainConfig& c) {
       if (src.kind == EvalSource::Kind::Cifar10) {
         cifar10_files(src.path, src.split);
       } else {
-        list_image_files(src.path);
+        UNROLL_CHECK(!list_image_files(src.path).empty(), src.path, ": no images in the folder");
       }
     } catch (const Error& e) {
       fail(c.source, ": ", train ? "data.train" : "data.val", ": ", e.what());
     }
   }
   check_init_files(c);
+  check_writable_dir(c.out_dir, c.source + ": train.out");
 }
 
 std::shared_ptr<const PairDataset> config_images(const TrainConfig& c, bool train) {

@@ -11,7 +11,9 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/kernel.h"
+#include "core/limits.h"
 #include "core/tensor.h"
+#include "io/image_header.h"
 
 namespace fs = std::filesystem;
 
@@ -24,12 +26,26 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
+void check_image_size(const std::string& path, int64_t width, int64_t height) {
+  const int64_t limit = limit_value(LimitId::ImagePixels);
+  const double pixels = static_cast<double>(width) * static_cast<double>(height);
+  UNROLL_CHECK(pixels <= static_cast<double>(limit), path, ": the image is ", width, "x", height, " (",
+               pixels / 1e6, " megapixels), above the limit of ", static_cast<double>(limit) / 1e6, " megapixels (",
+               limit_hint(LimitId::ImagePixels), ")");
+}
+
 }  // namespace
 
 torch::Tensor read_image(const std::string& path, const ImageReadOptions& options) {
   std::error_code ec;
   UNROLL_CHECK(fs::exists(path, ec), path, ": no such file");
   UNROLL_CHECK(fs::is_regular_file(path, ec), path, ": not a regular file");
+  // The size a file declares is checked before decoding (a 100 KB PNG can declare 6000x6000).
+  const ImageHeader header = read_image_header(path);
+  if (header.width > 0 && header.height > 0) check_image_size(path, header.width, header.height);
+  if (header.jpeg_truncated)
+    warn(path + ": the JPEG data ends before its end-of-image marker (truncated file?); the decoder fills the "
+                "missing part of the picture");
   cv::Mat m;
   try {
     m = cv::imread(path, cv::IMREAD_UNCHANGED);
@@ -37,6 +53,7 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
     fail(path, ": cannot decode image (", e.what(), ")");
   }
   UNROLL_CHECK(!m.empty(), path, ": cannot decode image (corrupt, truncated or unsupported format)");
+  check_image_size(path, m.cols, m.rows);  // formats whose header was not read
   double scale = 1.0;
   switch (m.depth()) {
     case CV_8U: scale = 1.0 / 255.0; break;
@@ -78,6 +95,9 @@ void write_image(const std::string& path, const torch::Tensor& image, int bits) 
   UNROLL_CHECK(x.size(0) == 1, path, ": can only write one image, got a batch of ", x.size(0));
   const int64_t c = x.size(1);
   UNROLL_CHECK(c == 1 || c == 3, path, ": can only write 1 or 3 channels, got ", c);
+  // A method that diverged must not leave a plausible-looking black or white picture behind.
+  UNROLL_CHECK(torch::isfinite(x).all().item<bool>(), path,
+               ": the result holds NaN or Inf values (the method diverged); nothing was written");
   const std::string ext = lower_extension(path);
   UNROLL_CHECK(bits == 8 || ext == ".png" || ext == ".tif" || ext == ".tiff", path,
                ": 16-bit output needs .png or .tif");

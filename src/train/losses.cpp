@@ -141,10 +141,12 @@ std::vector<std::string> loss_names() { return {"l1", "mse", "l2", "charbonnier"
 
 PixelLoss make_loss(const std::string& spec) { return make_loss(spec, std::string()); }
 
-PixelLoss make_loss(const std::string& spec_in, const std::string& vgg16_weights) {
+namespace {
+// "w1*name1+name2" -> (weight, name) pairs; names checked against loss_names().
+std::vector<std::pair<double, std::string>> parse_loss_terms(const std::string& spec_in) {
   const std::string spec = trim_lower(spec_in);
   UNROLL_CHECK(!spec.empty(), "make_loss: empty loss name");
-  std::vector<std::pair<double, PixelLoss>> terms;
+  std::vector<std::pair<double, std::string>> terms;
   std::stringstream ss(spec);
   std::string term;
   while (std::getline(ss, term, '+')) {
@@ -164,8 +166,23 @@ PixelLoss make_loss(const std::string& spec_in, const std::string& vgg16_weights
       UNROLL_CHECK(used == w.size() && !w.empty() && std::isfinite(weight) && weight >= 0,
                    "make_loss: bad weight \"", w, "\" in \"", spec_in, "\" (expected a number >= 0)");
     }
-    terms.emplace_back(weight, named_loss(name, vgg16_weights));
+    const auto names = loss_names();
+    if (std::find(names.begin(), names.end(), name) == names.end()) {
+      std::ostringstream known;
+      for (const auto& n : names) known << (known.tellp() > 0 ? ", " : "") << n;
+      fail("make_loss: unknown loss \"", name, "\" (known: ", known.str(), ")");
+    }
+    terms.emplace_back(weight, name);
   }
+  return terms;
+}
+}  // namespace
+
+void check_loss_spec(const std::string& spec) { parse_loss_terms(spec); }
+
+PixelLoss make_loss(const std::string& spec_in, const std::string& vgg16_weights) {
+  std::vector<std::pair<double, PixelLoss>> terms;
+  for (const auto& [weight, name] : parse_loss_terms(spec_in)) terms.emplace_back(weight, named_loss(name, vgg16_weights));
   if (terms.size() == 1 && terms[0].first == 1.0) return terms[0].second;
   return [terms](const torch::Tensor& pred, const torch::Tensor& target) {
     torch::Tensor total;

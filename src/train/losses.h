@@ -81,6 +81,10 @@ PixelLoss make_loss(const std::string& spec);
 /// make_loss("...perceptual...") throws saying so.
 PixelLoss make_loss(const std::string& spec, const std::string& vgg16_weights);
 
+/// Checks a loss specification as make_loss does (names, weights) without building anything (no VGG
+/// file is read): what `train --dry-run` uses.
+void check_loss_spec(const std::string& spec);
+
 /// The names make_loss() knows (for --help texts and error messages).
 std::vector<std::string> loss_names();
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/tensor.h"
 #include "datasets/degrade.h"
 #include "datasets/kernels.h"
@@ -13,6 +14,7 @@
 #include "hqs/warm_start.h"
 #include "priors/model_family.h"
 #include "priors/resunet.h"
+#include "train/losses.h"
 #include "train/training_tasks.h"
 
 namespace unroll {
@@ -229,7 +231,18 @@ void finish_train_config(TrainConfig& c) {
       UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to model.family resunet only (", c.family,
                    " has a fixed architecture)");
   } else {
-    parse_int_list(c.nc_text, source + ": model.nc");
+    for (const int64_t nc : parse_int_list(c.nc_text, source + ": model.nc"))
+      UNROLL_CHECK(nc >= 1 && nc <= 4096, source, ": model.nc: every width must be in 1..4096, got ", nc);
+    UNROLL_CHECK(c.nb >= 1 && c.nb <= 64, source, ": model.nb must be in 1..64, got ", c.nb);
+  }
+  UNROLL_CHECK(c.sigma_max255 >= 0 && c.sigma_max255 <= 255, source, ": train.sigma_max must be in [0, 255] (/255 units), got ",
+               c.sigma_max255);
+  UNROLL_CHECK(c.val_sigma255 >= 0 && c.val_sigma255 <= 255, source, ": train.val_sigma must be in [0, 255] (/255 units), got ",
+               c.val_sigma255);
+  try {
+    check_loss_spec(c.loss);  // names and weights; the perceptual loss's VGG file is read when training starts
+  } catch (const Error& e) {
+    fail(source, ": train.loss: ", e.what());
   }
   UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", source, ": model.init_prior applies to task unrolled");
   UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur" || c.task == "unrolled", source,
@@ -255,6 +268,12 @@ void finish_train_config(TrainConfig& c) {
   UNROLL_CHECK(c.prior_groups >= 1 && (!c.init_weights.empty() || c.prior_groups <= c.iterations), source,
                ": model.prior_groups must be in 1..model.iterations (", c.iterations, "), got ", c.prior_groups);
   c.trainer.out_dir = c.out_dir;
+  const double batch_pixels = static_cast<double>(c.trainer.batch) * static_cast<double>(c.trainer.crop) *
+                              static_cast<double>(c.trainer.crop);
+  UNROLL_CHECK(batch_pixels <= static_cast<double>(limit_value(LimitId::TrainBatchPixels)), source,
+               ": train.batch x train.crop^2 = ", c.trainer.batch, " x ", c.trainer.crop, "^2 = ", batch_pixels,
+               " pixels per step, above the limit of ", limit_value(LimitId::TrainBatchPixels), " (",
+               limit_hint(LimitId::TrainBatchPixels), ")");
   try {
     c.trainer.validate();  // schedule and sizes now, not when a run (or an experiment's n-th variant) starts
   } catch (const Error& e) {

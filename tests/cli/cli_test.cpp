@@ -145,6 +145,23 @@ TEST_F(Cli, StudyConfigErrorsNameTheKey) {
   expect_error("study rotational --config " + dir_ + "/none.ini", "cannot open config");
 }
 
+// Tiling (issue 28): asked for with --tile, or automatic when the estimate exceeds --max-memory.
+TEST_F(Cli, DeblurTilesOnRequestAndWithinTheBudget) {
+  write_image(dir_ + "/big.png", test::test_image(3, 600, 600, 4));
+  const std::string base = "deblur --input " + dir_ + "/big.png --kernel " + dir_ + "/k.csv -m wiener --output " + dir_;
+  auto r = unroll_cli(base + "/tiled.png --tile 200");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("3x3 tiles of about 200x200"), std::string::npos) << r.output;
+  // Wiener's model: 196 MB + 186 bytes per RGB pixel, 263 MB for the whole image.
+  r = unroll_cli(base + "/budget.png --max-memory 240000000");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tiles of about"), std::string::npos) << r.output;
+  r = unroll_cli(base + "/whole.png");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("tiles of about"), std::string::npos) << r.output;
+  expect_error(base + "/none.png --max-memory 100M", "more than the budget");
+}
+
 TEST_F(Cli, MetricsTable) {
   auto r = unroll_cli("metrics --ref " + dir_ + "/blurred.png " + dir_ + "/blurred.png");
   EXPECT_EQ(r.code, 0) << r.output;
@@ -155,7 +172,13 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   const std::string in = " --input " + dir_ + "/blurred.png", k = " --kernel " + dir_ + "/k.csv",
                     out = " --output " + dir_ + "/out.png";
   expect_error("deblur --input " + dir_ + "/missing.png" + k + out, "missing.png: no such file");
-  expect_error("deblur" + in + k + " -m wiener --output " + dir_ + "/./blurred.png", "is the input image");
+  expect_error("deblur" + in + k + " -m wiener --output " + dir_ + "/./blurred.png", "is the input");
+  expect_error("estimate-kernel" + in + " -o " + dir_ + "/blurred.png", "--output " + dir_ + "/blurred.png is the input");
+  // Extreme flags (issue 28): a noise level beyond the 0-255 scale, an axis far outside the image.
+  expect_error("deblur" + in + k + out + " --noise 1e30", "--noise must be a noise sigma in [0, 255]");
+  expect_error("deblur" + in + out + " --blur rotational --angle 2 --centre 1e300,1e300 -m hqs-tv", "too far from the");
+  expect_error("deblur" + in + k + out + " --max-memory lots", "--max-memory expects a size such as 4G");
+  expect_error("deblur" + in + k + out + " --tile 3", "--tile must be >= 16");
   {
     std::ofstream(dir_ + "/corrupt.png") << "this is not a png";
     expect_error("deblur --input " + dir_ + "/corrupt.png" + k + out, "corrupt.png: cannot decode");

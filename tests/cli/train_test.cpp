@@ -330,6 +330,26 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
   EXPECT_NE(train("--config " + dir + "/missing.ini", &out), 0);
   EXPECT_NE(out.find("missing.ini"), std::string::npos) << out;
   EXPECT_NE(out.find("error: "), std::string::npos) << out;
+  // Issue 28: configs that --dry-run used to approve, then failed or exhausted memory.
+  const std::string head = "[experiment]\ntask = denoiser\n[data]\ntrain = data/sample\n";
+  fs::create_directories(dir + "/empty_folder");
+  std::ofstream(dir + "/a_file") << "x";
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {head + "[train]\nbatch = 1000000000\n", "pixels per step, above the limit"},
+      {head + "[train]\ncrop = 100000\n", "UNROLL_MAX_TRAIN_BATCH_PIXELS"},
+      {head + "[model]\nnb = 0\n", "model.nb must be in 1..64, got 0"},
+      {head + "[model]\nnc = 0,16,32,64\n", "model.nc: every width must be in 1..4096, got 0"},
+      {head + "[train]\nsigma_max = -5\n", "train.sigma_max must be in [0, 255]"},
+      {head + "[train]\nval_sigma = 1e9\n", "train.val_sigma must be in [0, 255]"},
+      {head + "[train]\nloss = bogus\n", "train.loss: make_loss: unknown loss \"bogus\""},
+      {"[experiment]\ntask = denoiser\n[data]\ntrain = " + dir + "/empty_folder\n", "no images in the folder"},
+      {head + "[train]\nout = " + dir + "/a_file/run\n", "train.out: "},
+  };
+  for (size_t i = 0; i < refused.size(); ++i) {
+    EXPECT_NE(train("--config " + write("refused" + std::to_string(i) + ".ini", refused[i].first) + " --dry-run", &out), 0)
+        << refused[i].first;
+    EXPECT_NE(out.find(refused[i].second), std::string::npos) << refused[i].first << "\n" << out;
+  }
 }
 #endif
 

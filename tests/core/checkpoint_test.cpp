@@ -448,3 +448,49 @@ TEST(Checkpoint, LoadIntoModuleCopiesAndNamesTheFirstBadKey) {
 
 }  // namespace
 }  // namespace unroll
+
+
+namespace unroll {
+namespace {
+
+// Issue 28: LibTorch's miniz checks no CRC, so a flipped bit used to load; a central directory that
+// declares more than the expansion limit is refused before anything is decompressed.
+TEST(Checkpoint, CorruptOrExpandingArchivesAreRefused) {
+  const std::string dir = test::temp_dir("checkpoint_crc");
+  const std::string good = dir + "/good.pth";
+  save_state_dict(good, {{"w", torch::arange(64, torch::kFloat32)}});
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  ASSERT_NO_THROW(load_state_dict_from_bytes(bytes, "good"));
+  // The float 1.0 (0x3f800000) of element 1 in the stored record: flip one bit of it.
+  const std::string one("\x00\x00\x80\x3f", 4);
+  const auto at = bytes.find(one);
+  ASSERT_NE(at, std::string::npos);
+  std::string flipped = bytes;
+  flipped[at + 2] = static_cast<char>(flipped[at + 2] ^ 0x01);
+  EXPECT_NE(test::error_of([&] { load_state_dict_from_bytes(flipped, "flipped"); }).find("CRC-32"), std::string::npos)
+      << test::error_of([&] { load_state_dict_from_bytes(flipped, "flipped"); });
+  // A central directory entry (signature PK\1\2) whose uncompressed size claims 400 MB.
+  const auto cd = bytes.find(std::string("PK\x01\x02", 4));
+  ASSERT_NE(cd, std::string::npos);
+  std::string bomb = bytes;
+  const uint32_t claimed = 400u << 20;
+  for (int k = 0; k < 4; ++k) bomb[cd + 24 + k] = static_cast<char>((claimed >> (8 * k)) & 0xff);
+  const std::string msg = test::error_of([&] { load_state_dict_from_bytes(bomb, "bomb"); });
+  EXPECT_NE(msg.find("expand to"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("UNROLL_MAX_CHECKPOINT_EXPANSION"), std::string::npos) << msg;
+}
+
+TEST(Checkpoint, IntegerTensorsDoNotLoadIntoFloatWeights) {
+  torch::nn::Linear layer(2, 2);
+  StateDict state = module_state_dict(*layer);
+  for (auto& [name, t] : state) t = torch::ones(t.sizes(), torch::kInt64);
+  const std::string msg = test::error_of([&] { load_into_module(*layer, state, true, "ints.pth"); });
+  EXPECT_NE(msg.find("stored as Long"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace unroll

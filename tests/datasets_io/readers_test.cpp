@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/kernel.h"
+#include "io/image_header.h"
 #include "datasets/loader.h"
 #include "datasets_io/fake_datasets.h"
 #include "io/image_io.h"
@@ -263,6 +264,11 @@ TEST(SyntheticReader, DeterministicPairsFromSharpFolder) {
 }
 
 // A float TIFF with a NaN or an Inf pixel is an error naming the file, not a silently spoiled image.
+std::pair<int64_t, int64_t> parse_image_header_of(const std::string& path) {
+  const ImageHeader h = read_image_header(path);
+  return {h.width, h.height};
+}
+
 TEST(ImageFiles, NonFinitePixelsAreAnError) {
   const std::string dir = test::temp_dir("image_nonfinite");
   cv::Mat m(8, 8, CV_32FC1, cv::Scalar(0.5));
@@ -273,6 +279,57 @@ TEST(ImageFiles, NonFinitePixelsAreAnError) {
     ASSERT_TRUE(cv::imwrite(dir + "/bad.tif", m));
     EXPECT_EQ(error_of([&] { read_image(dir + "/bad.tif"); }), dir + "/bad.tif: image holds NaN or Inf pixels");
   }
+}
+
+// Issue 28: a small file declaring a huge image is refused from its header, before any decoding.
+TEST(ImageFiles, DeclaredSizeIsCheckedBeforeDecoding) {
+  const std::string dir = test::temp_dir("image_bomb");
+  // A PNG signature and an IHDR chunk declaring 60000 x 60000 (3.6 gigapixels), nothing more.
+  std::string png("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\xea\x60\0\0\xea\x60\x08\x02\0\0\0\0\0\0\0", 33);
+  std::ofstream(dir + "/bomb.png", std::ios::binary) << png;
+  std::string msg = error_of([&] { read_image(dir + "/bomb.png"); });
+  EXPECT_NE(msg.find("60000x60000 (3600 megapixels), above the limit of 100 megapixels"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("UNROLL_MAX_IMAGE_PIXELS"), std::string::npos) << msg;
+  // The limit applies to real images of every format the header reader knows, and to the rest after decoding.
+  const auto x = test::test_image(3, 40, 50);
+  ::setenv("UNROLL_MAX_IMAGE_PIXELS", "1999", 1);
+  for (const char* ext : {".png", ".jpg", ".bmp", ".tif", ".ppm", ".webp"}) {
+    const std::string f = dir + "/small" + ext;
+    write_image(f, x);
+    EXPECT_EQ(parse_image_header_of(f), std::make_pair(int64_t{50}, int64_t{40})) << ext;
+    msg = error_of([&] { read_image(f); });
+    EXPECT_NE(msg.find("50x40"), std::string::npos) << ext << ": " << msg;
+  }
+  ::setenv("UNROLL_MAX_IMAGE_PIXELS", "2000", 1);
+  EXPECT_NO_THROW(read_image(dir + "/small.png"));
+  ::unsetenv("UNROLL_MAX_IMAGE_PIXELS");
+}
+
+TEST(ImageFiles, TruncatedJpegWarnsNamingTheFile) {
+  const std::string dir = test::temp_dir("image_truncated");
+  write_image(dir + "/full.jpg", test::test_image(3, 64, 64));
+  std::string bytes;
+  {
+    std::ifstream in(dir + "/full.jpg", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir + "/cut.jpg", std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
+  std::vector<std::string> warnings;
+  auto previous = set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
+  read_image(dir + "/full.jpg");
+  EXPECT_TRUE(warnings.empty());
+  read_image(dir + "/cut.jpg");
+  set_warning_handler(previous);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(dir + "/cut.jpg: the JPEG data ends before"), std::string::npos) << warnings[0];
+}
+
+TEST(ImageFiles, NonFiniteResultsAreNeverWritten) {
+  const std::string dir = test::temp_dir("image_write_nan");
+  auto x = test::test_image(1, 8, 8);
+  x[0][0][2][3] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_NE(error_of([&] { write_image(dir + "/x.png", x); }).find("NaN or Inf values"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
 }
 
 TEST(JpegHook, OpenCvRoundTrip) {
