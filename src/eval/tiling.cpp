@@ -112,6 +112,9 @@ TilePlan plan_tiles(const Method& m, const DeblurRequest& r) {
   plan.row_edges = {0, h};
   plan.col_edges = {0, w};
   if (o.tile < 0 || (o.tile == 0 && plan.whole_bytes <= plan.budget)) return plan;
+  // While tiles run, the whole image is held three times besides them (the input, the weighted sum of
+  // the tiles and their weights): that much of the budget is not the tiles'.
+  const double tile_budget = plan.budget - 3.0 * static_cast<double>(n * c * h * w) * y.element_size();
   const int64_t k = kernel_extent(r, h, w);
   plan.overlap = o.overlap >= 0 ? o.overlap : 4 * k + 48;
   plan.band = std::max<int64_t>(1, std::min(plan.overlap, std::max<int64_t>(16, k)));
@@ -120,14 +123,14 @@ TilePlan plan_tiles(const Method& m, const DeblurRequest& r) {
   };
   int64_t cell = o.tile;
   if (cell == 0) {
-    UNROLL_CHECK(tile_cost(kMinCell) <= plan.budget, m.name, ": a ", h, "x", w, " image needs about ",
+    UNROLL_CHECK(tile_cost(kMinCell) <= tile_budget, m.name, ": a ", h, "x", w, " image needs about ",
                  megabytes(plan.whole_bytes), ", and even ", kMinCell, "-pixel tiles (+", plan.overlap,
-                 " overlap) need ", megabytes(tile_cost(kMinCell)), ", more than the budget of ", megabytes(plan.budget),
-                 " (--max-memory)");
+                 " overlap) need ", megabytes(tile_cost(kMinCell)), " besides the whole image's buffers, more than the budget of ",
+                 megabytes(plan.budget), " (--max-memory)");
     int64_t lo = kMinCell, hi = std::max(h, w);  // the largest cell within the budget
     while (lo < hi) {
       const int64_t mid = (lo + hi + 1) / 2;
-      if (tile_cost(mid) <= plan.budget)
+      if (tile_cost(mid) <= tile_budget)
         lo = mid;
       else
         hi = mid - 1;

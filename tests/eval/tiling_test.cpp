@@ -35,7 +35,7 @@ TEST(Tiling, PlanFollowsTheBudget) {
   DeblurRequest r = photo_problem(3, 400, &sharp);
   const Method& m = find_method("admm");
   EXPECT_FALSE(plan_tiles(m, r).tiled());  // half the RAM: a 400x400 image fits
-  r.tiles.max_memory = m.memory_base + m.bytes_per_pixel * 300 * 300;
+  r.tiles.max_memory = m.memory_base + m.bytes_per_pixel * 340 * 340;
   const TilePlan plan = plan_tiles(m, r);
   EXPECT_TRUE(plan.tiled()) << plan.describe();
   EXPECT_LE(plan.tile_bytes, r.tiles.max_memory);
