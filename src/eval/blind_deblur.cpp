@@ -215,7 +215,7 @@ torch::Tensor draw_kernel_grid(const torch::Tensor& image, const KernelGrid& g) 
   auto img = as_image_batch(image).detach().to(torch::kCPU, torch::kFloat32);
   if (img.size(1) == 1) img = img.expand({1, 3, img.size(2), img.size(3)});
   img = (img.narrow(1, 0, 3) * 0.6).contiguous();  // dimmed, so the kernels stand out
-  const int64_t h = img.size(2), w = img.size(3), k = g.kernels.size(2);
+  const int64_t k = g.kernels.size(2);
   auto kernels = g.kernels.detach().to(torch::kCPU, torch::kFloat32);
   for (int64_t i = 0; i < g.rows; ++i) {
     for (int64_t j = 0; j < g.cols; ++j) {
