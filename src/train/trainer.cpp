@@ -15,6 +15,7 @@
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/tensor_geometry.h"
 
 namespace unroll {
 namespace fs = std::filesystem;
@@ -183,6 +184,10 @@ bool Trainer::resume() {
   if (options_.out_dir.empty()) return false;
   const std::string path = resume_path();
   if (!fs::exists(path)) return false;
+  // LibTorch's reader trusts the file (a tensor view past its storage corrupts the heap on the first
+  // optimiser step, issue 28): Unroll's own unpickler reads it first.
+  const std::string what = "trainer: checkpoint " + path;
+  check_torch_archive(path, what);
   torch::serialize::InputArchive root, model_ar, optim_ar;
   torch::Tensor step, steps, seconds, val, rng;
   try {
@@ -198,6 +203,11 @@ bool Trainer::resume() {
     root.read("optimizer", optim_ar);
   } catch (const std::exception& e) {
     fail("trainer: cannot read checkpoint ", path, " (corrupt or not a resume.pt): ", e.what());
+  }
+  // ... and every tensor LibTorch made of it is checked too, before any is used.
+  for (const std::string& key : root.keys()) {
+    c10::IValue value;
+    if (root.try_read(key, value)) check_tensors_in_storage(value, what, key);
   }
   const int64_t s = step.item<int64_t>();
   UNROLL_CHECK(s >= 0 && s <= options_.steps, "trainer: checkpoint ", path, " is at step ", s,
@@ -226,6 +236,8 @@ bool Trainer::resume() {
     UNROLL_CHECK(saved[i].second.sizes() == live[i].second.sizes(), "trainer: checkpoint ", path,
                  " is of another model: '", live[i].first, "' has shape ", saved[i].second.sizes(),
                  ", the model's is ", live[i].second.sizes());
+    UNROLL_CHECK(!saved[i].second.is_floating_point() || torch::isfinite(saved[i].second).all().item<bool>(),
+                 what, ": '", saved[i].first, "' holds NaN or Inf values (a corrupt or diverged checkpoint)");
   }
   try {
     torch::NoGradGuard no_grad;
