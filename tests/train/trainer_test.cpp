@@ -3,6 +3,7 @@
 // checkpoint files, bit-identical resume, and smoke runs of both tasks on 32x32 crops.
 #include "train/trainer.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
 #include <torch/script.h>
 
@@ -347,6 +348,36 @@ void rewrite_tensor(const std::string& path, const std::string& name, const std:
   archive.save(path);
 }
 
+// Rewrites the archive `path` with `edit` applied to the text of its first record that contains `text`
+// (the zip's other records copied as they are).
+void rewrite_record(const std::string& path, const std::string& text, const std::function<void(std::string&)>& edit) {
+  std::vector<std::pair<std::string, std::string>> records;
+  uint64_t version = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    version = reader.version();
+    for (const std::string& name : reader.getAllRecords()) {
+      at::DataPtr data;
+      size_t size = 0;
+      std::tie(data, size) = reader.getRecord(name);
+      records.emplace_back(name, std::string(static_cast<const char*>(data.get()), size));
+    }
+  }
+  bool edited = false;
+  caffe2::serialize::PyTorchStreamWriter writer(path);
+  writer.setMinVersion(version);
+  for (auto& [name, bytes] : records) {
+    if (name == "version") continue;  // written by writeEndOfFile
+    if (!edited && bytes.find(text) != std::string::npos) {
+      edit(bytes);
+      edited = true;
+    }
+    writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+  ASSERT_TRUE(edited) << "no record of " << path << " contains '" << text << "'";
+}
+
 /// The same sizes with stride[0] made 100 times larger: a view far past the end of its storage.
 void enlarge_first_stride(torch::Tensor& t) {
   std::vector<int64_t> strides = t.strides().vec();
@@ -390,6 +421,12 @@ TEST(Trainer, ResumeRefusesTensorsOutsideTheirStorageAndNonFiniteWeights) {
     t.view(-1)[0] = std::nan("");
   });
   EXPECT_NE(nan.find("holds NaN or Inf"), std::string::npos) << nan;
+  // One byte of a TorchScript code record (found by tests/fuzz/fuzz_resume.cpp): LibTorch's class parser
+  // segfaulted on it; now the record is checked first.
+  fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+  rewrite_record(path, "  __buffers__ = []", [](std::string& code) { code[code.find("__buffers__")] = 'O'; });
+  const std::string code = test::error_of([&] { make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume(); });
+  EXPECT_NE(code.find(".py:3 is not a class declaration as resume.pt holds"), std::string::npos) << code;
   // The untouched file still resumes.
   fs::copy_file(good, path, fs::copy_options::overwrite_existing);
   EXPECT_TRUE(make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume());
