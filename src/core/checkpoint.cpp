@@ -14,6 +14,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/limits.h"
+#include "core/tensor_geometry.h"
 #include "core/zip_directory.h"
 
 namespace unroll {
@@ -32,9 +33,14 @@ struct PyObject {
   double f = 0.0;
   std::string s;                                  // Str, Bytes, Global ("module.name"), Object (its class)
   std::vector<PyRef> items;                       // Tuple, List, Object (constructor arguments)
-  std::vector<std::pair<PyRef, PyRef>> entries;   // Dict (insertion order)
+  std::vector<std::pair<PyRef, PyRef>> entries;   // Dict (insertion order), Object (attributes set by BUILD)
   torch::Tensor tensor;                           // Tensor, Storage (1-D, the whole storage)
   int64_t depth = 0;                              // containers nested inside, as far as known when filled
+  // A Tensor read by check_torch_archive: `tensor` is its whole storage, the view is checked once the
+  // tensor's place in the file is known, so that the error can name the entry.
+  bool unchecked_view = false;
+  std::vector<int64_t> view_sizes, view_strides;
+  int64_t view_offset = 0;
 
   static PyRef make(Kind k) {
     auto p = std::make_shared<PyObject>();
@@ -74,9 +80,9 @@ PyObject::~PyObject() {
 /// Deepest container nesting a checkpoint may have (a state dict needs 3-5 levels; Python's own
 /// unpickler stops near 1000 for its recursion limit).
 constexpr int64_t kMaxPickleDepth = 1000;
-/// Elements a tensor may view beyond its storage's count (zero strides: an expanded tensor): a bound,
-/// so that a tiny file cannot make a later copy allocate gigabytes.
-constexpr int64_t kMaxExpandedElements = int64_t(1) << 24;
+/// Deepest bracket nesting of a type tag ("Dict[str, List[Tensor]]" is 2) that check_torch_archive lets
+/// through to LibTorch.
+constexpr int64_t kMaxTypeNesting = 100;
 
 const char* kind_name(PyObject::Kind k) {
   switch (k) {
@@ -146,8 +152,15 @@ class Records {
 
 class Unpickler {
  public:
-  Unpickler(const char* data, size_t size, const Records& reader, std::string what)
-      : p_(data), end_(data + size), reader_(reader), what_(std::move(what)) {}
+  /// Storages are the records `<storage_folder>/<key>` ("data" for data.pkl, "constants" for a
+  /// TorchScript archive's constants.pkl).
+  Unpickler(const char* data, size_t size, const Records& reader, std::string what, std::string storage_folder = "data")
+      : p_(data), end_(data + size), reader_(reader), what_(std::move(what)), storage_folder_(std::move(storage_folder)) {}
+
+  /// The pickle is checked for LibTorch's own unpickler, which reads it next (check_torch_archive):
+  /// tensor views are recorded instead of checked (PyObject::unchecked_view; check_views() checks them
+  /// once their names are known), and restore_type_tag's type strings are bounded.
+  void check_for_libtorch() { for_libtorch_ = true; }
 
   PyRef run() {
     while (true) {
@@ -292,8 +305,17 @@ class Unpickler {
           break;
         }
         case 'b': {                                                          // BUILD
-          pop();  // the state: OrderedDict's {'_metadata': ...} or an object's __dict__; not needed
-          peek();
+          // The state: OrderedDict's {'_metadata': ...} (not needed) or an object's attributes (kept,
+          // for the names of check_torch_archive's errors).
+          auto state = pop();
+          auto target = peek();
+          if (target->kind == PyObject::Kind::Object) {
+            nest(*target, *state);
+            if (state->kind == PyObject::Kind::Dict)
+              target->entries.insert(target->entries.end(), state->entries.begin(), state->entries.end());
+            else
+              target->items.push_back(state);
+          }
           break;
         }
         case 'Q': {                                                          // BINPERSID
@@ -314,6 +336,8 @@ class Unpickler {
   const char* start_ = p_;
   const Records& reader_;
   std::string what_;
+  std::string storage_folder_;
+  bool for_libtorch_ = false;
   std::vector<PyRef> stack_;
   std::vector<size_t> marks_;
   std::unordered_map<uint64_t, PyRef> memo_;
@@ -445,34 +469,36 @@ class Unpickler {
       const int64_t offset = int_arg(arg(args, 1, "_rebuild_tensor_v2"), "_rebuild_tensor_v2");
       const auto sizes = int_tuple(arg(args, 2, "_rebuild_tensor_v2"), "_rebuild_tensor_v2");
       const auto strides = int_tuple(arg(args, 3, "_rebuild_tensor_v2"), "_rebuild_tensor_v2");
-      UNROLL_CHECK(sizes.size() == strides.size(), what_, ": tensor with ", sizes.size(), " sizes but ",
-                   strides.size(), " strides");
-      UNROLL_CHECK(offset >= 0, what_, ": negative tensor storage offset ", offset);
-      int64_t last = offset, numel = 1;
-      bool empty = false, overflow = false;
-      for (size_t d = 0; d < sizes.size(); ++d) {
-        UNROLL_CHECK(sizes[d] >= 0 && strides[d] >= 0, what_, ": negative tensor size or stride");
-        if (sizes[d] == 0) empty = true;
-      }
-      for (size_t d = 0; d < sizes.size() && !empty; ++d) {
-        int64_t step = 0;
-        overflow = overflow || __builtin_mul_overflow(sizes[d] - 1, strides[d], &step) ||
-                   __builtin_add_overflow(last, step, &last) || __builtin_mul_overflow(numel, sizes[d], &numel);
-      }
-      UNROLL_CHECK(!overflow, what_, ": tensor sizes ", torch::IntArrayRef(sizes), " / strides ",
-                   torch::IntArrayRef(strides), " overflow 64-bit indexing (a corrupt checkpoint)");
-      UNROLL_CHECK(empty || last < storage->tensor.numel(), what_, ": tensor (offset ", offset, ", sizes ",
-                   torch::IntArrayRef(sizes), ") exceeds its storage of ", storage->tensor.numel(), " elements");
-      UNROLL_CHECK(empty || numel <= std::max<int64_t>(storage->tensor.numel(), kMaxExpandedElements), what_,
-                   ": tensor of sizes ", torch::IntArrayRef(sizes), " (", numel, " elements) views a storage of ",
-                   storage->tensor.numel(), " elements through zero strides; more than ", kMaxExpandedElements,
-                   " elements is refused (a corrupt checkpoint)");
       auto v = PyObject::make(PyObject::Kind::Tensor);
+      if (for_libtorch_) {
+        v->tensor = storage->tensor;
+        v->unchecked_view = true;
+        v->view_sizes = sizes;
+        v->view_strides = strides;
+        v->view_offset = offset;
+        return v;
+      }
+      check_view_in_storage(sizes, strides, offset, storage->tensor.numel(), what_);
+      const bool empty = std::find(sizes.begin(), sizes.end(), 0) != sizes.end();
       v->tensor = empty ? torch::empty(sizes, storage->tensor.options())
                         : storage->tensor.as_strided(sizes, strides, offset);
       return v;
     }
-    if (fn == "torch.jit._pickle.restore_type_tag") return arg(args, 0, "restore_type_tag");  // C++ pickler
+    if (fn == "torch.jit._pickle.restore_type_tag") {  // C++ pickler: (a list or dict, its type as a string)
+      if (for_libtorch_ && args->kind == PyObject::Kind::Tuple && args->items.size() > 1 &&
+          args->items[1]->kind == PyObject::Kind::Str) {
+        // LibTorch parses the type recursively: "List[" nested 5000 deep overflowed its stack (issue 28).
+        const std::string& type = args->items[1]->s;
+        int64_t depth = 0, deepest = 0;
+        for (char c : type) deepest = std::max(deepest, depth += c == '[' ? 1 : c == ']' ? -1 : 0);
+        UNROLL_CHECK(deepest <= kMaxTypeNesting, what_, ": corrupt pickle (a type tag nested ", deepest,
+                     " levels deep; more than ", kMaxTypeNesting, " is refused)");
+      }
+      return arg(args, 0, "restore_type_tag");
+    }
+    if (fn == "torch.jit._pickle.build_tensorlist" || fn == "torch.jit._pickle.build_intlist" ||
+        fn == "torch.jit._pickle.build_doublelist" || fn == "torch.jit._pickle.build_boollist")
+      return arg(args, 0, "build_list");  // C++ pickler: a typed list, (the list,)
     if (fn == "torch._utils._rebuild_parameter" || fn == "torch._utils._rebuild_parameter_with_state") {
       const auto& data = arg(args, 0, "_rebuild_parameter");
       UNROLL_CHECK(data->kind == PyObject::Kind::Tensor, what_, ": _rebuild_parameter without a tensor");
@@ -499,7 +525,7 @@ class Unpickler {
     const int64_t numel = int_arg(pid->items[4], "storage");
     auto it = storages_.find(key->s);
     if (it == storages_.end()) {
-      const std::string record = "data/" + key->s;
+      const std::string record = storage_folder_ + "/" + key->s;
       UNROLL_CHECK(reader_.has(record), what_, ": storage record '", record, "' is missing from the archive");
       at::DataPtr ptr;
       size_t nbytes = 0;
@@ -664,6 +690,73 @@ StateDict load_state_dict_from_bytes(const std::string& bytes, const std::string
     directory = checked_directory(in, bytes.size(), what);
     return std::make_unique<caffe2::serialize::PyTorchStreamReader>(&in);
   });
+}
+
+namespace {
+
+// Walks the tree of a check_torch_archive pickle from its root, each object once: checks every deferred
+// tensor view against its storage, naming the entry ("optimizer.state.0.exp_avg"), and the nesting
+// depth as first reached from the root -- which also sees nesting built through memo references,
+// where Unpickler::nest only counts what it was told while a container was being filled.
+void check_views(const PyRef& root, const std::string& what) {
+  struct Pending {
+    const PyObject* object;
+    std::string path;
+    int64_t depth;
+  };
+  std::vector<Pending> pending{{root.get(), "", 0}};
+  std::set<const PyObject*> seen;
+  auto child = [](const std::string& path, const std::string& name) { return path.empty() ? name : path + "." + name; };
+  while (!pending.empty()) {
+    Pending p = std::move(pending.back());
+    pending.pop_back();
+    if (!seen.insert(p.object).second) continue;
+    UNROLL_CHECK(p.depth <= kMaxPickleDepth, what, ": corrupt pickle (containers nested deeper than ", kMaxPickleDepth,
+                 " levels)");
+    const PyObject& o = *p.object;
+    if (o.unchecked_view)
+      check_view_in_storage(o.view_sizes, o.view_strides, o.view_offset, o.tensor.numel(),
+                            what + ": " + (p.path.empty() ? std::string("tensor") : p.path));
+    for (size_t k = 0; k < o.items.size(); ++k)
+      pending.push_back({o.items[k].get(), child(p.path, std::to_string(k)), p.depth + 1});
+    for (const auto& [key, value] : o.entries) {
+      const std::string name = key->kind == PyObject::Kind::Str ? key->s
+                               : key->kind == PyObject::Kind::Int ? std::to_string(key->i)
+                                                                  : std::string("key");
+      pending.push_back({key.get(), child(p.path, name + "(key)"), p.depth + 1});
+      pending.push_back({value.get(), child(p.path, name), p.depth + 1});
+    }
+  }
+}
+
+}  // namespace
+
+void check_torch_archive(const std::string& path, const std::string& what) {
+  try {
+    std::ifstream in(path, std::ios::binary);
+    UNROLL_CHECK(in.good(), what, ": cannot open");
+    in.seekg(0, std::ios::end);
+    const auto directory = checked_directory(in, static_cast<uint64_t>(in.tellg()), what);
+    in.close();
+    caffe2::serialize::PyTorchStreamReader zip(path);
+    const Records reader(zip, directory, what);
+    UNROLL_CHECK(reader.has("data.pkl"), what, ": zip archive has no data.pkl record");
+    for (const auto& [record, folder] : {std::pair<std::string, std::string>{"data.pkl", "data"},
+                                         std::pair<std::string, std::string>{"constants.pkl", "constants"}}) {
+      if (!reader.has(record)) continue;
+      at::DataPtr ptr;
+      size_t size = 0;
+      std::tie(ptr, size) = reader.get(record);
+      Unpickler unpickler(static_cast<const char*>(ptr.get()), size, reader, what + " (" + record + ")", folder);
+      unpickler.check_for_libtorch();
+      check_views(unpickler.run(), what);
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    fail(what, ": cannot read the archive (corrupt, truncated or not a zip archive): ", msg.substr(0, msg.find('\n')));
+  }
 }
 
 std::unordered_map<std::string, torch::Tensor> load_state_dict_map(const std::string& path) {

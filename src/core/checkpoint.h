@@ -43,6 +43,20 @@ std::unordered_map<std::string, torch::Tensor> load_state_dict_map(const std::st
 /// Reads a checkpoint from an in-memory zip archive; `what` names it in error messages.
 StateDict load_state_dict_from_bytes(const std::string& bytes, const std::string& what);
 
+/// Checks a zip archive that LibTorch's own reader is about to read -- torch::pickle_save's (training
+/// bundles, train/bundle.h) or torch::serialize::OutputArchive's (a TorchScript module: the trainer's
+/// resume.pt) -- by running its data.pkl and constants.pkl through this module's bounded unpickler
+/// first. LibTorch 1.13's unpickler trusts its input: it builds tensor views without comparing them with
+/// their storage (one changed stride byte corrupts the heap on the first in-place update, issue 28), and
+/// parses restore_type_tag's type strings recursively ("List[" nested 5000 deep overflows the stack).
+/// Throws unroll::Error naming `what` for anything load_state_dict refuses in a pickle (truncation,
+/// unsupported opcodes, stack underflow, nesting deeper than 1000 levels, also through shared memo
+/// entries), a type tag nested more than 100 brackets deep, and a tensor whose view leaves its storage
+/// record (core/tensor_geometry.h), naming the entry, e.g.
+/// "resume.pt: optimizer.state.0.exp_avg: tensor (offset 0, sizes [4, 4], strides [16, 1]) exceeds its
+/// storage of 16 elements". Reads every storage record once.
+void check_torch_archive(const std::string& path, const std::string& what);
+
 /// Writes `tensors` (made contiguous, moved to the CPU) so that Python's `torch.load(path)` returns a
 /// dict with the same names, shapes, dtypes and values in the same order. Atomic: `path` is either
 /// the complete new file or left untouched. Throws unroll::Error on duplicate names or I/O failure.

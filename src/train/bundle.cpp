@@ -1,12 +1,15 @@
 #include "train/bundle.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <type_traits>
 
 #include "core/atomic_file.h"
+#include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/tensor_geometry.h"
 #include "datasets/kernels.h"
 #include "train/training_tasks.h"
 
@@ -108,12 +111,18 @@ TrainingBundle load_training_bundle(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   UNROLL_CHECK(in.good() || in.eof(), path, ": cannot read");
+  UNROLL_CHECK(bytes.size() >= 4 && std::equal(bytes.begin(), bytes.begin() + 4, "PK\x03\x04"), path,
+               ": not a training bundle (not a zip archive)");
+  // LibTorch's unpickler trusts the file (a tensor view past its storage is read past the allocation,
+  // issue 28): Unroll's own reads it first, and what LibTorch builds is checked again.
+  check_torch_archive(path, path);
   c10::IValue root_value;
   try {
     root_value = torch::pickle_load(bytes);
   } catch (const std::exception& e) {
     fail(path, ": not a training bundle (unreadable archive: ", e.what(), ")");
   }
+  check_tensors_in_storage(root_value, path);
   UNROLL_CHECK(root_value.isGenericDict(), path, ": not a training bundle (no dict at the top)");
   const auto root = root_value.toGenericDict();
   auto entry = [&](const char* key) {

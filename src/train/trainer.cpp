@@ -1,20 +1,25 @@
 #include "train/trainer.h"
 
 #include <ATen/autocast_mode.h>
+#include <caffe2/serialize/inline_container.h>
 #include <torch/version.h>
 
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "core/tensor_geometry.h"
 
 namespace unroll {
 namespace fs = std::filesystem;
@@ -22,6 +27,122 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kLogHeader = "step,lr,loss,val_psnr,seconds\n";
+
+// ---- the TorchScript code records of resume.pt ----------------------------------------------------------
+// torch::serialize::OutputArchive stores each archive as a TorchScript class in code/**.py, which
+// torch::jit::load compiles; one changed byte there (`__buffers__` -> `O_buffers__`) made LibTorch 1.13
+// segfault in its class parser (found by tests/fuzz/fuzz_resume.cpp). The archives hold attributes only,
+// so each record must be exactly what OutputArchive writes:
+//   class Module(Module):
+//     __parameters__ = ["NAME", ...]        __buffers__ = [...]        __annotations__ = []
+//     __annotations__["NAME"] = TYPE        IDENT : TYPE
+// TYPE: Tensor, int, float, bool, str, __torch__.___torch_mangle_N.Module, or Tuple / List / Optional /
+// Dict of TYPEs, nested at most 4 deep.
+
+bool is_ident(const std::string& s) {
+  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
+  return true;
+}
+
+// Parses one TYPE at `pos`, advancing it; false when the text is not a TYPE.
+bool parse_code_type(const std::string& s, size_t& pos, int depth) {
+  if (depth > 4) return false;
+  size_t end = pos;
+  while (end < s.size() && (std::isalnum(static_cast<unsigned char>(s[end])) || s[end] == '_' || s[end] == '.')) ++end;
+  const std::string name = s.substr(pos, end - pos);
+  pos = end;
+  static const std::set<std::string> kPlain = {"Tensor", "int", "float", "bool", "str"};
+  if (kPlain.count(name)) return true;
+  static const std::string kClass = "__torch__.___torch_mangle_";
+  if (name.compare(0, kClass.size(), kClass) == 0) {
+    const std::string rest = name.substr(kClass.size());
+    const size_t dot = rest.find('.');
+    return dot != std::string::npos && dot > 0 && rest.substr(dot) == ".Module" &&
+           rest.find_first_not_of("0123456789") == dot;
+  }
+  if (name != "Tuple" && name != "List" && name != "Optional" && name != "Dict") return false;
+  if (pos >= s.size() || s[pos] != '[') return false;
+  ++pos;
+  while (true) {
+    if (!parse_code_type(s, pos, depth + 1)) return false;
+    if (pos < s.size() && s[pos] == ']') return ++pos, true;
+    if (s.compare(pos, 2, ", ") != 0) return false;
+    pos += 2;
+  }
+}
+
+bool is_code_type(const std::string& s) {
+  size_t pos = 0;
+  return parse_code_type(s, pos, 0) && pos == s.size();
+}
+
+// "NAME" with no quote, backslash or control character inside.
+bool is_quoted_name(const std::string& s) {
+  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
+  for (size_t k = 1; k + 1 < s.size(); ++k)
+    if (s[k] == '"' || s[k] == '\\' || static_cast<unsigned char>(s[k]) < 0x20) return false;
+  return true;
+}
+
+bool is_name_list(const std::string& s) {  // ["a", "b", ] or []
+  if (s.size() < 2 || s.front() != '[' || s.back() != ']') return false;
+  size_t pos = 1;
+  while (pos + 1 < s.size()) {
+    const size_t close = s.find('"', pos + 1);
+    if (s[pos] != '"' || close == std::string::npos || !is_quoted_name(s.substr(pos, close - pos + 1)) ||
+        s.compare(close + 1, 2, ", ") != 0)
+      return false;
+    pos = close + 3;
+  }
+  return pos + 1 == s.size();
+}
+
+bool is_code_line(const std::string& line) {
+  if (line.empty()) return true;
+  if (line.compare(0, 2, "  ") != 0) return false;
+  const std::string body = line.substr(2);
+  for (const char* list : {"__parameters__ = ", "__buffers__ = "})
+    if (body.compare(0, std::strlen(list), list) == 0) return is_name_list(body.substr(std::strlen(list)));
+  if (body == "__annotations__ = []") return true;
+  if (body.compare(0, 16, "__annotations__[") == 0) {
+    const size_t close = body.find("] = ");
+    return close != std::string::npos && is_quoted_name(body.substr(16, close - 16)) &&
+           is_code_type(body.substr(close + 4));
+  }
+  const size_t colon = body.find(" : ");
+  return colon != std::string::npos && is_ident(body.substr(0, colon)) && is_code_type(body.substr(colon + 3));
+}
+
+/// Throws unroll::Error naming `what` and the record unless every code/**.py record of the archive at
+/// `path` has the form above.
+void check_archive_code(const std::string& path, const std::string& what) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const std::string& record : reader.getAllRecords()) {
+      if (record.compare(0, 5, "code/") != 0 || record.size() < 3 || record.compare(record.size() - 3, 3, ".py") != 0)
+        continue;
+      at::DataPtr data;
+      size_t size = 0;
+      std::tie(data, size) = reader.getRecord(record);
+      std::istringstream text(std::string(static_cast<const char*>(data.get()), size));
+      std::string line;
+      int line_no = 0;
+      while (std::getline(text, line)) {
+        ++line_no;
+        const bool ok = line_no == 1 ? line == "class Module(Module):" : is_code_line(line);
+        UNROLL_CHECK(ok, what, ": ", record, ":", line_no, " is not a class declaration as resume.pt holds "
+                     "(corrupt): '", line.substr(0, 80), "'");
+      }
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    const std::string message = e.what();
+    fail(what, ": cannot read the archive (corrupt or truncated): ", message.substr(0, message.find('\n')));
+  }
+}
 
 std::string format_row(const TrainLogRow& r) {
   char buf[160];
@@ -183,6 +304,11 @@ bool Trainer::resume() {
   if (options_.out_dir.empty()) return false;
   const std::string path = resume_path();
   if (!fs::exists(path)) return false;
+  // LibTorch's reader trusts the file (a tensor view past its storage corrupts the heap on the first
+  // optimiser step, issue 28): Unroll's own unpickler reads it first.
+  const std::string what = "trainer: checkpoint " + path;
+  check_torch_archive(path, what);
+  check_archive_code(path, what);
   torch::serialize::InputArchive root, model_ar, optim_ar;
   torch::Tensor step, steps, seconds, val, rng;
   try {
@@ -198,6 +324,11 @@ bool Trainer::resume() {
     root.read("optimizer", optim_ar);
   } catch (const std::exception& e) {
     fail("trainer: cannot read checkpoint ", path, " (corrupt or not a resume.pt): ", e.what());
+  }
+  // ... and every tensor LibTorch made of it is checked too, before any is used.
+  for (const std::string& key : root.keys()) {
+    c10::IValue value;
+    if (root.try_read(key, value)) check_tensors_in_storage(value, what, key);
   }
   const int64_t s = step.item<int64_t>();
   UNROLL_CHECK(s >= 0 && s <= options_.steps, "trainer: checkpoint ", path, " is at step ", s,
@@ -226,6 +357,8 @@ bool Trainer::resume() {
     UNROLL_CHECK(saved[i].second.sizes() == live[i].second.sizes(), "trainer: checkpoint ", path,
                  " is of another model: '", live[i].first, "' has shape ", saved[i].second.sizes(),
                  ", the model's is ", live[i].second.sizes());
+    UNROLL_CHECK(!saved[i].second.is_floating_point() || torch::isfinite(saved[i].second).all().item<bool>(),
+                 what, ": '", saved[i].first, "' holds NaN or Inf values (a corrupt or diverged checkpoint)");
   }
   try {
     torch::NoGradGuard no_grad;

@@ -182,6 +182,29 @@ TEST(Bundle, NamesTheFileAndWhatIsWrong) {
   EXPECT_FALSE(fs::exists(dir + "/mixed.pt"));
 }
 
+// Issue 28: bundles are read by torch::pickle_load, whose unpickler builds every tensor's view from the
+// file without comparing it with the storage: an image whose height was enlarged in the file was read
+// past its storage by the trainer. Now it is an error naming the file and the image.
+TEST(Bundle, RefusesAnImageOutsideItsStorage) {
+  const std::string dir = test::temp_dir("bundle_geometry");
+  TrainingBundle b;
+  b.config = tiny_denoiser_config("");
+  b.train = eight_bit_images();
+  save_training_bundle(dir + "/b.pt", b);
+  std::ifstream in(dir + "/b.pt", std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto root = torch::pickle_load(bytes).toGenericDict();
+  torch::Tensor image = root.at("train").toListRef()[1].toTensor();
+  std::vector<int64_t> sizes = image.sizes().vec();
+  sizes[1] *= 50;  // the same strides: rows 44..2199 lie past the storage
+  image.unsafeGetTensorImpl()->set_sizes_and_strides(sizes, image.strides());
+  const auto out = torch::pickle_save(c10::IValue(root));
+  std::ofstream(dir + "/tall.pt", std::ios::binary).write(out.data(), static_cast<std::streamsize>(out.size()));
+  const std::string error = error_of([&] { load_training_bundle(dir + "/tall.pt"); });
+  EXPECT_NE(error.find("tall.pt: train.1: tensor"), std::string::npos) << error;
+  EXPECT_NE(error.find("exceeds its storage"), std::string::npos) << error;
+}
+
 TEST(Bundle, RandomCropsAreSeededAndKeepSmallImagesWhole) {
   const std::vector<torch::Tensor> images = {torch::rand({3, 50, 70}), torch::rand({3, 20, 20}), torch::rand({3, 30, 90})};
   const auto a = random_crops(images, 24, 7);

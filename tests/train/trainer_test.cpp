@@ -3,11 +3,14 @@
 // checkpoint files, bit-identical resume, and smoke runs of both tasks on 32x32 crops.
 #include "train/trainer.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "core/checkpoint.h"
@@ -320,6 +323,113 @@ TEST(Trainer, ResumeRejectsAnotherArchitecture) {
   o.trainer.steps = 2;
   auto corrupt = make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o);
   expect_error_naming([&] { corrupt->resume(); }, "corrupt");
+}
+
+// Rewrites the TorchScript archive `path` (a resume.pt) after `change` was applied to the first tensor
+// attribute called `name`, however deep (the model's "t0", an optimiser state's "exp_avg"): what one
+// changed byte of the file does, made without knowing the pickle's byte layout.
+void rewrite_tensor(const std::string& path, const std::string& name, const std::function<void(torch::Tensor&)>& change) {
+  torch::jit::Module archive = torch::jit::load(path);
+  std::function<bool(const c10::IValue&)> visit = [&](const c10::IValue& v) {
+    if (!v.isObject()) return false;
+    const auto object = v.toObject();
+    for (size_t i = 0; i < object->slots().size(); ++i) {
+      c10::IValue slot = object->getSlot(i);
+      if (slot.isTensor() && object->type()->getAttributeName(i) == name) {
+        torch::Tensor t = slot.toTensor();
+        change(t);
+        return true;
+      }
+      if (visit(slot)) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(visit(c10::IValue(archive._ivalue()))) << "no tensor '" << name << "' in " << path;
+  archive.save(path);
+}
+
+// Rewrites the archive `path` with `edit` applied to the text of its first record that contains `text`
+// (the zip's other records copied as they are).
+void rewrite_record(const std::string& path, const std::string& text, const std::function<void(std::string&)>& edit) {
+  std::vector<std::pair<std::string, std::string>> records;
+  uint64_t version = 0;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    version = reader.version();
+    for (const std::string& name : reader.getAllRecords()) {
+      at::DataPtr data;
+      size_t size = 0;
+      std::tie(data, size) = reader.getRecord(name);
+      records.emplace_back(name, std::string(static_cast<const char*>(data.get()), size));
+    }
+  }
+  bool edited = false;
+  caffe2::serialize::PyTorchStreamWriter writer(path);
+  writer.setMinVersion(version);
+  for (auto& [name, bytes] : records) {
+    if (name == "version") continue;  // written by writeEndOfFile
+    if (!edited && bytes.find(text) != std::string::npos) {
+      edit(bytes);
+      edited = true;
+    }
+    writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+  ASSERT_TRUE(edited) << "no record of " << path << " contains '" << text << "'";
+}
+
+/// The same sizes with stride[0] made 100 times larger: a view far past the end of its storage.
+void enlarge_first_stride(torch::Tensor& t) {
+  std::vector<int64_t> strides = t.strides().vec();
+  strides[0] *= 100;
+  t.unsafeGetTensorImpl()->set_sizes_and_strides(t.sizes(), strides);
+}
+
+// Issue 28: resume.pt is read by LibTorch's InputArchive, whose unpickler builds every tensor's view
+// from the file without comparing it with the storage. One enlarged stride in an optimiser tensor
+// corrupted the heap on the first Adam step ("corrupted double-linked list"); in a model tensor it was
+// read past its storage and the run went on. Now each is an error naming the file and the entry, raised
+// before anything is used, and NaN / Inf weights are refused like load_state_dict does.
+TEST(Trainer, ResumeRefusesTensorsOutsideTheirStorageAndNonFiniteWeights) {
+  const std::string dir = test::temp_dir("trainer_resume_geometry");
+  DenoiserTrainingOptions o;
+  o.trainer = quick(4, dir);
+  auto set = images(2, 40, 60);
+  make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->run(2);
+  const std::string path = (fs::path(dir) / "resume.pt").string();
+  const std::string good = dir + "/good.pt";
+  fs::copy_file(path, good);
+  auto resume_error = [&](const std::string& name, const std::function<void(torch::Tensor&)>& change) {
+    fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+    rewrite_tensor(path, name, change);
+    auto model = std::make_shared<ResUNet>(tiny_resunet());
+    const auto before = model->parameters()[0].clone();
+    auto t = make_denoiser_trainer(model, set, nullptr, o);
+    const std::string error = test::error_of([&] { t->resume(); });
+    EXPECT_TRUE(torch::equal(before, model->parameters()[0])) << "the model changed before the error";
+    return error;
+  };
+  const std::string optimizer = resume_error("exp_avg", enlarge_first_stride);
+  EXPECT_NE(optimizer.find("resume.pt: optimizer."), std::string::npos) << optimizer;
+  EXPECT_NE(optimizer.find(".exp_avg: tensor"), std::string::npos) << optimizer;
+  EXPECT_NE(optimizer.find("exceeds its storage"), std::string::npos) << optimizer;
+  const std::string weight = resume_error("t0", enlarge_first_stride);
+  EXPECT_NE(weight.find("resume.pt: model.t0: tensor"), std::string::npos) << weight;
+  EXPECT_NE(weight.find("exceeds its storage"), std::string::npos) << weight;
+  const std::string nan = resume_error("t1", [](torch::Tensor& t) {
+    torch::NoGradGuard no_grad;
+    t.view(-1)[0] = std::nan("");
+  });
+  EXPECT_NE(nan.find("holds NaN or Inf"), std::string::npos) << nan;
+  // One byte of a TorchScript code record (found by tests/fuzz/fuzz_resume.cpp): LibTorch's class parser
+  // segfaulted on it; now the record is checked first.
+  fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+  rewrite_record(path, "  __buffers__ = []", [](std::string& code) { code[code.find("__buffers__")] = 'O'; });
+  const std::string code = test::error_of([&] { make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume(); });
+  EXPECT_NE(code.find(".py:3 is not a class declaration as resume.pt holds"), std::string::npos) << code;
+  // The untouched file still resumes.
+  fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+  EXPECT_TRUE(make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume());
 }
 
 TEST(Trainer, NonFiniteLossNamesTheStep) {
