@@ -242,8 +242,6 @@ torch::Tensor draw_kernel_grid(const torch::Tensor& image, const KernelGrid& g) 
       }
     }
   }
-  (void)h;
-  (void)w;
   return img;
 }
 
