@@ -36,7 +36,7 @@ std::vector<ZipEntry> read_zip_directory(std::istream& in, uint64_t size, const 
       eocd = i;
       break;
     }
-  UNROLL_CHECK(eocd >= 0, what, ": not a zip archive (no end-of-directory record)");
+  UNROLL_CHECK(eocd >= 0, what, ": not a zip archive (no end-of-directory record: corrupt, truncated or another format)");
   const unsigned char* e = &tail[eocd];
   uint64_t entries = le(e + 10, 2), dir_size = le(e + 12, 4), dir_offset = le(e + 16, 4);
   if (entries == 0xFFFF || dir_size == 0xFFFFFFFF || dir_offset == 0xFFFFFFFF) {
