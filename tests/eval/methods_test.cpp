@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -77,6 +78,28 @@ TEST(Methods, UnrolledSelfEnsembleIsAligned) {
 
 // Every parameter is declared with a type, a default (fixed or derived, said in words), help and a
 // range the registry checks before the method runs.
+// A grey image through an RGB network runs as three equal channels whose noise is the same in each: the
+// network is given sqrt(3) sigma (method_table.cpp on_model_channels), which is exactly the replicated
+// RGB run at that level, averaged back.
+TEST(Methods, GreyImagesThroughRgbModelsGetTheirNoiseScaled) {
+  if (shipped_model("unrolled_small.pth").empty()) GTEST_SKIP() << "shipped model absent";
+  auto x = test::test_image(1, 40, 48, 6);
+  DeblurRequest grey;
+  grey.kernel = test::test_kernel(7, 3);
+  grey.blurred = add_gaussian_noise(conv_circular(x, grey.kernel), 2.55 / 255.0, 4);
+  grey.sigma = 2.55 / 255.0;
+  grey.boundary = Boundary::Circular;
+  for (const char* name : {"unrolled", "pnp"}) {
+    DeblurRequest rgb = grey;
+    rgb.blurred = grey.blurred.expand({1, 3, 40, 48}).contiguous();
+    rgb.sigma = grey.sigma * std::sqrt(3.0);
+    const auto a = run_method(name, grey).image;
+    const auto b = run_method(name, rgb).image.mean(1, true);
+    ASSERT_EQ(a.sizes(), x.sizes()) << name;
+    EXPECT_LT(test::max_abs_diff(a, b), 1e-5) << name;
+  }
+}
+
 TEST(Methods, EveryParameterIsDeclaredWithDefaultHelpAndRange) {
   for (const auto& m : all_methods()) {
     EXPECT_FALSE(m.summary.empty()) << m.name;
