@@ -78,8 +78,7 @@ PriorPtr pnp_prior(const DeblurRequest& r) {
 // model runs channel by channel (the channels folded into the batch). 0 = the model takes any count.
 // Equal channels carry the same noise: an RGB model, trained on independent noise of level sigma in each
 // channel, sees sqrt(3) times the noise it expects in what the channels share, so it is given sigma *
-// sqrt(C) (measured on 24 cases of Set12 x Levin at 2.55/255: +2.6 dB for pnp, +2.8 dB for unrolled;
-// docs/reliability.md).
+// sqrt(C) (measured on Set12 x Levin at 2.55/255: +2.5 dB for pnp and unrolled; docs/reliability.md).
 template <class Run>
 SolverResult on_model_channels(const std::string& method, const DeblurRequest& r, int64_t model_channels, Run run) {
   const auto y = as_image_batch(r.blurred);
