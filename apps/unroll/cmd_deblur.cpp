@@ -50,7 +50,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
       ("param", po::value(&extra)->composing(), "any method parameter as name=value (repeatable; see the list below)")
       ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]")
       ("double", po::bool_switch(), "compute in float64")
-      ("bits", po::value(&bits)->default_value(8), "output bit depth: 8 or 16")
+      ("bits", po::value(&bits)->default_value(8), "output bit depth: 8, 16, or 32 (float32 TIFF, the values as computed: no clipping or rounding)")
       ("ref", po::value(&ref), "sharp reference: print PSNR/SSIM of the result");
   add_rotation_options(opts, rotation_args);
   add_tile_options(opts, tile, tile_overlap, max_memory);
@@ -101,7 +101,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
     reject_rotation_options(vm, "--blur uniform");
     UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
   }
-  UNROLL_CHECK(bits == 8 || bits == 16, "--bits must be 8 or 16, got ", bits);
+  UNROLL_CHECK(bits == 8 || bits == 16 || bits == 32, "--bits must be 8, 16 or 32, got ", bits);
   if (vm.count("noise")) check_noise255(noise255);
 
   MethodParams params;

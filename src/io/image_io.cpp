@@ -90,7 +90,7 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
 }
 
 void write_image(const std::string& path, const torch::Tensor& image, int bits) {
-  UNROLL_CHECK(bits == 8 || bits == 16, path, ": bit depth must be 8 or 16, got ", bits);
+  UNROLL_CHECK(bits == 8 || bits == 16 || bits == 32, path, ": bit depth must be 8, 16 or 32 (float), got ", bits);
   auto x = as_image_batch(image.detach());
   UNROLL_CHECK(x.size(0) == 1, path, ": can only write one image, got a batch of ", x.size(0));
   const int64_t c = x.size(1);
@@ -101,21 +101,34 @@ void write_image(const std::string& path, const torch::Tensor& image, int bits) 
   const std::string ext = lower_extension(path);
   UNROLL_CHECK(bits == 8 || ext == ".png" || ext == ".tif" || ext == ".tiff", path,
                ": 16-bit output needs .png or .tif");
-  const double peak = bits == 8 ? 255.0 : 65535.0;
-  auto hwc = torch::round(x[0].to(torch::kFloat64).cpu().clamp(0.0, 1.0) * peak).permute({1, 2, 0}).contiguous();
-  auto typed = bits == 8 ? hwc.to(torch::kUInt8) : hwc.to(torch::kInt32);
+  UNROLL_CHECK(bits != 32 || ext == ".tif" || ext == ".tiff", path, ": 32-bit (float) output needs .tif");
   cv::Mat m;
-  if (bits == 8) {
-    m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_8UC(static_cast<int>(c)), typed.data_ptr()).clone();
+  if (bits == 32) {
+    // The values as computed (float32, not clipped or rounded): results compared without quantisation.
+    auto hwc = x[0].to(torch::kFloat32).cpu().permute({1, 2, 0}).contiguous();
+    m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32FC(static_cast<int>(c)), hwc.data_ptr())
+            .clone();
   } else {
-    cv::Mat as_int(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32SC(static_cast<int>(c)), typed.data_ptr());
-    as_int.convertTo(m, CV_16U);
+    const double peak = bits == 8 ? 255.0 : 65535.0;
+    auto hwc = torch::round(x[0].to(torch::kFloat64).cpu().clamp(0.0, 1.0) * peak).permute({1, 2, 0}).contiguous();
+    auto typed = bits == 8 ? hwc.to(torch::kUInt8) : hwc.to(torch::kInt32);
+    if (bits == 8) {
+      m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_8UC(static_cast<int>(c)), typed.data_ptr())
+              .clone();
+    } else {
+      cv::Mat as_int(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32SC(static_cast<int>(c)),
+                     typed.data_ptr());
+      as_int.convertTo(m, CV_16U);
+    }
   }
   if (c == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);
   write_atomically(path, [&](const std::string& tmp) {
     bool ok = false;
     try {
-      ok = cv::imwrite(tmp, m);
+      // Float colour TIFF defaults to OpenCV's lossy LogLuv (SGILOG) encoding; LZW keeps every bit.
+      const std::vector<int> params =
+          bits == 32 ? std::vector<int>{cv::IMWRITE_TIFF_COMPRESSION, 5 /* COMPRESSION_LZW */} : std::vector<int>{};
+      ok = cv::imwrite(tmp, m, params);
     } catch (const cv::Exception& e) {
       fail(path, ": cannot encode image (", e.what(), ")");
     }

@@ -17,8 +17,9 @@ struct ImageReadOptions {
 /// channel is dropped with a warning.
 torch::Tensor read_image(const std::string& path, const ImageReadOptions& options = {});
 
-/// Writes [C,H,W] or [1,C,H,W] (C = 1 or 3, values clipped to [0,1]) atomically. `bits` is 8 or 16
-/// (16 needs PNG or TIFF).
+/// Writes [C,H,W] or [1,C,H,W] (C = 1 or 3) atomically. `bits` is 8 or 16 (values clipped to [0,1] and
+/// rounded; 16 needs PNG or TIFF), or 32: float32 TIFF holding the values as they are (read back
+/// unchanged by read_image).
 void write_image(const std::string& path, const torch::Tensor& image, int bits = 8);
 
 /// Reads a kernel: text files (.csv, .txt, .dat, .asc) exactly, anything else as an image (grey,

@@ -332,6 +332,20 @@ TEST(ImageFiles, NonFiniteResultsAreNeverWritten) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
 }
 
+// --bits 32: float TIFF holding the values as computed (outside [0,1] too), read back unchanged.
+TEST(ImageFiles, FloatTiffKeepsTheValues) {
+  const std::string dir = test::temp_dir("image_float");
+  for (int64_t c : {1, 3}) {
+    auto x = (test::test_image(c, 9, 7) * 1.5 - 0.2).to(torch::kFloat32);
+    write_image(dir + "/x.tif", x, 32);
+    EXPECT_TRUE(torch::equal(read_image(dir + "/x.tif"), x)) << c;
+  }
+  EXPECT_NE(error_of([&] { write_image(dir + "/x.png", test::test_image(1, 4, 4), 32); }).find("needs .tif"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { write_image(dir + "/x.tif", test::test_image(1, 4, 4), 12); }).find("8, 16 or 32"),
+            std::string::npos);
+}
+
 TEST(JpegHook, OpenCvRoundTrip) {
   auto x = test::test_image(3, 32, 32);
   auto codec = opencv_jpeg_codec();
