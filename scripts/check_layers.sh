@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The floors of docs/architecture.md, checked: a file under src/<floor>/ includes only its own floor and
 # lower ones, and the apps reach the library through its public floors (registry, harness, experiment,
-# trainer, datasets, core), not model internals (priors/, nets/, hqs/). Prints each offending include
+# trainer, datasets, core), not model internals (priors/, nets/, hqs/); so do the Python bindings (python/). Prints each offending include
 # and exits 1, else prints nothing and exits 0. Run by the test suite (Layers.NoUpwardIncludes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +27,5 @@ done
 while IFS=: read -r file _ target; do
   echo "$file includes $target: apps use the public floors, not model internals"
   bad=1
-done < <(grep -rnoE '^#include "(priors|nets|hqs)/[^"]+"' apps | sed -E 's/#include "([^"]+)"/\1/')
+done < <(grep -rnoE '^#include "(priors|nets|hqs)/[^"]+"' apps python | sed -E 's/#include "([^"]+)"/\1/')
 exit $bad

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Unroll needs (if missing) and builds it into ./build.
+# Installs the Debian packages Unroll needs (if missing) and builds it into ./build, the Python module
+# (`import unroll`, docs/python.md) into ./build/python.
 # Idempotent: a second run only rebuilds what changed.
 #   UNROLL_BUILD_DIR   build folder (default: build)
 #   UNROLL_JOBS        parallel compile jobs (default: number of cores)
@@ -7,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libopencv-dev libboost-program-options-dev
-          nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch python3-opencv)
+          nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch python3-opencv
+          python3-dev pybind11-dev python3-matplotlib)
 # Speed only, so a failed install warns instead of stopping the set-up. libopenblas0-openmp: Debian's
 # LibTorch calls the system BLAS (libblas.so.3) for its non-oneDNN kernels (transposed and 1x1
 # convolutions, matmul, attention); without it that is the netlib reference BLAS, 7x slower on the

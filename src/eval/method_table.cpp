@@ -379,7 +379,16 @@ Method pnp_method() {
       return pnp_hqs(q.blurred, q.kernel, sigma, *prior, o);
     });
   };
+  m.load = [](const DeblurRequest& r) { pnp_prior(r); };
   return m;
+}
+
+// The unrolled method's checkpoint: --weights, else the shipped model.
+std::string unrolled_path(const DeblurRequest& r) {
+  std::string path = r.weights;
+  if (path.empty()) path = shipped_model("unrolled_small.pth");
+  UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
+  return path;
 }
 
 Method unrolled_method() {
@@ -393,11 +402,9 @@ Method unrolled_method() {
   m.shipped_model = "unrolled_small.pth";
   m.params = unrolled_params(kUnrolledAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    std::string path = r.weights;
-    if (path.empty()) path = shipped_model("unrolled_small.pth");
-    UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
-    return run_unrolled(cached_unrolled_net(path), r, unrolled_passes(a), a.on("alternate"));
+    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, unrolled_passes(a), a.on("alternate"));
   };
+  m.load = [](const DeblurRequest& r) { cached_unrolled_net(unrolled_path(r)); };
   return m;
 }
 
@@ -413,6 +420,7 @@ Method usrnet_method() {
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
     return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"));
   };
+  m.load = [](const DeblurRequest& r) { cached_unrolled_net(r.weights); };
   return m;
 }
 
@@ -427,11 +435,16 @@ Method blind_network(const std::string& name, const std::string& summary, const 
   m.kind = MethodKind::Blind;
   m.needs_kernel = false;
   m.shipped_model = shipped_file;
-  m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs&) {
+  // --weights, else the shipped model; loaded once per path.
+  auto network = [name, shipped_file](const DeblurRequest& r) {
     std::string path = r.weights;
     if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
     UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
-    auto net = cached<DeblurNet>(name + ":" + path, [&] { return load_deblur_net(name, path); });
+    return cached<DeblurNet>(name + ":" + path, [&] { return load_deblur_net(name, path); });
+  };
+  m.load = [network](const DeblurRequest& r) { network(r); };
+  m.run = [network](const DeblurRequest& r, const MethodArgs&) {
+    auto net = network(r);
     net.module()->to(r.blurred.device(), r.blurred.scalar_type());
     SolverResult res;
     res.image = net.deblur(r.blurred);

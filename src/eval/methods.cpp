@@ -168,6 +168,16 @@ SolverResult run_method(const std::string& name, const DeblurRequest& request, c
   return m.run(request, args);
 }
 
+void load_method_model(const std::string& name, const DeblurRequest& request) {
+  const Method& m = find_method(name);
+  UNROLL_CHECK(!m.needs_weights() || !request.weights.empty(), name, " needs a checkpoint (--weights FILE)");
+  if (m.load) {
+    m.load(request);
+  } else {
+    UNROLL_CHECK(request.weights.empty(), name, " takes no weights (it has no learned model)");
+  }
+}
+
 std::string shipped_model(const std::string& file) {
   std::vector<std::string> dirs;
   if (const char* env = std::getenv("UNROLL_MODELS")) dirs.push_back(env);

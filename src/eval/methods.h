@@ -118,6 +118,9 @@ struct Method {
   double memory_base = 0;
   double bytes_per_pixel = 0;
   std::function<SolverResult(const DeblurRequest&, const MethodArgs&)> run;
+  /// Loads (into the registry's cache) the model `run` would use for a request with these weights /
+  /// prior, so a missing or corrupt checkpoint fails at load time; unset for methods without a model.
+  std::function<void(const DeblurRequest&)> load;
 
   /// True when it cannot run without --weights here: weights_required, or a learned method whose
   /// shipped model is absent.
@@ -149,6 +152,12 @@ void check_method_params(const Method& method, const MethodParams& params, const
 
 /// Validates the request and parameters (kernel present when needed, check_method_params) and runs.
 SolverResult run_method(const std::string& name, const DeblurRequest& request, const MethodParams& params = {});
+
+/// Loads and caches the model that method `name` runs for `request` (request.weights, request.prior;
+/// the image and kernel are not used), so the first image does not pay for it and a bad checkpoint
+/// fails here with the loader's message. Methods without a model only check the request's weights.
+/// The Python module's load_model() is this.
+void load_method_model(const std::string& name, const DeblurRequest& request);
 
 /// Path of a model shipped with Unroll (models/<file>): $UNROLL_MODELS/<file>, else the source tree's
 /// models/ folder, else ./models/; "" when none exists.
