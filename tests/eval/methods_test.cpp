@@ -178,6 +178,27 @@ TEST(Methods, ValidationErrors) {
   EXPECT_THROW(run_method("usrnet", missing), Error);
 }
 
+// load_method_model (Python's load_model): the model a method would run, loaded now; a bad file fails
+// here with the loader's message, and methods without a model refuse weights.
+TEST(Methods, LoadMethodModelLoadsWhatRunWouldUse) {
+  DeblurRequest r;
+  EXPECT_NO_THROW(load_method_model("wiener", r));
+  r.weights = "/nonexistent/x.pth";
+  EXPECT_NE(test::error_of([&] { load_method_model("wiener", r); }).find("wiener takes no weights"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_method_model("unrolled", r); }).find("/nonexistent/x.pth"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_method_model("convir", r); }).find("/nonexistent/x.pth"), std::string::npos);
+  r.prior = "drunet";
+  EXPECT_NE(test::error_of([&] { load_method_model("pnp", r); }).find("/nonexistent/x.pth"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { load_method_model("usrnet", DeblurRequest{}); }).find("needs a checkpoint"),
+            std::string::npos);
+  if (!shipped_model("unrolled_small.pth").empty()) {
+    EXPECT_NO_THROW(load_method_model("unrolled", DeblurRequest{}));
+  }
+  if (!shipped_model("convir_small.pth").empty()) {
+    EXPECT_NO_THROW(load_method_model("convir", DeblurRequest{}));
+  }
+}
+
 // Denoisers of any trainable family (unroll train model.family) plug into pnp by prior name + weights.
 TEST(Methods, PnpTakesTrainedAttentionUNetPriors) {
   torch::Tensor sharp;

@@ -157,6 +157,23 @@ class Tensors(unittest.TestCase):
         self.assertIn("caught y:", proc.stdout)
 
 
+class Interrupt(unittest.TestCase):
+    def test_ctrl_c_stops_a_long_call(self):
+        # 10^6 Richardson-Lucy iterations would take hours; SIGINT must end the call within seconds with
+        # KeyboardInterrupt, the interpreter intact.
+        code = ("import os, signal, threading, time, torch, unroll\n"
+                "threading.Timer(2.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+                "t = time.time()\n"
+                "try:\n"
+                "    unroll.deblur(torch.rand(1, 1, 64, 64), torch.ones(5, 5) / 25, 'rl', iters=1000000)\n"
+                "except KeyboardInterrupt:\n"
+                "    print('interrupted after %.1f s' % (time.time() - t))\n")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("interrupted after", proc.stdout)
+        self.assertLess(float(proc.stdout.split()[2]), 30.0)
+
+
 class Models(unittest.TestCase):
     def test_shipped_model_by_name_is_a_callable_that_matches_deblur(self):
         _, y, k = sample_pair(size=64)
