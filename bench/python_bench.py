@@ -2,6 +2,10 @@
 """The Python module's cost, measured in one process (docs/benchmarks.md, "Python module").
 
 usage: PYTHONPATH=build/python /usr/bin/python3 bench/python_bench.py [--size 1024] [--repeat 5] [--rounds 3]
+                                                                        [--threads N]
+
+Unroll runs on torch's threads (torch.get_num_threads(); torch's default is one per physical core,
+the CLI uses every logical CPU); scikit-image's wiener and richardson_lucy are single-threaded.
 
 1. Per-call overhead of the binding: unroll.deblur(y, k, "wiener") on a 256x256 RGB image from Python
    vs the same registry call timed inside C++ (unroll._C._time_method_cpp), median of --rounds rounds of
@@ -42,7 +46,10 @@ def main():
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0 = torch's default)")
     args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from skimage import data, restoration, transform
     from scipy import ndimage
 
