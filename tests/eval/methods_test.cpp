@@ -15,6 +15,7 @@
 #include "core/noise.h"
 #include "priors/model_family.h"
 #include "priors/prior.h"
+#include "eval/test_requests.h"
 #include "test_util.h"
 
 namespace unroll {
@@ -22,11 +23,7 @@ namespace {
 
 DeblurRequest small_problem(torch::Tensor* sharp) {
   *sharp = test::test_image(3, 40, 48, 5);
-  DeblurRequest r;
-  r.kernel = test::test_kernel(7, 2);
-  r.blurred = add_gaussian_noise(conv_circular(*sharp, r.kernel), 0.01, 0);
-  r.sigma = 0.01;
-  return r;
+  return test::circular_request(*sharp, 7, 2, 0.01, 0);
 }
 
 TEST(Methods, EveryWeightFreeMethodImprovesTheInput) {
@@ -84,11 +81,7 @@ TEST(Methods, UnrolledSelfEnsembleIsAligned) {
 TEST(Methods, GreyImagesThroughRgbModelsGetTheirNoiseScaled) {
   if (shipped_model("unrolled_small.pth").empty()) GTEST_SKIP() << "shipped model absent";
   auto x = test::test_image(1, 40, 48, 6);
-  DeblurRequest grey;
-  grey.kernel = test::test_kernel(7, 3);
-  grey.blurred = add_gaussian_noise(conv_circular(x, grey.kernel), 2.55 / 255.0, 4);
-  grey.sigma = 2.55 / 255.0;
-  grey.boundary = Boundary::Circular;
+  const DeblurRequest grey = test::circular_request(x, 7, 3, 2.55 / 255.0, 4);
   for (const char* name : {"unrolled", "pnp"}) {
     DeblurRequest rgb = grey;
     rgb.blurred = grey.blurred.expand({1, 3, 40, 48}).contiguous();

@@ -8,6 +8,7 @@
 #include "core/metrics.h"
 #include "core/noise.h"
 #include "eval/methods.h"
+#include "eval/test_requests.h"
 #include "test_util.h"
 
 namespace unroll {
@@ -76,11 +77,7 @@ TEST(Tiling, ClassicalTilesMatchTheWholeImage) {
 // A circular image is cut with wrap-around, so even its border tiles agree with the whole solve.
 TEST(Tiling, CircularImagesWrapAround) {
   auto sharp = test::test_image(3, 320, 320, 3);
-  DeblurRequest r;
-  r.kernel = test::test_kernel(9, 1);
-  r.blurred = add_gaussian_noise(conv_circular(sharp, r.kernel), 2.55 / 255.0, 2);
-  r.sigma = 2.55 / 255.0;
-  r.boundary = Boundary::Circular;
+  DeblurRequest r = test::circular_request(sharp, 9, 1, 2.55 / 255.0, 2);
   DeblurRequest tiled = r;
   r.tiles.tile = -1;
   tiled.tiles.tile = 96;
