@@ -2,6 +2,8 @@
 
 #include "core/error.h"
 
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -11,6 +13,11 @@
 namespace fs = std::filesystem;
 
 namespace unroll::test {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 std::string error_of(const std::function<void()>& f) {
   try {

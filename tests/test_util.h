@@ -26,6 +26,9 @@ torch::Tensor test_image(int64_t channels, int64_t height, int64_t width, uint64
 /// A deterministic random motion-like kernel [k,k] (non-negative, sum 1).
 torch::Tensor test_kernel(int64_t size, uint64_t seed = 0);
 
+/// The bytes of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 /// The message of the unroll::Error `f` throws, "" when it throws none.
 std::string error_of(const std::function<void()>& f);
 

@@ -133,6 +133,12 @@ class Records {
     }
   }
   bool has(const std::string& name) const { return zip_.hasRecord(name); }
+  /// Reads every record once, checking its CRC-32: for archives whose other records LibTorch reads
+  /// itself (a TorchScript archive's code/ and .debug_pkl records).
+  void verify_all() const {
+    for (const auto& [name, crc] : crc_)
+      if (has(name)) get(name);
+  }
   std::tuple<at::DataPtr, size_t> get(const std::string& name) const {
     auto record = zip_.getRecord(name);
     auto it = crc_.find(name);
@@ -751,6 +757,8 @@ void check_torch_archive(const std::string& path, const std::string& what) {
       unpickler.check_for_libtorch();
       check_views(unpickler.run(), what);
     }
+    // LibTorch reads the rest (code/, the .debug_pkl source ranges, the version) without a CRC check.
+    reader.verify_all();
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {

@@ -427,6 +427,28 @@ TEST(Trainer, ResumeRefusesTensorsOutsideTheirStorageAndNonFiniteWeights) {
   rewrite_record(path, "  __buffers__ = []", [](std::string& code) { code[code.find("__buffers__")] = 'O'; });
   const std::string code = test::error_of([&] { make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume(); });
   EXPECT_NE(code.find(".py:3 is not a class declaration as resume.pt holds"), std::string::npos) << code;
+  // One flipped byte in a record only LibTorch reads (a .debug_pkl source-range table): the archive's
+  // CRC-32 of every record is checked before LibTorch sees any of them.
+  fs::copy_file(good, path, fs::copy_options::overwrite_existing);
+  std::string debug_record;
+  {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const std::string& name : reader.getAllRecords()) {
+      if (name.size() < 10 || name.compare(name.size() - 10, 10, ".debug_pkl") != 0) continue;
+      at::DataPtr data;
+      size_t size = 0;
+      std::tie(data, size) = reader.getRecord(name);
+      if (size > debug_record.size()) debug_record.assign(static_cast<const char*>(data.get()), size);
+    }
+  }
+  ASSERT_GT(debug_record.size(), 8u) << "resume.pt has no .debug_pkl record";
+  std::string bytes = test::read_file(path);
+  const size_t at = bytes.find(debug_record);
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + debug_record.size() / 2] ^= 0x20;
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  const std::string crc = test::error_of([&] { make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume(); });
+  EXPECT_NE(crc.find(".debug_pkl' fails its CRC-32 check"), std::string::npos) << crc;
   // The untouched file still resumes.
   fs::copy_file(good, path, fs::copy_options::overwrite_existing);
   EXPECT_TRUE(make_denoiser_trainer(std::make_shared<ResUNet>(tiny_resunet()), set, nullptr, o)->resume());
