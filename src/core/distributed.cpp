@@ -404,6 +404,8 @@ std::shared_ptr<Distributed> init_distributed(const DistributedOptions& options,
   const Rendezvous& r = *rdv;
   const std::string backend =
       !options.backend.empty() ? options.backend : device.compare(0, 4, "cuda") == 0 ? "nccl" : "gloo";
+  UNROLL_CHECK(backend != "nccl" || device.compare(0, 4, "cuda") == 0, "distributed: backend nccl reduces CUDA tensors ",
+               "only; the device is ", device, " (use --dist-backend gloo, or --device cuda)");
   if (!has_distributed_backend(backend)) {
     if (backend == "nccl")
       fail("distributed: backend nccl needs a LibTorch built with CUDA and NCCL (its headers included) and a CUDA "

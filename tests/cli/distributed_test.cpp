@@ -298,9 +298,11 @@ TEST(Distributed, BadEnvironmentGivesOneClearErrorLine) {
       {"", " --dist-init file:///tmp/x", "--dist-init file:///tmp/x: no ranks in the environment"},
       {"RANK=0 WORLD_SIZE=2", " --dist-init tcp://127.0.0.1:99999", "must be a port in 1..65535"},
   };
+  cases.push_back({"RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + p, " --dist-backend nccl",
+                   "backend nccl reduces CUDA tensors only; the device is cpu"});
   if (!torch::cuda::is_available())
-    cases.push_back({"RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + p, " --dist-backend nccl",
-                     "backend nccl needs a LibTorch built with CUDA"});
+    cases.push_back({"RANK=0 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + p, " --dist-backend nccl --device cuda",
+                     "no usable CUDA device"});
   for (const auto& c : cases) {
     std::string out;
     const auto t0 = std::chrono::steady_clock::now();
@@ -372,6 +374,64 @@ TEST(Distributed, TwoRankEvalWritesTheOneRankReport) {
   EXPECT_EQ(grids, 2);
   // Rank 1 prints no report of its own.
   EXPECT_EQ(read_file(dir + "/rank1.log").find("wrote "), std::string::npos);
+}
+
+// `unroll experiment` on two ranks: each variant trains data-parallel (batch 1 per rank, against one
+// process of batch 2) and the evaluation is shared; rank 0 writes the report. The learned variants'
+// scores agree to float rounding, the classical ones exactly.
+TEST(Distributed, TwoRankExperimentMatchesOneProcess) {
+  const std::string dir = test::temp_dir("dist_experiment");
+  auto write = [&](const std::string& name, int batch) {
+    std::ofstream(dir + "/" + name + ".ini")
+        << "[experiment]\nname = tiny\ntask = unrolled\n[model]\nnc = 8,16,16,16\nnb = 1\n[data]\n"
+        << "train = data/sample\ntest = synthetic:data/sample,kernels=gaussian,size=9,noise=2.55,crop=64,count=3\n"
+        << "[train]\nsteps = 3\nbatch = " << batch << "\ncrop = 32\nkernel_size = 9\nseed = 3\n"
+        << "[eval]\nmethods = wiener,admm\nparams = admm.iters=10\ngrids = 1\n"
+        << "[variant.K1]\nlabel = K=1\nmodel.iterations = 1\n[variant.K2]\nlabel = K=2\nmodel.iterations = 2\n";
+  };
+  write("one", 2);
+  write("two", 1);
+  std::string out;
+  ASSERT_EQ(test::run_command(kCd + "OMP_NUM_THREADS=1 " + UNROLL_EXE + " experiment " + dir + "/one.ini --out " + dir +
+                                  "/one_out",
+                              &out),
+            0)
+      << out;
+  const int port = free_port();
+  auto rcs = run_ranks(2, [&](int r) { return torchrun_env(r, 2, port); },
+                       std::string(UNROLL_EXE) + " experiment " + dir + "/two.ini --out " + dir + "/two_out", dir);
+  for (int r = 0; r < 2; ++r)
+    ASSERT_EQ(rcs[r], 0) << "rank " << r << ": " << read_file(dir + "/rank" + std::to_string(r) + ".log");
+  for (const char* f : {"report.md", "eval/results.csv", "eval/summary.json", "K1/done.json", "K2/model.pth"})
+    EXPECT_TRUE(fs::exists(dir + "/two_out/" + f)) << f;
+  for (const char* v : {"K1", "K2"})
+    EXPECT_LT(max_weight_diff(dir + "/one_out/" + v + "/model.pth", dir + "/two_out/" + v + "/model.pth"), 1e-5) << v;
+  auto rows = [](const std::string& csv) {
+    std::vector<std::vector<std::string>> v;
+    std::istringstream in(csv);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> cells;
+      std::stringstream ls(line);
+      for (std::string cell; std::getline(ls, cell, ',');) cells.push_back(cell);
+      v.push_back(cells);
+    }
+    return v;
+  };
+  const auto one = rows(read_file(dir + "/one_out/eval/results.csv"));
+  const auto two = rows(read_file(dir + "/two_out/eval/results.csv"));
+  ASSERT_EQ(one.size(), 13u);  // header + 3 cases x (wiener, admm, K1, K2)
+  ASSERT_EQ(one.size(), two.size());
+  for (size_t i = 1; i < one.size(); ++i) {
+    ASSERT_GE(one[i].size(), 7u);
+    ASSERT_GE(two[i].size(), 7u);
+    for (size_t c = 0; c < 4; ++c) EXPECT_EQ(one[i][c], two[i][c]) << i;  // dataset, case, method, status
+    const bool learned = one[i][2].compare(0, 2, "K=") == 0;
+    if (learned)
+      EXPECT_NEAR(std::stod(one[i][4]), std::stod(two[i][4]), 1e-3) << one[i][2] << " " << one[i][1];
+    else
+      EXPECT_EQ(one[i][4], two[i][4]) << one[i][2] << " " << one[i][1];
+  }
 }
 
 #endif  // UNROLL_EXE
