@@ -477,7 +477,9 @@ int dist_rank() { return g_group ? g_group->rank() : 0; }
 int dist_world_size() { return g_group ? g_group->world_size() : 1; }
 
 std::string rank_device(const std::string& device) {
-  if (g_group && device == "cuda") return "cuda:" + std::to_string(g_group->local_rank());
+  // LOCAL_RANK modulo the GPUs this process sees: Slurm's --gpus-per-task=1 shows each task one GPU.
+  const int64_t gpus = static_cast<int64_t>(torch::cuda::device_count());
+  if (g_group && device == "cuda" && gpus > 0) return "cuda:" + std::to_string(g_group->local_rank() % gpus);
   return device;
 }
 

@@ -106,8 +106,9 @@ Distributed* distributed();
 int dist_rank();
 int dist_world_size();
 
-/// The device a rank trains on: "cuda" becomes "cuda:LOCAL_RANK" in a group (one GPU per rank, as
-/// torchrun starts them); everything else is returned unchanged.
+/// The device a rank trains on: "cuda" becomes "cuda:K" in a group, K = LOCAL_RANK modulo the GPUs
+/// the process sees (one GPU per rank, as torchrun starts them; 0 where Slurm shows each task one);
+/// everything else is returned unchanged.
 std::string rank_device(const std::string& device);
 
 /// True when this LibTorch has the backend ("gloo", "nccl") compiled in and usable by Unroll.
