@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libopencv-dev libboost-program-options-dev
+PACKAGES=(g++ cmake ninja-build ccache pkg-config libtorch-dev libgloo-dev libopencv-dev libboost-program-options-dev
           nlohmann-json3-dev libgtest-dev python3-skimage python3-scipy python3-torch python3-opencv
           python3-dev pybind11-dev python3-matplotlib)
 # Speed only, so a failed install warns instead of stopping the set-up. libopenblas0-openmp: Debian's

@@ -1,5 +1,7 @@
 // unroll eval: every method x every case of one or more datasets, each under its own protocol
 // (eval/harness.h) -> a table on stdout and results.csv / summary.md / summary.json / grids in --out.
+// Under torchrun or srun, or with --dist-init, the cases are shared among the processes and rank 0
+// writes the one report (core/distributed.h, docs/distributed.md).
 #include <algorithm>
 #include <cmath>
 #include <iostream>
@@ -7,6 +9,7 @@
 #include <sstream>
 
 #include "cli.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "eval/harness.h"
 #include "eval/report.h"
@@ -18,6 +21,7 @@ int cmd_eval(const std::vector<std::string>& args) {
   std::vector<std::string> data, params_in, weights_in;
   std::string methods_list, out_dir, boundary, device_name, prior, metric, kernel = "given";
   KernelEstimateArgs kernel_args;
+  DistributedOptions dist;
   double noise255 = 2.55;
   int64_t limit = 0, grids = 3;
   po::options_description opts("eval options");
@@ -45,7 +49,11 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("out", po::value(&out_dir), "folder for results.csv, summary.md, summary.json and grids/")
       ("save-images", po::bool_switch(), "also write every restored image to OUT/images/<dataset>/<method>/")
       ("grids", po::value(&grids)->default_value(3), "comparison grids for the first N cases of each dataset (needs --out)")
-      ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]");
+      ("device", po::value(&device_name)->default_value("cpu"), "cpu | cuda[:N]")
+      ("dist-init", po::value(&dist.init),
+       "share the cases among several processes (docs/distributed.md): env:// (default under torchrun / srun), "
+       "file:///PATH or tcp://HOST:PORT")
+      ("dist-backend", po::value(&dist.backend), "gloo | nccl (default: gloo on cpu, nccl on cuda)");
   // clang-format on
   po::options_description estimation("kernel estimation (--kernel estimate | estimate-local)");
   add_kernel_estimate_options(estimation, kernel_args);
@@ -125,7 +133,11 @@ int cmd_eval(const std::vector<std::string>& args) {
   std::vector<EvalSet> sets;
   for (const auto& d : data) sets.push_back(open_eval_source(parse_eval_source(d), so));
 
+  // Joins the other ranks when there are some (after the checks above, which every rank makes alike).
+  init_distributed(dist, device_name);
+  eo.device = parse_device(rank_device(device_name));
   const EvalReport report = run_evaluation(sets, methods, eo);
+  if (dist_rank() != 0) return 0;  // rank 0 holds the same report and writes it
   const std::string command = command_line("unroll eval", args);
   for (const auto& d : report.datasets) {
     std::vector<std::vector<std::string>> rows;

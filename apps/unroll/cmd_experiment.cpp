@@ -2,10 +2,12 @@
 //
 // Trains and evaluates the variants of an experiment config side by side and writes report.md. The
 // config's keys and layers are documented in src/experiment/plan.h, the files written in
-// src/experiment/experiment.h.
+// src/experiment/experiment.h. Under torchrun or srun, or with --dist-init, every training is data
+// parallel and the evaluation's cases are shared among the processes; rank 0 writes (docs/distributed.md).
 #include <iostream>
 
 #include "cli.h"
+#include "core/distributed.h"
 #include "eval/report.h"
 #include "experiment/experiment.h"
 
@@ -28,6 +30,7 @@ void print_plan(const ExperimentPlan& plan) {
 
 int cmd_experiment(const std::vector<std::string>& args) {
   std::string config, size, out;
+  DistributedOptions dist;
   po::options_description opts("experiment options");
   // clang-format off
   opts.add_options()
@@ -36,7 +39,11 @@ int cmd_experiment(const std::vector<std::string>& args) {
       ("only-eval", po::bool_switch(), "do not train: evaluate the finished checkpoints")
       ("resume", po::bool_switch(), "continue unfinished training runs from their checkpoints")
       ("dry-run", po::bool_switch(), "check the config and print the plan; train and evaluate nothing")
-      ("out", po::value(&out), "output folder (default: experiment.out, else runs/experiments/<name>/<size>)");
+      ("out", po::value(&out), "output folder (default: experiment.out, else runs/experiments/<name>/<size>)")
+      ("dist-init", po::value(&dist.init),
+       "several processes as one run, on a shared output folder (docs/distributed.md): env:// (default under "
+       "torchrun / srun), file:///PATH or tcp://HOST:PORT")
+      ("dist-backend", po::value(&dist.backend), "gloo | nccl (default: gloo on cpu, nccl on cuda)");
   // clang-format on
   po::positional_options_description pos;
   pos.add("config", 1);
@@ -54,7 +61,10 @@ int cmd_experiment(const std::vector<std::string>& args) {
   ExperimentRunOptions ro;
   ro.only_eval = vm["only-eval"].as<bool>();
   ro.resume = vm["resume"].as<bool>();
+  init_distributed(dist, plan.eval.device.str());
+  plan.eval.device = parse_device(rank_device(plan.eval.device.str()));
   const ExperimentResult result = run_experiment(plan, ro);
+  if (dist_rank() != 0) return 0;  // rank 0 holds the same results and writes them
   write_experiment_report(plan, result);
   std::cout << "wrote " << plan.out_dir << "/report.md, psnr.png and eval/\n";
   return 0;

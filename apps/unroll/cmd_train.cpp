@@ -3,11 +3,13 @@
 // `key = value`, train/train_config_ini.h; the keys in train/train_config.h), or (--bundle) from a
 // training bundle of `unroll pack` (config and images in one file, train/bundle.h). Unknown keys are errors. Relative
 // paths are relative to the current directory. Checkpoints are atomic; running the same command again
-// resumes from the last one.
+// resumes from the last one. Under torchrun or srun, or with --dist-init, the processes train as one data-parallel
+// run (core/distributed.h, docs/distributed.md).
 #include <filesystem>
 #include <iostream>
 
 #include "cli.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "experiment/training_data.h"
 #include "train/bundle.h"
@@ -19,6 +21,7 @@ namespace unroll::cli {
 
 int cmd_train(const std::vector<std::string>& args) {
   std::string config_path, bundle_path, out_override, device_override;
+  DistributedOptions dist;
   int64_t steps_override = 0;
   po::options_description cli_opts("train options");
   cli_opts.add_options()("config,c", po::value(&config_path),
@@ -28,10 +31,14 @@ int cmd_train(const std::vector<std::string>& args) {
       "out", po::value(&out_override), "override train.out (checkpoint folder)")(
       "device", po::value(&device_override), "override train.device: cpu | cuda[:N]")(
       "restart", po::bool_switch(), "ignore an existing checkpoint and start from step 0")(
+      "dist-init", po::value(&dist.init),
+      "several processes as one run (docs/distributed.md): env:// (default under torchrun / srun), "
+      "file:///PATH or tcp://HOST:PORT")(
+      "dist-backend", po::value(&dist.backend), "gloo | nccl (default: gloo on cpu, nccl on cuda)")(
       "dry-run", po::bool_switch(), "check the config and the files it names, print the run, train nothing");
   po::variables_map cvm;
   if (!parse("usage: unroll train --config experiments/X.ini | --bundle B.pt [--steps N] [--out DIR] [--device D] "
-             "[--restart] [--dry-run]",
+             "[--restart] [--dry-run] [--dist-init URL] [--dist-backend B]",
              cli_opts, args, cvm))
     return 0;
   UNROLL_CHECK(config_path.empty() != bundle_path.empty(), "give one of --config and --bundle");
@@ -76,10 +83,14 @@ int cmd_train(const std::vector<std::string>& args) {
               << (has_checkpoint && resume ? "resumes from its checkpoint" : "starts from step 0") << ")\n";
     return 0;
   }
+  // Joins the other ranks when there are some (after the checks above, which every rank makes alike).
+  init_distributed(dist, config.device);
+  config.device = rank_device(config.device);
   fs::create_directories(config.out_dir);
   TrainResult result;
   if (bundle_path.empty()) {
-    fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
+    if (dist_rank() == 0)
+      fs::copy_file(config_path, config.out_dir + "/config.ini", fs::copy_options::overwrite_existing);
     result = run_train_config(config, config_images(config, true), config_images(config, false), resume);
   } else {
     result = run_train_config(config, bundle_dataset(bundle.train), bundle_dataset(bundle.val), resume);

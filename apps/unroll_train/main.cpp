@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/tensor.h"
 #include "train/bundle.h"
@@ -18,6 +19,7 @@ namespace {
 
 const char* kUsage =
     "usage: unroll-train BUNDLE [--out DIR] [--device cpu|cuda[:N]] [--steps N] [--float16 FILE] [--restart]\n"
+    "                    [--dist-init URL] [--dist-backend gloo|nccl]\n"
     "\n"
     "Trains the model of a training bundle (made by `unroll pack --config X.ini --output BUNDLE`) into\n"
     "train.out, resuming from its resume.pt when there is one.\n"
@@ -25,10 +27,14 @@ const char* kUsage =
     "  --device D      override train.device\n"
     "  --steps N       override train.steps\n"
     "  --float16 FILE  also write the trained weights as float16 to FILE (half the size of model.pth)\n"
-    "  --restart       ignore an existing checkpoint and start from step 0\n";
+    "  --restart       ignore an existing checkpoint and start from step 0\n"
+    "  --dist-init U   several processes as one data-parallel run (docs/distributed.md): env:// (the\n"
+    "                  default under torchrun / srun), file:///PATH or tcp://HOST:PORT\n"
+    "  --dist-backend B  gloo | nccl (default: gloo on cpu, nccl on cuda)\n";
 
 int run(int argc, char** argv) {
   std::string bundle_path, out_dir, device, float16_path;
+  unroll::DistributedOptions dist;
   int64_t steps = 0;
   bool restart = false;
   for (int i = 1; i < argc; ++i) {
@@ -44,6 +50,10 @@ int run(int argc, char** argv) {
       out_dir = value();
     } else if (a == "--device") {
       device = value();
+    } else if (a == "--dist-init") {
+      dist.init = value();
+    } else if (a == "--dist-backend") {
+      dist.backend = value();
     } else if (a == "--float16") {
       float16_path = value();
     } else if (a == "--steps") {
@@ -86,6 +96,8 @@ int run(int argc, char** argv) {
   if (steps > 0) c.trainer.steps = steps;
   unroll::finish_train_config(c);
   unroll::check_init_files(c);
+  unroll::init_distributed(dist, c.device);  // joins the other ranks when there are some
+  c.device = unroll::rank_device(c.device);
   std::cout << bundle_path << ": task " << c.task << ", model.family " << c.family << ", " << bundle.train.size()
             << " training and " << bundle.val.size() << " validation images, " << c.trainer.steps << " steps of batch "
             << c.trainer.batch << " x " << c.trainer.crop << "^2 on " << c.device << " -> " << c.out_dir << "\n";
@@ -93,7 +105,7 @@ int run(int argc, char** argv) {
                                                          unroll::bundle_dataset(bundle.val), !restart);
   std::cout << "trained steps " << r.first_step << ".." << r.step << " in " << r.seconds
             << " s; last validation PSNR " << r.last_val_psnr << " dB; weights: " << c.out_dir << "/model.pth\n";
-  if (!float16_path.empty()) {
+  if (!float16_path.empty() && unroll::dist_rank() == 0) {
     const std::string model = c.out_dir + "/model.pth";
     unroll::CastSummary summary;
     unroll::save_state_dict(float16_path,

@@ -4,12 +4,17 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <limits>
 #include <optional>
 #include <set>
 
+#include <nlohmann/json.hpp>
+
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "eval/blind_deblur.h"
@@ -77,6 +82,67 @@ LoadedCase load_case(const PairDataset& pairs, int64_t index) {
   return c;
 }
 
+// What one case contributes to the report: its rows and its share of the dataset's counts and times.
+struct CaseOutcome {
+  std::vector<EvalRow> rows;
+  double load_seconds = 0, kernel_seconds = 0;
+  bool load_failed = false, kernel_estimated = false, kernel_failed = false;
+  bool input_scored = false;
+  double in_psnr = 0, in_ssim = 0;
+  std::string grid;  ///< relative path of its comparison grid, "" when none
+};
+
+// ---- cases evaluated by other ranks, sent as JSON (doubles as C99 hex floats: exact, NaN and Inf too)
+std::string hex(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+double unhex(const nlohmann::json& j) { return std::strtod(j.get<std::string>().c_str(), nullptr); }
+
+nlohmann::json case_to_json(int64_t index, const CaseOutcome& c) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& r : c.rows)
+    rows.push_back({r.dataset, r.name, r.method, r.status, r.error, hex(r.psnr), hex(r.ssim), hex(r.score),
+                    hex(r.seconds), hex(r.metric_seconds), hex(r.kernel_seconds), hex(r.error_ratio)});
+  return {{"index", index},          {"rows", rows},
+          {"load_seconds", hex(c.load_seconds)}, {"kernel_seconds", hex(c.kernel_seconds)},
+          {"load_failed", c.load_failed},        {"kernel_estimated", c.kernel_estimated},
+          {"kernel_failed", c.kernel_failed},    {"input_scored", c.input_scored},
+          {"in_psnr", hex(c.in_psnr)},           {"in_ssim", hex(c.in_ssim)},
+          {"grid", c.grid}};
+}
+
+CaseOutcome case_from_json(const nlohmann::json& j) {
+  CaseOutcome c;
+  for (const auto& r : j.at("rows")) {
+    EvalRow row;
+    row.dataset = r.at(0).get<std::string>();
+    row.name = r.at(1).get<std::string>();
+    row.method = r.at(2).get<std::string>();
+    row.status = r.at(3).get<std::string>();
+    row.error = r.at(4).get<std::string>();
+    row.psnr = unhex(r.at(5));
+    row.ssim = unhex(r.at(6));
+    row.score = unhex(r.at(7));
+    row.seconds = unhex(r.at(8));
+    row.metric_seconds = unhex(r.at(9));
+    row.kernel_seconds = unhex(r.at(10));
+    row.error_ratio = unhex(r.at(11));
+    c.rows.push_back(std::move(row));
+  }
+  c.load_seconds = unhex(j.at("load_seconds"));
+  c.kernel_seconds = unhex(j.at("kernel_seconds"));
+  c.load_failed = j.at("load_failed").get<bool>();
+  c.kernel_estimated = j.at("kernel_estimated").get<bool>();
+  c.kernel_failed = j.at("kernel_failed").get<bool>();
+  c.input_scored = j.at("input_scored").get<bool>();
+  c.in_psnr = unhex(j.at("in_psnr"));
+  c.in_ssim = unhex(j.at("in_ssim"));
+  c.grid = j.at("grid").get<std::string>();
+  return c;
+}
+
 }  // namespace
 
 void EvalOptions::validate() const {
@@ -118,12 +184,18 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
   for (const auto& s : sets)
     UNROLL_CHECK(set_labels.insert(s.label).second, "eval: dataset label '", s.label, "' appears twice");
 
+  // With several processes (core/distributed.h) case i is evaluated by rank i % world_size, and every
+  // rank then receives the others' outcomes, so that all hold the whole report, assembled in case
+  // order exactly as one process makes it (only the times differ); the callers write it on rank 0.
+  Distributed* const dist = distributed();
+  const int64_t rank = dist_rank(), world = dist_world_size();
+  auto mine = [&](int64_t i) { return i % world == rank; };
   const auto wall0 = Clock::now();
   EvalReport report;
   int64_t total = 0;
   for (const auto& s : sets) {
     const int64_t n = options.limit > 0 ? std::min(options.limit, s.pairs->size()) : s.pairs->size();
-    total += n * static_cast<int64_t>(methods.size());
+    total += (n / world + (n % world > rank ? 1 : 0)) * static_cast<int64_t>(methods.size());
   }
   ProgressLine progress("eval", total, options.progress ? 2.0 : std::numeric_limits<double>::infinity());
   int64_t done = 0;
@@ -144,33 +216,37 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
     const size_t first_row = report.rows.size();
     const Metric input_metric =
         (set.metric == Metric::RSBlur || set.metric == Metric::RealBlur) ? Metric::Full : set.metric;
-    double in_psnr = 0, in_ssim = 0;
-    int64_t in_count = 0;
 
+    std::vector<int64_t> my_cases;
+    for (int64_t i = 0; i < ds.cases; ++i)
+      if (mine(i)) my_cases.push_back(i);
+    std::vector<CaseOutcome> outcomes(static_cast<size_t>(ds.cases));
     std::future<LoadedCase> next;
     auto start_load = [&](int64_t i) {
       if (options.prefetch) {
         next = std::async(std::launch::async, [&set, i] { return load_case(*set.pairs, i); });
       }
     };
-    if (ds.cases > 0) start_load(0);
-    for (int64_t i = 0; i < ds.cases; ++i) {
+    if (!my_cases.empty()) start_load(my_cases.front());
+    for (size_t k = 0; k < my_cases.size(); ++k) {
+      const int64_t i = my_cases[k];
       LoadedCase c = options.prefetch ? next.get() : load_case(*set.pairs, i);
-      if (i + 1 < ds.cases) start_load(i + 1);
-      ds.load_seconds += c.seconds;
+      if (k + 1 < my_cases.size()) start_load(my_cases[k + 1]);
+      CaseOutcome& o = outcomes[static_cast<size_t>(i)];
+      o.load_seconds = c.seconds;
       ImageScores in;
       if (c.error.empty()) {
         try {
           in = score_image(c.pair.blurred.narrow(1, 0, c.pair.sharp.size(1)), c.pair.sharp, input_metric);
-          in_psnr += in.psnr;
-          in_ssim += in.ssim;
-          ++in_count;
+          o.in_psnr = in.psnr;
+          o.in_ssim = in.ssim;
+          o.input_scored = true;
         } catch (const std::exception& e) {
           c.error = std::string("scoring the blurred input: ") + e.what();
         }
       }
       if (!c.error.empty()) {
-        ++ds.load_failures;
+        o.load_failed = true;
         for (const auto& m : methods) {
           EvalRow r;
           r.dataset = set.label;
@@ -178,7 +254,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
           r.method = m.label;
           r.status = "failed";
           r.error = "load: " + c.error;
-          report.rows.push_back(std::move(r));
+          o.rows.push_back(std::move(r));
           progress.update(++done, set.label);
         }
         continue;
@@ -207,10 +283,10 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
           estimated = estimate_kernels(req.blurred, options.kernel, eo, options.local);
         } catch (const std::exception& e) {
           estimate_error = e.what();
-          ++ds.kernel_failures;
+          o.kernel_failed = true;
         }
-        ds.kernel_seconds += seconds_since(t0);
-        ++ds.kernel_estimates;
+        o.kernel_seconds = seconds_since(t0);
+        o.kernel_estimated = true;
       }
       for (const auto& m : methods) {
         EvalRow r;
@@ -261,8 +337,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
             if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": failed"});
           }
         }
-        ds.metric_seconds += r.metric_seconds;
-        report.rows.push_back(std::move(r));
+        o.rows.push_back(std::move(r));
         progress.update(++done, set.label);
       }
       if (grid) {
@@ -270,8 +345,40 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
         const std::string rel =
             "grids/" + safe_file_name(set.label) + "_" + std::to_string(i) + "_" + safe_file_name(pair.name) + ".png";
         write_comparison_grid((fs::path(out) / rel).string(), tiles, 0);
-        ds.grids.push_back(rel);
+        o.grid = rel;
       }
+    }
+    if (dist != nullptr) {
+      nlohmann::json sent = nlohmann::json::array();
+      for (const int64_t i : my_cases) sent.push_back(case_to_json(i, outcomes[static_cast<size_t>(i)]));
+      const auto received = dist->all_gather_bytes(sent.dump(), "gathering the results of " + set.label);
+      for (int64_t r = 0; r < world; ++r) {
+        if (r == rank) continue;
+        for (const auto& j : nlohmann::json::parse(received[static_cast<size_t>(r)]))
+          outcomes[static_cast<size_t>(j.at("index").get<int64_t>())] = case_from_json(j);
+      }
+    }
+    // The dataset's counts and sums in case order, as one process adds them up.
+    double in_psnr = 0, in_ssim = 0;
+    int64_t in_count = 0;
+    for (auto& o : outcomes) {
+      ds.load_seconds += o.load_seconds;
+      if (o.input_scored) {
+        in_psnr += o.in_psnr;
+        in_ssim += o.in_ssim;
+        ++in_count;
+      }
+      if (o.load_failed) ++ds.load_failures;
+      if (o.kernel_estimated) {
+        ++ds.kernel_estimates;
+        ds.kernel_seconds += o.kernel_seconds;
+      }
+      if (o.kernel_failed) ++ds.kernel_failures;
+      for (auto& r : o.rows) {
+        ds.metric_seconds += r.metric_seconds;
+        report.rows.push_back(std::move(r));
+      }
+      if (!o.grid.empty()) ds.grids.push_back(o.grid);
     }
     ds.input.psnr = in_count ? in_psnr / in_count : kNaN;
     ds.input.ssim = in_count ? in_ssim / in_count : kNaN;

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "eval/outputs.h"
 #include "eval/report.h"
@@ -187,7 +188,7 @@ ExperimentResult run_experiment(const ExperimentPlan& plan, const ExperimentRunO
   for (const auto* v : to_train) {
     const fs::path dir = v->dir;
     fs::create_directories(dir);
-    write_text_atomically((dir / "train.ini").string(), variant_train_ini(plan, *v));
+    if (dist_rank() == 0) write_text_atomically((dir / "train.ini").string(), variant_train_ini(plan, *v));
     std::cout << "experiment " << plan.name << ": training " << v->name << " (" << v->train.task << ") -> "
               << dir.string() << "\n";
     TrainConfig c = v->train;
@@ -200,7 +201,7 @@ ExperimentResult run_experiment(const ExperimentPlan& plan, const ExperimentRunO
     o.val_psnr = r.last_val_psnr;
     std::cout << "  " << v->name << ": steps " << r.first_step << ".." << r.step << ", " << fixed(r.seconds, 1)
               << " s, validation PSNR " << fixed(r.last_val_psnr, 2) << " dB\n";
-    write_done(dir / "done.json", o);
+    if (dist_rank() == 0) write_done(dir / "done.json", o);
     result.training[v->name] = o;
   }
   result.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/limits.h"
 #include "core/tensor.h"
@@ -292,7 +293,7 @@ void check_init_files(const TrainConfig& c) {
 TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDataset> train_set,
                              std::shared_ptr<const PairDataset> val_set, bool resume) {
   UNROLL_CHECK(train_set != nullptr && train_set->size() > 0, c.source, ": no training images");
-  const torch::Device device = parse_device(c.device);
+  const torch::Device device = parse_device(rank_device(c.device));  // "cuda" is the rank's own GPU in a group
   torch::manual_seed(c.trainer.seed);  // the models' random initialisation (and the warm start's fit) follow train.seed
   const ModelFamily& family = find_model_family(c.family, role_of_task(c.task));
   if (c.task == "deblur") {

@@ -12,14 +12,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <set>
 #include <sstream>
 
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/tensor_geometry.h"
+#include "datasets/kernels.h"
 
 namespace unroll {
 namespace fs = std::filesystem;
@@ -154,6 +157,11 @@ std::string format_row(const TrainLogRow& r) {
 }
 
 torch::Tensor scalar_i64(int64_t v) { return torch::tensor({v}, torch::kInt64); }
+
+// Torch's global RNG on a rank > 0 (rank 0 keeps `seed`, and its state is the one checkpointed).
+uint64_t rank_torch_seed(uint64_t seed, int rank, int64_t step) {
+  return mix_seed(mix_seed(mix_seed(seed) + static_cast<uint64_t>(rank)) + static_cast<uint64_t>(step));
+}
 torch::Tensor scalar_f64(double v) { return torch::tensor({v}, torch::kFloat64); }
 
 // LibTorch 2.4 replaced the CUDA-specific autocast calls by ones taking the device type (the old ones
@@ -253,6 +261,11 @@ Trainer::Trainer(std::shared_ptr<torch::nn::Module> model, BatchLoss batch_loss,
   adam.betas({options_.adam_beta1, options_.adam_beta2}).weight_decay(options_.weight_decay);
   optimizer_ = std::make_unique<torch::optim::Adam>(params, adam);
   torch::manual_seed(options_.seed);
+  dist_ = distributed();
+  if (dist_ != nullptr) {
+    writer_ = dist_->rank() == 0;
+    if (!writer_) torch::manual_seed(rank_torch_seed(options_.seed, dist_->rank(), 0));
+  }
   if (options_.mixed_precision) {
     autocast_ = params.front().is_cuda();
     if (!autocast_)
@@ -272,7 +285,7 @@ std::string Trainer::log_path() const {
 }
 
 void Trainer::save_checkpoint() {
-  if (options_.out_dir.empty()) return;
+  if (options_.out_dir.empty() || !writer_) return;
   save_state_dict(model_path(), module_state_dict(*model_));
 
   // Model tensors under index keys (archive keys cannot hold PyTorch's dotted names), with the names
@@ -290,6 +303,7 @@ void Trainer::save_checkpoint() {
   root.write("optimizer", optim_ar);
   root.write("step", scalar_i64(step_));
   root.write("steps", scalar_i64(options_.steps));
+  root.write("world_size", scalar_i64(dist_ ? dist_->world_size() : 1));
   root.write("seconds", scalar_f64(seconds_));
   root.write("last_val_psnr", scalar_f64(last_val_psnr_));
   {
@@ -303,18 +317,47 @@ void Trainer::save_checkpoint() {
 bool Trainer::resume() {
   if (options_.out_dir.empty()) return false;
   const std::string path = resume_path();
-  if (!fs::exists(path)) return false;
-  // LibTorch's reader trusts the file (a tensor view past its storage corrupts the heap on the first
-  // optimiser step, issue 28): Unroll's own unpickler reads it first.
   const std::string what = "trainer: checkpoint " + path;
-  check_torch_archive(path, what);
-  check_archive_code(path, what);
+  // LibTorch's reader trusts the file (a tensor view past its storage corrupts the heap on the first
+  // optimiser step, issue 28): Unroll's own unpickler reads it first. With several ranks, rank 0 reads
+  // and checks the file and sends its bytes (or its error) to the others.
+  std::string bytes;
+  if (dist_ == nullptr) {
+    if (!fs::exists(path)) return false;
+    check_torch_archive(path, what);
+    check_archive_code(path, what);
+  } else {
+    std::string status = "none";
+    if (writer_ && fs::exists(path)) {
+      try {
+        check_torch_archive(path, what);
+        check_archive_code(path, what);
+        std::ifstream in(path, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        UNROLL_CHECK(in.good() || in.eof(), what, ": cannot read it");
+        status = "found";
+      } catch (const Error& e) {
+        status = std::string("error:") + e.what();
+      }
+    }
+    dist_->broadcast_bytes(status, "sending the checkpoint's state");
+    if (status.compare(0, 6, "error:") == 0) {
+      if (writer_) fail(status.substr(6));
+      fail("trainer: rank 0 could not resume: ", status.substr(6));
+    }
+    if (status == "none") return false;
+    dist_->broadcast_bytes(bytes, "sending the checkpoint " + path);
+  }
   torch::serialize::InputArchive root, model_ar, optim_ar;
-  torch::Tensor step, steps, seconds, val, rng;
+  torch::Tensor step, steps, seconds, val, rng, world_size;
   try {
     // Tensors land on the model's device: a checkpoint written on one device resumes on another.
     const auto params = model_->parameters();
-    root.load_from(path, params.empty() ? torch::Device(torch::kCPU) : params.front().device());
+    const torch::Device device = params.empty() ? torch::Device(torch::kCPU) : params.front().device();
+    if (dist_ == nullptr)
+      root.load_from(path, device);
+    else
+      root.load_from(bytes.data(), bytes.size(), device);
     root.read("step", step);
     root.read("steps", steps);
     root.read("seconds", seconds);
@@ -333,6 +376,12 @@ bool Trainer::resume() {
   const int64_t s = step.item<int64_t>();
   UNROLL_CHECK(s >= 0 && s <= options_.steps, "trainer: checkpoint ", path, " is at step ", s,
                " but this run has only steps = ", options_.steps);
+  // Checkpoints from before distributed training have no world size: one process wrote them.
+  const int64_t saved_world = root.try_read("world_size", world_size) ? world_size.item<int64_t>() : 1;
+  const int64_t world = dist_ ? dist_->world_size() : 1;
+  UNROLL_CHECK(saved_world == world, "trainer: checkpoint ", path, " was written by ", saved_world,
+               " process(es) (a global batch of ", saved_world, " x ", options_.batch, "), this run has ", world,
+               ": resume it with ", saved_world, ", or start afresh (--restart)");
   // Read and check every model tensor before changing anything.
   const StateDict live = module_state_dict(*model_);
   StateDict saved;
@@ -367,10 +416,12 @@ bool Trainer::resume() {
   } catch (const std::exception& e) {
     fail("trainer: checkpoint ", path, " does not match this optimiser: ", e.what());
   }
-  {
+  if (writer_) {
     auto gen = at::detail::getDefaultCPUGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(rng.cpu());
+  } else {
+    torch::manual_seed(rank_torch_seed(options_.seed, dist_->rank(), s));
   }
   step_ = s;
   seconds_ = seconds.item<double>();
@@ -381,7 +432,7 @@ bool Trainer::resume() {
 
 void Trainer::truncate_log_after(int64_t step) {
   const std::string path = log_path();
-  if (path.empty()) return;
+  if (path.empty() || !writer_) return;
   std::string kept = kLogHeader;
   std::ifstream in(path);
   std::string line;
@@ -401,7 +452,7 @@ void Trainer::truncate_log_after(int64_t step) {
 
 void Trainer::append_log(const TrainLogRow& row) {
   const std::string path = log_path();
-  if (path.empty()) return;
+  if (path.empty() || !writer_) return;
   if (!log_started_) {
     write_text_atomically(path, kLogHeader);  // a fresh run replaces any older log
     log_started_ = true;
@@ -433,10 +484,23 @@ TrainResult Trainer::run(int64_t stop_at) {
   result.first_step = step_;
   if (!log_started_ && step_ > 0) truncate_log_after(step_);
   const auto params = optimizer_->param_groups().front().params();
-  ProgressLine progress("train", std::max<int64_t>(stop_at - step_, 0), options_.progress ? 1.0 : 1e300);
+  std::vector<torch::Tensor> buffers;
+  for (const auto& b : model_->buffers())
+    if (b.is_floating_point()) buffers.push_back(b);
+  if (dist_ != nullptr && !synced_) {
+    // The same start everywhere: rank 0's parameters and buffers (after a resume they already agree).
+    std::vector<torch::Tensor> state = model_->parameters();
+    state.insert(state.end(), buffers.begin(), buffers.end());
+    dist_->broadcast(state, "broadcast of rank 0's initial weights");
+    synced_ = true;
+  }
+  ProgressLine progress("train", std::max<int64_t>(stop_at - step_, 0), options_.progress && writer_ ? 1.0 : 1e300);
   model_->train();
   while (step_ < stop_at) {
     const auto t0 = std::chrono::steady_clock::now();
+    // Buffers (BatchNorm statistics) follow rank 0's before each step, as DDP's broadcast_buffers.
+    if (dist_ != nullptr && !buffers.empty())
+      dist_->broadcast(buffers, "broadcast of rank 0's buffers at step " + std::to_string(step_ + 1));
     const double lr = lr_at(options_, step_);
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
@@ -451,11 +515,26 @@ TrainResult Trainer::run(int64_t stop_at) {
       UNROLL_CHECK(loss.defined() && loss.numel() == 1,
                    "trainer: batch_loss must return a one-element tensor at step ", step_);
       const double value = loss.item<double>();
-      UNROLL_CHECK(std::isfinite(value), "trainer: loss is ", value, " at step ", step_, " (lr ", lr,
-                   "); lower lr or enable grad_clip");
+      // With several ranks the check waits for the mean over the ranks, so that all stop together.
+      UNROLL_CHECK(dist_ != nullptr || std::isfinite(value), "trainer: loss is ", value, " at step ", step_, " (lr ",
+                   lr, "); lower lr or enable grad_clip");
       loss_value += value / static_cast<double>(options_.accumulate);
       (options_.accumulate == 1 ? loss : loss / static_cast<double>(options_.accumulate)).backward();
     }
+    if (dist_ != nullptr) {
+      // Bucketed all-reduce after the backward passes of the whole step rather than c10d::Reducer's
+      // autograd hooks: one exchange per optimiser step whatever `accumulate` is (DDP's no_sync), no
+      // dependence on the order in which autograd finishes the gradients (the deblur task's gradient
+      // penalty backpropagates twice), and no use of the Reducer's constructor, whose arguments changed
+      // between LibTorch 1.13 and 2.x. What it gives up is overlapping the exchange with the backward
+      // pass, which on a CPU the backward pass's own threads leave no room for (docs/distributed.md).
+      loss_value = dist_->average_gradients(params, loss_value, "all-reduce of the gradients at step " +
+                                                                    std::to_string(step_ + 1)) /
+                   static_cast<double>(dist_->world_size());
+      UNROLL_CHECK(std::isfinite(loss_value), "trainer: loss (the mean over ", dist_->world_size(), " ranks) is ",
+                   loss_value, " at step ", step_, " (lr ", lr, "); lower lr or enable grad_clip");
+    }
+    // After the all-reduce every rank holds the same mean gradient: its norm is the global one.
     if (options_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params, options_.grad_clip);
     optimizer_->step();
     ++step_;
@@ -466,7 +545,7 @@ TrainResult Trainer::run(int64_t stop_at) {
     const bool do_val = (options_.validate_every > 0 && step_ % options_.validate_every == 0) ||
                         step_ == options_.steps;
     TrainLogRow row{step_, lr, loss_value, std::numeric_limits<double>::quiet_NaN(), seconds_};
-    if (do_val && validator_) {
+    if (do_val && validator_ && writer_) {
       last_val_psnr_ = run_validation();
       row.val_psnr = last_val_psnr_;
     }
@@ -483,6 +562,8 @@ TrainResult Trainer::run(int64_t stop_at) {
     progress.update(step_ - result.first_step, status);
   }
   progress.finish();
+  // The others wait for rank 0's last validation and checkpoint, so the job ends with it on disk.
+  if (dist_ != nullptr) dist_->barrier("waiting for rank 0's last checkpoint");
   result.step = step_;
   result.last_val_psnr = last_val_psnr_;
   result.seconds = seconds_;

@@ -27,6 +27,21 @@
 //                  step are dropped (the file is rewritten atomically) so no step appears twice.
 // Both checkpoint files are written to a temporary file beside the target and renamed
 // (core/atomic_file.h), so each is always either the previous or the new complete file.
+//
+// Several processes (core/distributed.h: a group made by init_distributed before the Trainer). Data
+// parallel, as PyTorch's DistributedDataParallel: every rank runs batch_loss on its own share of each
+// step's samples (the tasks of train/training_tasks.h draw samples rank * batch .. rank * batch + batch - 1
+// of the step's stream, so R ranks of batch B see exactly the samples of one process of batch R * B),
+// and after the backward passes of an optimiser step the gradients are averaged over the ranks
+// (Distributed::average_gradients: all-reduce in buckets), so every rank takes the same Adam step and
+// the weights stay identical without being sent again. The clipping norm is that of the averaged
+// gradient, i.e. the global one. Rank 0's initial weights (and buffers, before every step: BatchNorm
+// statistics) are broadcast to the others. Rank 0 alone validates, logs, shows progress and writes the
+// checkpoints; resume() on rank 0 reads resume.pt and sends its bytes to the others (which need not see
+// rank 0's disk). A checkpoint records the world size and is refused by a run of another (the global
+// batch, hence the training, would differ). Torch's global RNG is seeded from (seed, rank) on ranks > 0
+// and only rank 0's is checkpointed: callbacks drawing from it (dropout) are not bit-reproducible
+// across a resume with several ranks; the built-in tasks do not draw from it.
 #pragma once
 #include <torch/torch.h>
 #include <cstdint>
@@ -37,6 +52,8 @@
 #include <vector>
 
 namespace unroll {
+
+class Distributed;
 
 struct TrainerOptions {
   int64_t steps = 1000;           ///< total optimiser steps of the run (> 0); the schedule spans them
@@ -143,6 +160,9 @@ class Trainer {
   double last_val_psnr_ = std::numeric_limits<double>::quiet_NaN();
   bool autocast_ = false;  ///< mixed_precision requested and the model is on CUDA
   bool log_started_ = false;
+  Distributed* dist_ = nullptr;  ///< the process group (core/distributed.h), null in a single process
+  bool writer_ = true;           ///< this process logs, validates and checkpoints (rank 0)
+  bool synced_ = false;          ///< rank 0's weights have been broadcast
 };
 
 /// The global L2 norm of the gradients of `parameters` (those with a defined grad), as clip_grad_norm_

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/distributed.h"
 #include "core/error.h"
 #include "core/metrics.h"
 #include "core/noise.h"
@@ -23,6 +24,9 @@ uint64_t step_seed(uint64_t seed, uint64_t stream, int64_t step) {
   return mix_seed(mix_seed(seed ^ stream) + static_cast<uint64_t>(step));
 }
 
+// Seed of sample `index` (global: counted over all ranks) of a step whose stream seed is `step_seed`.
+uint64_t sample_seed(uint64_t step_seed, int64_t index) { return mix_seed(step_seed + static_cast<uint64_t>(index)); }
+
 torch::TensorOptions model_options(const torch::nn::Module& model) {
   const auto params = model.parameters();
   UNROLL_CHECK(!params.empty(), "training: the model has no parameters");
@@ -36,13 +40,20 @@ torch::Tensor centre_crop(const torch::Tensor& x, int64_t s) {
   return x.narrow(2, (h - s) / 2, s).narrow(3, (w - s) / 2, s);
 }
 
-// Per-sample noise levels ~ U[0, sigma_max], float64 [n] on the CPU.
-torch::Tensor draw_sigmas(int64_t n, double sigma_max, uint64_t seed) {
-  SeededRng rng(seed);
+// Noise levels ~ U[0, sigma_max] of samples first..first+n-1, float64 [n] on the CPU.
+torch::Tensor draw_sigmas(int64_t n, double sigma_max, uint64_t seed, int64_t first) {
   auto s = torch::empty({n}, torch::kFloat64);
   auto a = s.accessor<double, 1>();
-  for (int64_t i = 0; i < n; ++i) a[i] = rng.uniform(0.0, sigma_max);
+  for (int64_t i = 0; i < n; ++i) a[i] = SeededRng(sample_seed(seed, first + i)).uniform(0.0, sigma_max);
   return s;
+}
+
+// Standard normal noise shaped as `like` [n,C,H,W], sample i drawn from the seed of sample first + i.
+torch::Tensor sample_noise_like(const torch::Tensor& like, uint64_t seed, int64_t first) {
+  std::vector<torch::Tensor> noise;
+  for (int64_t i = 0; i < like.size(0); ++i)
+    noise.push_back(seeded_randn_like(like.narrow(0, i, 1), sample_seed(seed, first + i)));
+  return torch::cat(noise, 0);
 }
 
 void check_dataset(const std::shared_ptr<const PairDataset>& d, const char* what) {
@@ -70,6 +81,8 @@ std::shared_ptr<const PairDataset> clean_image_dataset(const std::vector<torch::
   return std::make_shared<TensorPairDataset>(std::move(pairs));
 }
 
+int64_t first_sample(const TrainerOptions& trainer) { return static_cast<int64_t>(dist_rank()) * trainer.batch; }
+
 torch::Tensor sample_clean_batch(const PairDataset& dataset, const TrainerOptions& trainer, const CropSampling& sampling,
                                  int64_t step) {
   UNROLL_CHECK(dataset.size() > 0, "training: the training dataset is empty");
@@ -77,9 +90,11 @@ torch::Tensor sample_clean_batch(const PairDataset& dataset, const TrainerOption
   lo.crop_size = trainer.crop;
   lo.flips = sampling.flips;
   lo.rot90 = sampling.rot90;
-  SeededRng rng(step_seed(trainer.seed, kImageStream, step));
+  const uint64_t seed = step_seed(trainer.seed, kImageStream, step);
+  const int64_t first = first_sample(trainer);
   std::vector<torch::Tensor> crops;
   for (int64_t i = 0; i < trainer.batch; ++i) {
+    SeededRng rng(sample_seed(seed, first + i));
     const int64_t index = rng.integer(0, dataset.size() - 1);
     ImagePair p = dataset.get(index);
     p.blurred = p.sharp;  // only the clean image is used
@@ -116,9 +131,10 @@ BatchLoss denoiser_batch_loss(std::shared_ptr<Prior> model, std::shared_ptr<cons
     auto clean = sample_clean_batch(*train_set, t, options.sampling, step).to(opts);
     UNROLL_CHECK(model->channels() == 0 || clean.size(1) == model->channels(), "denoiser training: images have ",
                  clean.size(1), " channels, the model expects ", model->channels());
-    const int64_t n = clean.size(0);
-    auto sigma = draw_sigmas(n, options.sigma_max, step_seed(t.seed, kSigmaStream, step)).to(opts).view({n, 1, 1, 1});
-    auto noisy = clean + sigma * seeded_randn_like(clean, step_seed(t.seed, kNoiseStream, step));
+    const int64_t n = clean.size(0), first = first_sample(t);
+    auto sigma =
+        draw_sigmas(n, options.sigma_max, step_seed(t.seed, kSigmaStream, step), first).to(opts).view({n, 1, 1, 1});
+    auto noisy = clean + sigma * sample_noise_like(clean, step_seed(t.seed, kNoiseStream, step), first);
     return loss_fn(model->denoise(noisy, sigma), clean);
   };
 }
@@ -174,10 +190,10 @@ void UnrolledTrainingOptions::validate() const {
   make_loss(loss);
 }
 
-torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed) {
-  SeededRng rng(seed);
+torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed, int64_t first) {
   std::vector<torch::Tensor> ks;
   for (int64_t i = 0; i < n; ++i) {
+    SeededRng rng(sample_seed(seed, first + i));
     KernelSpec spec = options.kernels;
     spec.type = rng.uniform() < options.motion_fraction ? KernelType::Motion : KernelType::Gaussian;
     ks.push_back(random_kernel(spec, rng.next_seed()).unsqueeze(0).unsqueeze(0));
@@ -194,12 +210,23 @@ DegradedPair blurred_training_batch(const PairDataset& train_set, const TrainerO
                                     const torch::TensorOptions& opts) {
   const auto& t = options.trainer;
   auto clean = sample_clean_batch(train_set, sampling, options.sampling, step).to(opts);
-  auto kernels = sample_kernels(options, clean.size(0), step_seed(t.seed, kKernelStream, step)).to(opts);
+  const int64_t first = first_sample(sampling);
+  auto kernels = sample_kernels(options, clean.size(0), step_seed(t.seed, kKernelStream, step), first).to(opts);
   DegradeOptions d;
   d.blur = options.blur;
   d.sigma_min = 0;
   d.sigma_max = options.sigma_max;
-  return degrade(clean, kernels, d, step_seed(t.seed, kNoiseStream, step));
+  // One sample at a time, each with its own seed, so a sample does not depend on its batch.
+  const uint64_t noise_seed = step_seed(t.seed, kNoiseStream, step);
+  std::vector<torch::Tensor> blurred, sharp, kernel, sigma;
+  for (int64_t i = 0; i < clean.size(0); ++i) {
+    DegradedPair p = degrade(clean.narrow(0, i, 1), kernels.narrow(0, i, 1), d, sample_seed(noise_seed, first + i));
+    blurred.push_back(p.blurred);
+    sharp.push_back(p.sharp);
+    kernel.push_back(p.kernel);
+    sigma.push_back(p.sigma);
+  }
+  return DegradedPair{torch::cat(blurred, 0), torch::cat(sharp, 0), torch::cat(kernel, 0), torch::cat(sigma, 0)};
 }
 
 // Mean PSNR of restore(blurred, kernel) over the validation images, each blurred deterministically

@@ -20,9 +20,11 @@
 // Data. Clean images come from any PairDataset (datasets/pair_dataset.h): only each pair's `sharp`
 // member is used, so a folder reader from the OpenCV layer (datasets/readers.h), a synthetic-pairs
 // dataset, or in-memory images (clean_image_dataset below) all work. Sample i of step s is image
-// index ~ U{0..size-1} cropped, flipped and rotated by datasets/loader.h augment_pair, every draw
-// seeded from (trainer.seed, s, i) with mix_seed: a batch is a pure function of the step, which is
-// what makes resume bit-identical (trainer.h, "Determinism contract").
+// index ~ U{0..size-1} cropped, flipped and rotated by datasets/loader.h augment_pair, its kernel,
+// noise level and noise, every draw seeded from (trainer.seed, s, i) with mix_seed, i counted over
+// all ranks: a sample is a pure function of (seed, step, i) -- not of the batch it is in -- which is
+// what makes resume bit-identical (trainer.h, "Determinism contract") and R ranks of batch B train as
+// one process of batch R * B: rank r draws samples r * B .. r * B + B - 1 of each step (first_sample).
 //
 // Validation (every trainer.validate_every steps and at the end): mean PSNR (core/metrics.h, outputs
 // clamped to [0,1]) over the validation dataset's sharp images (centre-cropped to val_crop when > 0),
@@ -57,8 +59,12 @@ struct CropSampling {
   bool rot90 = true;   ///< random rotation by k * 90 degrees
 };
 
-/// `trainer.batch` clean crops [B,C,crop,crop] for `step` (float32, CPU), a pure function of
-/// (dataset, crop, batch, seed, step); see the header comment.
+/// The index of this process's first sample of a step: rank * trainer.batch (core/distributed.h; 0 in a
+/// single process).
+int64_t first_sample(const TrainerOptions& trainer);
+
+/// `trainer.batch` clean crops [B,C,crop,crop] for `step` (float32, CPU): samples first_sample(trainer)
+/// onwards, each a pure function of (dataset, crop, seed, step, its index); see the header comment.
 torch::Tensor sample_clean_batch(const PairDataset& dataset, const TrainerOptions& trainer, const CropSampling& sampling,
                                  int64_t step);
 
@@ -111,9 +117,10 @@ struct UnrolledTrainingOptions {
   void validate() const;
 };
 
-/// A deterministic training kernel batch [n,1,k,k] (float64, CPU) for `seed` (each sample Motion
-/// with probability motion_fraction, else Gaussian).
-torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed);
+/// A deterministic training kernel batch [n,1,k,k] (float64, CPU) for `seed`: kernels first..first+n-1
+/// of the seed's stream, each drawn from its own index's seed (Motion with probability motion_fraction,
+/// else Gaussian).
+torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed, int64_t first = 0);
 
 BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
                               const UnrolledTrainingOptions& options);
