@@ -87,6 +87,15 @@ class Tensors(unittest.TestCase):
         out32 = unroll.deblur(self.y, self.k, "admm", noise=2.55, iters=10)
         self.assertLess((out.float() - out32).abs().max().item(), 1e-3)
 
+    def test_a_batch_gives_each_image_its_own_result(self):
+        batch = torch.cat([self.y, self.y.flip(3)])
+        for method in ("wiener", "admm", "unrolled"):
+            with self.subTest(method=method):
+                out = unroll.deblur(batch, self.k, method, noise=2.55)
+                self.assertEqual(out.shape, batch.shape)
+                one = unroll.deblur(self.y, self.k, method, noise=2.55)
+                self.assertLess((out[:1] - one).abs().max().item(), 1e-5)
+
     def test_shapes_are_kept(self):
         grey = self.y[0, 0]
         self.assertEqual(unroll.deblur(grey, self.k, "wiener", noise=2.55).shape, grey.shape)
