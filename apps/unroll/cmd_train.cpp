@@ -84,6 +84,9 @@ int cmd_train(const std::vector<std::string>& args) {
     return 0;
   }
   // Joins the other ranks when there are some (after the checks above, which every rank makes alike).
+  // The flags override the config's train.dist_init / train.dist_backend.
+  if (dist.init.empty()) dist.init = config.dist_init;
+  if (dist.backend.empty()) dist.backend = config.dist_backend;
   init_distributed(dist, config.device);
   config.device = rank_device(config.device);
   fs::create_directories(config.out_dir);

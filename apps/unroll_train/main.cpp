@@ -96,6 +96,9 @@ int run(int argc, char** argv) {
   if (steps > 0) c.trainer.steps = steps;
   unroll::finish_train_config(c);
   unroll::check_init_files(c);
+  // The flags override the config's train.dist_init / train.dist_backend.
+  if (dist.init.empty()) dist.init = c.dist_init;
+  if (dist.backend.empty()) dist.backend = c.dist_backend;
   unroll::init_distributed(dist, c.device);  // joins the other ranks when there are some
   c.device = unroll::rank_device(c.device);
   std::cout << bundle_path << ": task " << c.task << ", model.family " << c.family << ", " << bundle.train.size()

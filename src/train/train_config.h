@@ -25,6 +25,7 @@ struct TrainConfig {
   TrainConfig();  ///< the defaults of the table in visit_train_config
   std::string source = "config";  ///< where the values came from (a file name), prefixes every message
   std::string device = "cpu";     ///< train.device
+  std::string dist_init, dist_backend;  ///< train.dist_init / train.dist_backend (--dist-init / --dist-backend override)
   std::string name, task, family = "resunet", nc_text = "16,32,64,64", train_dir, val_dir,
       out_dir = "runs/train", loss = "l1", init_prior, init_weights, blur = "circular";
   bool shared_prior = true, multiscale = true;
@@ -88,6 +89,12 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
   visit("train.device", c.device,
         "cpu | cuda[:N]: where the model trains (batches are made on the CPU and moved there; model.pth holds "
         "CPU tensors and resume.pt resumes on any device); `unroll train --device` overrides it");
+  visit("train.dist_init", c.dist_init,
+        "several processes as one data-parallel run (docs/distributed.md) when no --dist-init is given: env:// "
+        "(torchrun's or srun's variables), file:///PATH (one node, no network) or tcp://HOST:PORT (e.g. the first "
+        "node of a Slurm job); empty = the environment under torchrun / srun, else one process");
+  visit("train.dist_backend", c.dist_backend,
+        "gloo | nccl for train.dist_init (empty: gloo on cpu, nccl on cuda); --dist-backend overrides it");
   visit("train.steps", t.steps, "");
   visit("train.batch", t.batch, "");
   visit("train.crop", t.crop, "");

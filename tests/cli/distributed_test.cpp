@@ -317,6 +317,20 @@ TEST(Distributed, BadEnvironmentGivesOneClearErrorLine) {
     EXPECT_NE(out.find(c.expected), std::string::npos) << c.env << c.args << ": " << out;
     EXPECT_LT(s, 30) << c.env << c.args;
   }
+  // The config's train.dist_init / train.dist_backend are used when no flag is given.
+  for (const auto& [key, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"dist_init = udp://x:1", "--dist-init: expected env://, file:///PATH or tcp://HOST:PORT"},
+           {"dist_backend = mpi", "--dist-backend: expected gloo or nccl, got 'mpi'"}}) {
+    std::string text = test::read_file(config);
+    const auto at = text.find("[train]\n");
+    ASSERT_NE(at, std::string::npos) << text;
+    text.insert(at + 8, key + "\n");
+    std::ofstream(dir + "/keyed.ini") << text;
+    std::string out;
+    EXPECT_EQ(test::run_command(kCd + "timeout -k 5 60 " + UNROLL_EXE + " train --config " + dir + "/keyed.ini", &out), 1)
+        << key << ": " << out;
+    EXPECT_NE(out.find(expected), std::string::npos) << key << ": " << out;
+  }
 }
 
 // `unroll eval` on two ranks: the cases are shared and rank 0 writes the report of one process.
