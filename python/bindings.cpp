@@ -314,35 +314,31 @@ torch::Tensor rotational_blur_py(const torch::Tensor& x, double angle_deg,
   return like_input(out, x);
 }
 
-std::pair<torch::Tensor, torch::Tensor> metric_pair(const torch::Tensor& x, const torch::Tensor& ref) {
+// PsnrOptions / SsimOptions from the Python keywords, after checking the pair of images.
+template <class Options>
+Options metric_options(const torch::Tensor& x, const torch::Tensor& ref, int64_t border, bool y_channel,
+                       bool round_8bit, double data_range) {
   UNROLL_CHECK(x.sizes() == ref.sizes(), "x and ref differ in shape: ", x.sizes(), " vs ", ref.sizes());
   UNROLL_CHECK(x.is_floating_point() && ref.is_floating_point(), "x and ref must be floating tensors");
   UNROLL_CHECK(x.device() == ref.device(), "x and ref are on different devices");
-  return {x, ref};
-}
-
-double psnr_py(const torch::Tensor& x, const torch::Tensor& ref, int64_t border, bool y_channel, bool round_8bit,
-               double data_range) {
-  metric_pair(x, ref);
-  PsnrOptions o;
+  UNROLL_CHECK(border >= 0, "border must be >= 0, got ", border);
+  Options o;
   o.border = border;
   o.y_channel = y_channel;
   o.round_8bit = round_8bit;
   o.data_range = data_range;
-  UNROLL_CHECK(border >= 0, "border must be >= 0, got ", border);
+  return o;
+}
+
+double psnr_py(const torch::Tensor& x, const torch::Tensor& ref, int64_t border, bool y_channel, bool round_8bit,
+               double data_range) {
+  const auto o = metric_options<PsnrOptions>(x, ref, border, y_channel, round_8bit, data_range);
   return psnr(x.detach().to(torch::kFloat64), ref.detach().to(torch::kFloat64), o);
 }
 
 torch::Tensor ssim_py(const torch::Tensor& x, const torch::Tensor& ref, int64_t border, bool y_channel, bool round_8bit,
                       double data_range) {
-  metric_pair(x, ref);
-  SsimOptions o;
-  o.border = border;
-  o.y_channel = y_channel;
-  o.round_8bit = round_8bit;
-  o.data_range = data_range;
-  UNROLL_CHECK(border >= 0, "border must be >= 0, got ", border);
-  return ssim(x, ref, o);  // differentiable in x
+  return ssim(x, ref, metric_options<SsimOptions>(x, ref, border, y_channel, round_8bit, data_range));  // differentiable in x
 }
 
 struct EvalArgs {
