@@ -40,12 +40,7 @@ int free_port() {
   return port;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::read_file;
 
 const std::string kCd = "cd " + std::string(UNROLL_SOURCE_DIR) + " && ";
 
@@ -187,6 +182,34 @@ TEST(Distributed, TrainerFromBundleWithFileStore) {
 #endif
 }
 
+// Two ranks train `cmd`; once rank 0 has logged a few steps, rank 1 (started without `timeout`, so that
+// $! is the rank itself) gets `kill SIGNAL` ("-9": dies, "-STOP": hangs with its sockets open). Rank 1 is
+// killed for good once rank 0 has ended. Returns rank 0's log and exit code, and when rank 1 was
+// disturbed and rank 0 ended (seconds since the epoch).
+struct Disturbed {
+  std::string log0, out;
+  int rc0 = -1;
+  double disturbed = 0, ended = 0;
+};
+
+Disturbed disturb_rank1(const std::string& dir, const std::string& cmd, int port, double timeout_s,
+                        const std::string& signal) {
+  const std::string script =
+      "( " + torchrun_env(0, 2, port, timeout_s) + "timeout -k 5 120 " + cmd + " > " + dir +
+      "/rank0.log 2>&1; echo $? > " + dir + "/rank0.rc; date +%s.%N > " + dir + "/rank0.end ) & " +
+      torchrun_env(1, 2, port, timeout_s) + cmd + " > " + dir + "/rank1.log 2>&1 & pid1=$!; " +
+      "for i in $(seq 1200); do [ $(cat " + dir + "/long/train_log.csv 2>/dev/null | wc -l) -ge 4 ] && break; " +
+      "sleep 0.1; done; kill " + signal + " $pid1; date +%s.%N > " + dir + "/disturbed; " +
+      "for i in $(seq 600); do [ -e " + dir + "/rank0.end ] && break; sleep 0.1; done; kill -9 $pid1; wait";
+  Disturbed d;
+  test::run_command(kCd + "bash -c '" + script + "'", &d.out);
+  d.log0 = read_file(dir + "/rank0.log");
+  std::ifstream(dir + "/rank0.rc") >> d.rc0;
+  std::ifstream(dir + "/disturbed") >> d.disturbed;
+  std::ifstream(dir + "/rank0.end") >> d.ended;
+  return d;
+}
+
 // A rank killed mid-run: the other exits non-zero well within the timeout, naming the lost rank.
 TEST(Distributed, KilledRankMakesTheOtherExitWithAClearError) {
   const std::string dir = test::temp_dir("dist_kill");
@@ -194,22 +217,11 @@ TEST(Distributed, KilledRankMakesTheOtherExitWithAClearError) {
   const int port = free_port();
   const std::string cmd = std::string(UNROLL_EXE) + " train --config " + config;
   const double timeout_s = 30;
-  // Rank 1 (started without `timeout`, so that $! is the rank itself) is killed with SIGKILL once rank 0
-  // has logged a few steps.
-  const std::string script =
-      "( " + torchrun_env(0, 2, port, timeout_s) + "timeout -k 5 120 " + cmd + " > " + dir +
-      "/rank0.log 2>&1; echo $? > " + dir + "/rank0.rc; date +%s.%N > " + dir + "/rank0.end ) & " +
-      torchrun_env(1, 2, port, timeout_s) + cmd + " > " + dir + "/rank1.log 2>&1 & pid1=$!; " +
-      "for i in $(seq 1200); do [ $(cat " + dir + "/long/train_log.csv 2>/dev/null | wc -l) -ge 4 ] && break; " +
-      "sleep 0.1; done; kill -9 $pid1; date +%s.%N > " + dir + "/killed; wait";
-  std::string out;
-  test::run_command(kCd + "bash -c '" + script + "'", &out);
-  const std::string log0 = read_file(dir + "/rank0.log");
-  int rc0 = -1;
-  std::ifstream(dir + "/rank0.rc") >> rc0;
-  double killed = 0, ended = 0;
-  std::ifstream(dir + "/killed") >> killed;
-  std::ifstream(dir + "/rank0.end") >> ended;
+  const Disturbed run = disturb_rank1(dir, cmd, port, timeout_s, "-9");
+  const std::string& log0 = run.log0;
+  const int rc0 = run.rc0;
+  const double killed = run.disturbed, ended = run.ended;
+  const std::string& out = run.out;
   EXPECT_EQ(rc0, 1) << log0;
   EXPECT_NE(log0.find("error: distributed: rank 0 of 2"), std::string::npos) << log0;
   EXPECT_NE(log0.find("rank 1 is gone"), std::string::npos) << log0;
@@ -246,21 +258,11 @@ TEST(Distributed, HungRankMakesTheOtherExitAfterTheTimeout) {
   const int port = free_port();
   const std::string cmd = std::string(UNROLL_EXE) + " train --config " + config;
   const double timeout_s = 5;
-  const std::string script =
-      "( " + torchrun_env(0, 2, port, timeout_s) + "timeout -k 5 120 " + cmd + " > " + dir +
-      "/rank0.log 2>&1; echo $? > " + dir + "/rank0.rc; date +%s.%N > " + dir + "/rank0.end ) & " +
-      torchrun_env(1, 2, port, timeout_s) + cmd + " > " + dir + "/rank1.log 2>&1 & pid1=$!; " +
-      "for i in $(seq 1200); do [ $(cat " + dir + "/long/train_log.csv 2>/dev/null | wc -l) -ge 4 ] && break; " +
-      "sleep 0.1; done; kill -STOP $pid1; date +%s.%N > " + dir + "/stopped; " +
-      "for i in $(seq 600); do [ -e " + dir + "/rank0.end ] && break; sleep 0.1; done; kill -9 $pid1; wait";
-  std::string out;
-  test::run_command(kCd + "bash -c '" + script + "'", &out);
-  const std::string log0 = read_file(dir + "/rank0.log");
-  int rc0 = -1;
-  std::ifstream(dir + "/rank0.rc") >> rc0;
-  double stopped = 0, ended = 0;
-  std::ifstream(dir + "/stopped") >> stopped;
-  std::ifstream(dir + "/rank0.end") >> ended;
+  const Disturbed run = disturb_rank1(dir, cmd, port, timeout_s, "-STOP");
+  const std::string& log0 = run.log0;
+  const int rc0 = run.rc0;
+  const double stopped = run.disturbed, ended = run.ended;
+  const std::string& out = run.out;
   EXPECT_EQ(rc0, 1) << log0;
   EXPECT_NE(log0.find("error: distributed: rank 0 of 2"), std::string::npos) << log0;
   EXPECT_NE(log0.find("rank 1 did not answer within UNROLL_DIST_TIMEOUT = 5 s"), std::string::npos) << log0;
