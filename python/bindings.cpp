@@ -190,6 +190,7 @@ torch::Tensor deblur(const DeblurArgs& a) {
                  "' is blind and takes none");
     estimate = parse_kernel_source(source);
   } else if (!a.kernel.is_none()) {
+    UNROLL_CHECK(m.needs_kernel, "'", m.name, "' is blind: it finds the kernel itself and takes no kernel");
     req.kernel = kernel_arg(a.kernel.cast<torch::Tensor>(), req.blurred, "kernel");
   }
   UNROLL_CHECK(estimate || a.kernel_size == 0, "kernel_size needs kernel='estimate' or 'estimate-local'");

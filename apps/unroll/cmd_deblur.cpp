@@ -87,7 +87,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
     UNROLL_CHECK(m.needs_kernel, "--kernel ", kernel_path, " estimates a kernel for a non-blind method; '", method,
                  "' is blind and takes none (drop --kernel)");
   } else {
-    UNROLL_CHECK(save_kernel.empty(), "--save-kernel needs --kernel estimate or estimate-local");
+    UNROLL_CHECK(save_kernel.empty() || !m.needs_kernel, "--save-kernel needs --kernel estimate or estimate-local, or a "
+                 "blind method that estimates a kernel");
     for (const char* o : {"grid", "dark-channel"})
       UNROLL_CHECK(!vm.count(o) || vm[o].defaulted(), "--", o, " needs --kernel estimate or estimate-local");
     UNROLL_CHECK(vm["kernel-size"].as<int64_t>() == 0, "--kernel-size needs --kernel estimate or estimate-local");
@@ -100,6 +101,8 @@ int cmd_deblur(const std::vector<std::string>& args) {
   } else {
     reject_rotation_options(vm, "--blur uniform");
     UNROLL_CHECK(!m.needs_kernel || !kernel_path.empty(), "method '", method, "' needs a kernel (--kernel)");
+    UNROLL_CHECK(m.needs_kernel || kernel_path.empty(), "method '", method,
+                 "' is blind: it finds the kernel itself and takes no --kernel (use a non-blind method with a kernel)");
   }
   UNROLL_CHECK(bits == 8 || bits == 16 || bits == 32, "--bits must be 8, 16 or 32, got ", bits);
   if (vm.count("noise")) check_noise255(noise255);
@@ -200,6 +203,14 @@ int cmd_deblur(const std::vector<std::string>& args) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (progress) progress->finish();
   write_image(output, result.image.cpu(), bits);
+  if (!estimated && !save_kernel.empty()) {
+    UNROLL_CHECK(result.kernel.defined(), "--save-kernel: method '", method, "' does not estimate a kernel");
+    EstimatedKernels own;
+    own.kernel = result.kernel.cpu().to(torch::kFloat64);
+    std::cout << "kernel ->";
+    for (const auto& f : save_estimated_kernels(save_kernel, own, req.blurred.cpu())) std::cout << " " << f;
+    std::cout << "\n";
+  }
   if (estimated && !save_kernel.empty()) {
     std::cout << "kernel ->";
     for (const auto& f : save_estimated_kernels(save_kernel, *estimated, req.blurred.cpu())) std::cout << " " << f;

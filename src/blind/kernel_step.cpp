@@ -75,12 +75,15 @@ torch::Tensor kernel_least_squares_support(const torch::Tensor& latent_grad, con
   auto r = torch::roll(autocorr, {size - 1, size - 1}, {1, 2}).narrow(1, 0, lags).narrow(2, 0, lags);
   auto g = gamma.to(rhs.options());
   g = g.dim() == 0 ? g : g.reshape({n, 1, 1, 1});
-  // (T k)(i) = sum_j r(i - j) k(j) on the support: one small convolution per kernel (grouped over N).
-  auto weight = r.unsqueeze(1);  // [N,1,lags,lags]
+  // (T k)(i) = sum_j r(i - j) k(j) on the support: the linear convolution of k with the lag grid r
+  // (r is symmetric, so correlation = convolution), read at rows/columns k-1..2k-2, done by FFT on an
+  // L x L grid, L >= 3k - 2 so nothing wraps: O(L^2 log L) per product instead of the k^2 (2k-1)^2 of a
+  // direct convolution (30x fewer operations for 31x31 kernels).
+  const int64_t fft_side = fast_size(3 * size - 2);
+  auto r_spectrum = rfft2(r.unsqueeze(1), fft_side, fft_side);  // [N,1,L,L/2+1]
   auto apply = [&](const torch::Tensor& k) {
-    auto padded = torch::constant_pad_nd(k, {size - 1, size - 1, size - 1, size - 1});  // [N,1,3k-2,3k-2]
-    auto out = torch::conv2d(padded.transpose(0, 1), weight, torch::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, n).transpose(0, 1);
-    return out + g * k;
+    auto full = irfft2(r_spectrum * rfft2(k, fft_side, fft_side), fft_side, fft_side);
+    return full.narrow(2, size - 1, size).narrow(3, size - 1, size) + g * k;
   };
   auto dot = [](const torch::Tensor& a, const torch::Tensor& b) -> torch::Tensor { return (a * b).sum({1, 2, 3}, true); };
   torch::Tensor k = init.defined() ? as_kernel_batch(init).to(rhs.options()).expand_as(rhs) : torch::zeros_like(rhs);

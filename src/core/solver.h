@@ -28,6 +28,7 @@ struct SolverResult {
   double residual = 0.0;         ///< final relative change (or the solver's own residual, documented there)
   StopReason stop_reason = StopReason::MaxIterations;
   std::string message;           ///< optional detail for the user (e.g. a fallback taken); empty when none
+  torch::Tensor kernel;          ///< the [k,k] kernel a blind method estimated, when it does (else undefined)
 
   /// stop_reason_name(stop_reason), then ": message" when there is one.
   std::string stop_text() const;

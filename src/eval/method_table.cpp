@@ -15,6 +15,7 @@
 #include "core/tensor.h"
 #include "eval/methods.h"
 #include "hqs/pnp.h"
+#include "hqs/blind_unrolled_net.h"
 #include "hqs/unrolled_net.h"
 #include "priors/model_family.h"
 #include "priors/prior.h"
@@ -408,6 +409,74 @@ Method unrolled_method() {
   return m;
 }
 
+// The blind unrolled network (hqs/blind_unrolled_net.h): --weights, else the shipped model.
+std::string unrolled_blind_path(const DeblurRequest& r) {
+  std::string path = r.weights;
+  if (path.empty()) path = shipped_model("unrolled_blind_small.pth");
+  UNROLL_CHECK(!path.empty(), "unrolled-blind: no shipped model (models/unrolled_blind_small.pth) was found; pass "
+                              "--weights");
+  return path;
+}
+
+BlindUnrolledNet cached_blind_unrolled_net(const std::string& path) {
+  return cached<BlindUnrolledNet>("unrolled-blind:" + path, [&] {
+    auto n = load_blind_unrolled_net(path);
+    n->eval();
+    return n;
+  });
+}
+
+// One pass on the request's observation, extended for its boundary (the extension is sized for the
+// network's largest kernel; `taper` blends towards a box blur of that size) and cropped back.
+SolverResult run_unrolled_blind_on(BlindUnrolledNet net, const DeblurRequest& r, const MethodArgs& a) {
+  net->to(r.blurred.device(), r.blurred.scalar_type());
+  net->set_alternate_transforms(a.on("alternate"));
+  net->set_kernel_init(a.on("classical_init") ? KernelInit::Classical : KernelInit::Head);
+  const auto steps = a.given("kernel_steps");
+  net->set_kernel_steps(steps ? static_cast<int>(*steps) : net->recorded_kernel_steps());
+  torch::NoGradGuard no_grad;
+  auto y = as_image_batch(r.blurred);
+  const int64_t k = net->options().kernel_size;
+  const Extended ext = extend_for_deconvolution(y, torch::full({k, k}, 1.0 / double(k * k), y.options()), r.boundary);
+  auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
+  auto out = net->forward(ext.image, sigma);
+  SolverResult res;
+  res.image = ext.crop(out.image);
+  res.kernel = out.kernel[0][0];
+  if (r.blurred.dim() == 3) res.image = res.image.squeeze(0);
+  if (r.blurred.dim() == 2) res.image = res.image.squeeze(0).squeeze(0);
+  res.iterations = net->options().unrolled.iterations;
+  res.stop_reason = StopReason::Network;
+  return res;
+}
+
+Method unrolled_blind_method() {
+  Method m;
+  m.name = "unrolled-blind";
+  m.summary = "Blind deep-unfolding HQS network (kernel head -> per iteration: kernel step, FFT data step, prior): "
+              "needs no kernel; the shipped models/unrolled_blind_small.pth, or a checkpoint from --weights";
+  m.kind = MethodKind::Blind;
+  m.needs_kernel = false;
+  // No `families`: they name Deblur model families for blind methods (method_for_family), and this
+  // network's ResUNet priors are Denoiser ones; its checkpoints carry their own architecture.
+  m.shipped_model = "unrolled_blind_small.pth";
+  m.params = {on_off("alternate", kUnrolledAlternates,
+                     "1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra cost"),
+              within(integer("kernel_steps", -1, "iterations after the first that refine the kernel (-1 = all)"), -1, 63),
+              on_off("classical_init", false,
+                     "1 = start from the classical estimator's kernel (blind/estimate_kernel.h) instead of the "
+                     "kernel head (slower)")};
+  m.params[1].default_value.reset();
+  m.params[1].derived = "the checkpoint's (all iterations after the first for the shipped model)";
+  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
+    auto net = cached_blind_unrolled_net(unrolled_blind_path(r));
+    return on_model_channels("unrolled-blind", r, net->channels(),
+                             [&](const DeblurRequest& q) { return run_unrolled_blind_on(net, q, a); });
+  };
+  m.load = [](const DeblurRequest& r) { cached_blind_unrolled_net(unrolled_blind_path(r)); };
+  return m;
+}
+
 Method usrnet_method() {
   Method m;
   m.name = "usrnet";
@@ -494,7 +563,7 @@ void add_blind_networks(std::vector<Method>& m) {
 
 std::vector<Method> build_method_table() {
   std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
-                           pnp_method(),    unrolled_method(), usrnet_method()};
+                           pnp_method(),    unrolled_method(), usrnet_method(), unrolled_blind_method()};
   add_blind_networks(m);
   // Memory models for tiling (eval/tiling.h): peak resident memory of `unroll deblur` on 384^2 and
   // 768^2 RGB images, measured by `bash bench/measure_memory.sh` (CPU, float32, the shipped models;

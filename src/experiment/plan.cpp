@@ -379,12 +379,15 @@ ExperimentPlan plan_experiment(const std::string& path, const std::string& size_
     v.trained = !task.empty();
     UNROLL_CHECK(v.trained || own.count("method"), what, ": give a method to evaluate, or a task to train");
     UNROLL_CHECK(v.trained || size_variant.empty(), what,
-                 ": per-size training keys need a task (task = unrolled | denoiser | deblur)");
+                 ": per-size training keys need a task (task = unrolled | blind-unrolled | denoiser | deblur)");
     UNROLL_CHECK(v.trained || vtrain.empty(), what, ": training keys (", vtrain.empty() ? "" : vtrain.front().key,
-                 ") need a task (task = unrolled | denoiser | deblur)");
-    UNROLL_CHECK(task.empty() || task == "unrolled" || task == "denoiser" || task == "deblur", what,
-                 ": task must be unrolled, denoiser or deblur, got '", task, "'");
-    v.method.method = own.count("method") ? own["method"] : task == "unrolled" ? "unrolled" : "pnp";
+                 ") need a task (task = unrolled | blind-unrolled | denoiser | deblur)");
+    UNROLL_CHECK(task.empty() || task == "unrolled" || task == "blind-unrolled" || task == "denoiser" || task == "deblur",
+                 what, ": task must be unrolled, blind-unrolled, denoiser or deblur, got '", task, "'");
+    v.method.method = own.count("method")        ? own["method"]
+                      : task == "unrolled"       ? "unrolled"
+                      : task == "blind-unrolled" ? "unrolled-blind"
+                                                 : "pnp";
     v.method.params = parse_params(own["params"], "", what + " params");
     v.method.prior = own["prior"];
     v.method.weights = own["weights"];

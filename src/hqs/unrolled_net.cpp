@@ -105,6 +105,16 @@ torch::Tensor UnrolledNetImpl::check_inputs(const torch::Tensor& y, const torch:
   return s.expand({y.size(0), 1, 1, 1});
 }
 
+torch::Tensor UnrolledNetImpl::prior_step(int k, const torch::Tensor& x, const torch::Tensor& beta) {
+  if (!options_.alternate_transforms) return prior(k)->denoise(x, beta);
+  const int mode = k % 8;
+  return inverse_augment(prior(k)->denoise(augment(x, mode).contiguous(), beta), mode);
+}
+
+torch::Tensor UnrolledNetImpl::hyper(const torch::Tensor& sigma, double sf) {
+  return h_->forward(torch::cat({sigma, torch::full_like(sigma, sf)}, 1));
+}
+
 void UnrolledNetImpl::iterate(const DataStepFn& data_step, torch::Tensor z, UnrolledOutput& out,
                               bool keep_intermediates) {
   const int K = options_.iterations;
@@ -112,12 +122,7 @@ void UnrolledNetImpl::iterate(const DataStepFn& data_step, torch::Tensor z, Unro
     auto alpha = out.hyper.narrow(1, i, 1);
     auto beta = out.hyper.narrow(1, K + i, 1);
     auto x = data_step(z, alpha);
-    if (options_.alternate_transforms) {
-      const int mode = i % 8;
-      z = inverse_augment(prior(i)->denoise(augment(x, mode).contiguous(), beta), mode);
-    } else {
-      z = prior(i)->denoise(x, beta);
-    }
+    z = prior_step(i, x, beta);
     if (keep_intermediates) {
       out.data_steps.push_back(x);
       out.prior_steps.push_back(z);
@@ -130,7 +135,7 @@ UnrolledOutput UnrolledNetImpl::forward_with(const DataStepFn& data_step, const 
                                              const torch::Tensor& sigma, bool keep_intermediates) {
   auto s = check_inputs(y, sigma);
   UnrolledOutput out;
-  out.hyper = h_->forward(torch::cat({s, torch::ones_like(s)}, 1));
+  out.hyper = hyper(s);
   iterate(data_step, y, out, keep_intermediates);
   return out;
 }
@@ -143,7 +148,7 @@ UnrolledOutput UnrolledNetImpl::forward_all(const torch::Tensor& y, const torch:
   check_kernel(k, y.size(0), y.size(2) * sf, y.size(3) * sf, "unrolled net kernel");
 
   UnrolledOutput out;
-  out.hyper = h_->forward(torch::cat({s, torch::full_like(s, static_cast<double>(sf))}, 1));
+  out.hyper = hyper(s, static_cast<double>(sf));
   // Data module, precomputed once per (y, k, sf).
   if (sf == 1) {
     const FourierDataStep deblur(y, k);
@@ -196,6 +201,9 @@ void set_prior_from_state_dict(UnrolledNetOptions& o, const StateDict& state, co
 
 UnrolledNet load_unrolled_net(const std::string& path) {
   const auto state = load_state_dict(path);
+  for (const auto& kv : state)
+    UNROLL_CHECK(kv.first != "g.config", path, ": a blind unrolled network; it runs with --method unrolled-blind "
+                                               "(no kernel)");
   UnrolledNetOptions options;
   try {
     options = unrolled_options_from_state_dict(state);

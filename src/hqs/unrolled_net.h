@@ -99,6 +99,12 @@ class UnrolledNetImpl : public torch::nn::Module {
   void set_alternate_transforms(bool on) { options_.alternate_transforms = on; }
   /// The prior used in iteration k (options().prior_index(k) of the prior_groups priors).
   PriorPtr prior(int k) const;
+  /// Iteration k's prior step z_k = prior(k)([x, beta map]) (with the k mod 8-th transform when
+  /// alternate_transforms); x [N,C,H,W], beta [N,1,1,1].
+  torch::Tensor prior_step(int k, const torch::Tensor& x, const torch::Tensor& beta);
+  /// The hyper-parameters h([sigma, sf]) [N,2K,1,1] for a deblurring pass (sf = 1): channels 0..K-1 the
+  /// data weights alpha_k, K..2K-1 the prior noise levels beta_k; sigma [N,1,1,1].
+  torch::Tensor hyper(const torch::Tensor& sigma, double sf = 1.0);
   /// The same, as the ResUNet it is; throws unroll::Error for a network built with another prior.
   std::shared_ptr<ResUNet> resunet_prior(int k) const;
   /// Image channels the network accepts (0 = any, e.g. a TV prior).

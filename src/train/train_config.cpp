@@ -1,6 +1,7 @@
 #include "train/train_config.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -11,7 +12,10 @@
 #include "core/tensor.h"
 #include "datasets/degrade.h"
 #include "datasets/kernels.h"
+#include "core/checkpoint.h"
+#include "hqs/blind_unrolled_net.h"
 #include "hqs/unrolled_net.h"
+#include "nets/convir.h"
 #include "hqs/warm_start.h"
 #include "priors/model_family.h"
 #include "priors/resunet.h"
@@ -73,6 +77,7 @@ void set_pair_options(const TrainConfig& c, UnrolledTrainingOptions& o) {
   o.trainer = c.trainer;
   o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);  // default ranges fitted to the size
   o.motion_fraction = c.motion_fraction;
+  o.defocus_fraction = c.defocus_fraction;
   o.sigma_max = c.sigma_max255 / 255.0;
   o.val_sigma = c.val_sigma255 / 255.0;
   o.blur = parse_blur_mode(c.blur);
@@ -187,9 +192,30 @@ bool is_train_config_key(const std::string& key) {
 void finish_train_config(TrainConfig& c) {
   const std::string& source = c.source;
   auto defaulted = [&](const char* key) { return !c.is_given(key); };
-  UNROLL_CHECK(c.is_given("experiment.task"), source, ": experiment.task is required (denoiser, unrolled or deblur)");
-  UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled" || c.task == "deblur", source,
-               ": experiment.task must be denoiser, unrolled or deblur, got '", c.task, "'");
+  UNROLL_CHECK(c.is_given("experiment.task"), source,
+               ": experiment.task is required (denoiser, unrolled, blind-unrolled or deblur)");
+  UNROLL_CHECK(c.task == "denoiser" || c.task == "unrolled" || c.task == "blind-unrolled" || c.task == "deblur", source,
+               ": experiment.task must be denoiser, unrolled, blind-unrolled or deblur, got '", c.task, "'");
+  const bool unrolled_task = c.task == "unrolled" || c.task == "blind-unrolled";
+  if (c.task != "blind-unrolled") {
+    for (const char* key : {"model.kernel_steps", "train.kernel_loss", "train.deep_supervision"})
+      UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to task blind-unrolled");
+  } else {
+    UNROLL_CHECK(c.kernel_size % 2 == 1 && c.kernel_size >= 3 && c.kernel_size <= 63, source,
+                 ": train.kernel_size must be odd and in 3..63 for task blind-unrolled (the network's kernel side), got ",
+                 c.kernel_size);
+    UNROLL_CHECK(c.kernel_steps >= -1 && c.kernel_steps < c.iterations, source,
+                 ": model.kernel_steps must be in -1..model.iterations - 1, got ", c.kernel_steps);
+    UNROLL_CHECK(std::isfinite(c.kernel_loss) && c.kernel_loss >= 0, source, ": train.kernel_loss must be >= 0, got ",
+                 c.kernel_loss);
+    UNROLL_CHECK(std::isfinite(c.deep_supervision) && c.deep_supervision >= 0, source,
+                 ": train.deep_supervision must be >= 0, got ", c.deep_supervision);
+  }
+  UNROLL_CHECK(std::isfinite(c.defocus_fraction) && c.defocus_fraction >= 0 &&
+                   c.defocus_fraction <= 1 - c.motion_fraction + 1e-12,
+               source, ": train.defocus_fraction must be in [0, 1 - train.motion_fraction], got ", c.defocus_fraction);
+  UNROLL_CHECK(c.task != "denoiser" || defaulted("train.defocus_fraction"), source,
+               ": train.defocus_fraction applies to tasks unrolled, blind-unrolled and deblur");
   try {
     parse_device(c.device);
   } catch (const Error& e) {
@@ -245,9 +271,10 @@ void finish_train_config(TrainConfig& c) {
   } catch (const Error& e) {
     fail(source, ": train.loss: ", e.what());
   }
-  UNROLL_CHECK(c.init_prior.empty() || c.task == "unrolled", source, ": model.init_prior applies to task unrolled");
-  UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur" || c.task == "unrolled", source,
-               ": model.init_weights applies to tasks deblur and unrolled");
+  UNROLL_CHECK(c.init_prior.empty() || unrolled_task, source,
+               ": model.init_prior applies to tasks unrolled and blind-unrolled");
+  UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur" || unrolled_task, source,
+               ": model.init_weights applies to tasks deblur, unrolled and blind-unrolled");
   UNROLL_CHECK(c.init_prior.empty() || c.init_weights.empty(), source,
                ": model.init_prior and model.init_weights exclude each other");
   auto architecture_from = [&](const char* init, std::initializer_list<const char*> keys) {
@@ -258,7 +285,7 @@ void finish_train_config(TrainConfig& c) {
   if (!c.init_prior.empty()) {
     architecture_from("model.init_prior", {"model.nc", "model.nb", "model.global_residual", "model.family"});
   }
-  if (c.task == "unrolled" && !c.init_weights.empty()) {
+  if (unrolled_task && !c.init_weights.empty()) {
     architecture_from("model.init_weights", {"model.nb", "model.global_residual", "model.family",
                                              "model.iterations", "model.hyper_channels"});
   }
@@ -313,6 +340,35 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
     PriorPtr prior = family.make_prior(model_build(c, family));
     prior->to(device);
     return train_denoiser(prior, train_set, val_set, denoiser_options(c), resume);
+  }
+  if (c.task == "blind-unrolled") {
+    BlindUnrolledTrainingOptions o;
+    set_pair_options(c, o);
+    o.kernel_loss = c.kernel_loss;
+    o.deep_supervision = c.deep_supervision;
+    BlindUnrolledNet model{nullptr};
+    if (!c.init_weights.empty() && is_blind_unrolled_state(load_state_dict(c.init_weights))) {
+      model = load_blind_unrolled_net(c.init_weights);
+      UNROLL_CHECK(model->options().kernel_size == c.kernel_size, c.source, ": train.kernel_size (", c.kernel_size,
+                   ") differs from the kernel side of ", c.init_weights, " (", model->options().kernel_size, ")");
+      if (c.is_given("model.kernel_steps")) model->set_kernel_steps(static_cast<int>(c.kernel_steps), /*persist=*/true);
+      std::cout << "blind unrolled network: starting from " << c.init_weights << "\n";
+    } else {
+      BlindUnrolledNetOptions bo;
+      bo.kernel_size = c.kernel_size;
+      bo.kernel_steps = static_cast<int>(c.kernel_steps);
+      try {
+        model = blind_from_unrolled(build_unrolled(c), bo);
+      } catch (const Error& e) {
+        fail(c.source, ": ", e.what());
+      }
+      std::cout << "blind unrolled network: " << model->options().unrolled.iterations << " iterations, "
+                << model->options().effective_kernel_steps() << " kernel steps, " << c.kernel_size << "x"
+                << c.kernel_size << " kernels; new kernel head\n";
+    }
+    std::cout << module_parameter_count(*model) << " parameters\n";
+    model->to(device);
+    return train_blind_unrolled(model, train_set, val_set, o, resume);
   }
   UnrolledNet model = build_unrolled(c);
   model->to(device);

@@ -34,6 +34,8 @@ struct TrainConfig {
   int64_t base_channel = 32;  ///< model.base_channel (ConvIR, task deblur)
   bool global_residual = true, zero_init_outputs = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;
+  double defocus_fraction = 0, kernel_loss = 0.05, deep_supervision = 0.1;  ///< train.* (blind-unrolled)
+  int64_t kernel_steps = -1;  ///< model.kernel_steps (blind-unrolled)
   TrainerOptions trainer;     ///< train.* (trainer.out_dir follows train.out)
   std::set<std::string> given;  ///< the keys whose value the source set (the rest hold their defaults)
 
@@ -51,7 +53,9 @@ template <class Visit>
 void visit_train_config(TrainConfig& c, Visit&& visit) {
   TrainerOptions& t = c.trainer;
   visit("experiment.name", c.name, "free text");
-  visit("experiment.task", c.task, "denoiser | unrolled | deblur (end-to-end network)");
+  visit("experiment.task", c.task,
+        "denoiser | unrolled | blind-unrolled (the unrolled network with a kernel head and kernel steps) | deblur "
+        "(end-to-end network)");
   visit("model.family", c.family, model_family_help());
   visit("model.nc", c.nc_text,
         "ResUNet widths of the four scales; with model.init_weights (task unrolled), widths at least the "
@@ -68,6 +72,9 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
         "deblur, ConvIR families from scratch: width of the full-scale stage (widths b, 2b, 4b; a multiple of 8); "
         "every official checkpoint has 32, 16 has about a quarter of the parameters and compute");
   visit("model.iterations", c.iterations, "unrolled: K");
+  visit("model.kernel_steps", c.kernel_steps,
+        "blind-unrolled: iterations 2..1+N run a kernel step (-1 = all after the first; the network's kernel side "
+        "is train.kernel_size, odd)");
   visit("model.hyper_channels", c.hyper, "unrolled: HyPaNet width");
   visit("model.shared_prior", c.shared_prior,
         "unrolled: one prior for all iterations (0 = one per iteration, model.prior_groups = model.iterations)");
@@ -113,6 +120,13 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
   visit("train.val_sigma", c.val_sigma255, "validation noise sigma /255");
   visit("train.kernel_size", c.kernel_size, "unrolled: kernel side");
   visit("train.motion_fraction", c.motion_fraction, "unrolled, deblur: share of motion kernels");
+  visit("train.defocus_fraction", c.defocus_fraction,
+        "unrolled, blind-unrolled, deblur: share of defocus (disk) kernels, at most 1 - train.motion_fraction; the "
+        "rest are Gaussian");
+  visit("train.kernel_loss", c.kernel_loss,
+        "blind-unrolled: weight of the shift-tolerant L1 between the predicted and the true kernel (train/training_tasks.h)");
+  visit("train.deep_supervision", c.deep_supervision,
+        "blind-unrolled: weight of the losses of the intermediate images and kernels");
   visit("train.blur", c.blur, "unrolled, deblur: circular (the DPIR protocol) | same | valid (linear blur, for real images)");
   visit("train.multiscale", c.multiscale, "deblur: the loss at every output scale of a multi-scale network (ConvIR)");
   visit("train.gradient_penalty", c.gradient_penalty,

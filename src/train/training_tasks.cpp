@@ -184,6 +184,8 @@ void UnrolledTrainingOptions::validate() const {
                ") must be <= trainer.crop (", trainer.crop, ")");
   UNROLL_CHECK(motion_fraction >= 0 && motion_fraction <= 1, "unrolled training: motion_fraction must be in [0, 1], got ",
                motion_fraction);
+  UNROLL_CHECK(std::isfinite(defocus_fraction) && defocus_fraction >= 0 && defocus_fraction <= 1 - motion_fraction + 1e-12,
+               "unrolled training: defocus_fraction must be in [0, 1 - motion_fraction], got ", defocus_fraction);
   UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max >= 0, "unrolled training: sigma_max must be >= 0, got ", sigma_max);
   UNROLL_CHECK(std::isfinite(val_sigma) && val_sigma >= 0, "unrolled training: val_sigma must be >= 0, got ", val_sigma);
   UNROLL_CHECK(val_crop >= 0, "unrolled training: val_crop must be >= 0 (0 = whole images), got ", val_crop);
@@ -195,7 +197,10 @@ torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, 
   for (int64_t i = 0; i < n; ++i) {
     SeededRng rng(sample_seed(seed, first + i));
     KernelSpec spec = options.kernels;
-    spec.type = rng.uniform() < options.motion_fraction ? KernelType::Motion : KernelType::Gaussian;
+    const double u = rng.uniform();
+    spec.type = u < options.motion_fraction                              ? KernelType::Motion
+                : u < options.motion_fraction + options.defocus_fraction ? KernelType::Defocus
+                                                                         : KernelType::Gaussian;
     ks.push_back(random_kernel(spec, rng.next_seed()).unsqueeze(0).unsqueeze(0));
   }
   return torch::cat(ks, 0);
@@ -358,6 +363,93 @@ TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset>
   auto trainer = make_deblur_trainer(std::move(model), std::move(train_set), std::move(val_set), options);
   if (resume) trainer->resume();
   return trainer->run();
+}
+
+// ------------------------------------------------------------------------------------------------
+// (d) Blind unrolled network
+// ------------------------------------------------------------------------------------------------
+void BlindUnrolledTrainingOptions::validate() const {
+  UnrolledTrainingOptions::validate();
+  UNROLL_CHECK(std::isfinite(kernel_loss) && kernel_loss >= 0, "blind unrolled training: kernel_loss must be >= 0, got ",
+               kernel_loss);
+  UNROLL_CHECK(std::isfinite(deep_supervision) && deep_supervision >= 0,
+               "blind unrolled training: deep_supervision must be >= 0, got ", deep_supervision);
+  UNROLL_CHECK(kernel_shift >= 0 && kernel_shift <= 8, "blind unrolled training: kernel_shift must be in 0..8, got ",
+               kernel_shift);
+}
+
+torch::Tensor shift_tolerant_kernel_loss(const torch::Tensor& kernel, const torch::Tensor& truth, int64_t max_shift) {
+  UNROLL_CHECK(kernel.dim() == 4 && truth.dim() == 4 && kernel.size(0) == truth.size(0) && kernel.size(1) == 1 &&
+                   truth.size(1) == 1,
+               "kernel loss: expected [N,1,k,k] kernels, got ", kernel.sizes(), " and ", truth.sizes());
+  const int64_t k = kernel.size(-1), s = truth.size(-1);
+  UNROLL_CHECK(kernel.size(-2) == k && truth.size(-2) == s && s <= k && (k - s) % 2 == 0,
+               "kernel loss: the true kernel ", truth.sizes(), " must be square and fit the estimate ", kernel.sizes(),
+               " about its centre");
+  const int64_t p = (k - s) / 2 + max_shift, m = max_shift;
+  auto t = torch::constant_pad_nd(truth.to(kernel.options()), {p, p, p, p});
+  auto e = torch::constant_pad_nd(kernel, {m, m, m, m});
+  std::vector<torch::Tensor> per_shift;
+  for (int64_t dy = -m; dy <= m; ++dy)
+    for (int64_t dx = -m; dx <= m; ++dx)
+      per_shift.push_back((e - torch::roll(t, {dy, dx}, {2, 3})).abs().sum({1, 2, 3}));
+  return std::get<0>(torch::stack(per_shift, 1).min(1)).mean();
+}
+
+BatchLoss blind_unrolled_batch_loss(BlindUnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                    const BlindUnrolledTrainingOptions& options) {
+  options.validate();
+  UNROLL_CHECK(!model.is_empty(), "blind unrolled training: model is null");
+  UNROLL_CHECK(options.kernels.size <= model->options().kernel_size, "blind unrolled training: training kernels (",
+               options.kernels.size, ") larger than the network's ", model->options().kernel_size);
+  check_dataset(train_set, "training");
+  auto loss_fn = make_loss(options.loss);
+  return [model, train_set, options, loss_fn](int64_t step) mutable {
+    const auto opts = model_options(*model);
+    auto pair = blurred_training_batch(*train_set, options.trainer, options, step, opts);
+    auto sigma = pair.sigma.to(opts).view({pair.blurred.size(0), 1, 1, 1});
+    // Odd true kernels for the loss (the sampled ones are kernels.size wide; an even size is padded).
+    auto truth = pair.kernel;
+    if (truth.size(-1) % 2 == 0) truth = torch::constant_pad_nd(truth, {0, 1, 0, 1});
+    const bool deep = options.deep_supervision > 0 && model->options().unrolled.iterations > 1;
+    auto out = model->forward(pair.blurred, sigma, deep);
+    auto kernel_term = [&](const torch::Tensor& k) {
+      return options.kernel_loss > 0 ? options.kernel_loss * shift_tolerant_kernel_loss(k, truth, options.kernel_shift)
+                                     : torch::zeros({}, opts);
+    };
+    auto loss = loss_fn(out.image, pair.sharp) + kernel_term(out.kernel) + kernel_term(out.kernels.front());
+    if (deep) {
+      const int K = model->options().unrolled.iterations;
+      torch::Tensor extra = torch::zeros({}, opts);
+      for (int i = 0; i + 1 < K; ++i)
+        extra = extra + loss_fn(out.prior_steps[i], pair.sharp) + kernel_term(out.kernels[i + 1]);
+      loss = loss + options.deep_supervision * extra / static_cast<double>(K - 1);
+    }
+    return loss;
+  };
+}
+
+Validator blind_unrolled_validator(BlindUnrolledNet model, std::shared_ptr<const PairDataset> val_set,
+                                   const BlindUnrolledTrainingOptions& options) {
+  options.validate();
+  check_dataset(val_set, "validation");
+  return [model, val_set, options]() mutable {
+    const auto opts = model_options(*model);
+    auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
+    return blurred_validation_psnr(*val_set, options, opts, [&](const torch::Tensor& y, const torch::Tensor&) {
+      return model->forward(y, sigma).image;
+    });
+  };
+}
+
+TrainResult train_blind_unrolled(BlindUnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                 std::shared_ptr<const PairDataset> val_set, const BlindUnrolledTrainingOptions& options,
+                                 bool resume) {
+  auto loss = blind_unrolled_batch_loss(model, train_set, options);
+  Validator val = val_set ? blind_unrolled_validator(model, val_set, options) : Validator();
+  Trainer trainer(model.ptr(), std::move(loss), options.trainer, std::move(val));
+  if (resume) trainer.resume();
+  return trainer.run();
 }
 
 }  // namespace unroll

@@ -41,6 +41,7 @@
 #include "datasets/degrade.h"
 #include "datasets/kernels.h"
 #include "datasets/pair_dataset.h"
+#include "hqs/blind_unrolled_net.h"
 #include "hqs/unrolled_net.h"
 #include "nets/deblur_net.h"
 #include "priors/prior.h"
@@ -109,6 +110,9 @@ struct UnrolledTrainingOptions {
   /// with probability motion_fraction, Gaussian otherwise. kernels.size must be <= trainer.crop.
   KernelSpec kernels;
   double motion_fraction = 0.5;     ///< in [0,1]
+  /// Share of defocus (disk) kernels, in [0, 1 - motion_fraction]; the rest are Gaussian. Drawn from
+  /// the same uniform number as the motion choice, so 0 leaves every stream as it was.
+  double defocus_fraction = 0;
   double sigma_max = 25.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, >= 0
   BlurMode blur = BlurMode::Circular;
   double val_sigma = 2.55 / 255.0;  ///< validation noise sigma, >= 0
@@ -119,7 +123,7 @@ struct UnrolledTrainingOptions {
 
 /// A deterministic training kernel batch [n,1,k,k] (float64, CPU) for `seed`: kernels first..first+n-1
 /// of the seed's stream, each drawn from its own index's seed (Motion with probability motion_fraction,
-/// else Gaussian).
+/// Defocus with probability defocus_fraction, else Gaussian).
 torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed, int64_t first = 0);
 
 BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
@@ -165,5 +169,39 @@ std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<co
 TrainResult train_deblur_net(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
                              std::shared_ptr<const PairDataset> val_set, const DeblurTrainingOptions& options,
                              bool resume = true);
+
+// ------------------------------------------------------------------------------------------------
+// (d) Blind unrolled network (hqs/blind_unrolled_net.h)
+// ------------------------------------------------------------------------------------------------
+/// (b)'s pairs (the network sees only the blurred image and the true noise level); kernels.size <= the
+/// network's kernel_size. Loss, with L the image loss and D the kernel loss below:
+///   L(z_K) + kernel_loss (D(k_K) + D(k_0))
+///     + deep_supervision * mean over i = 1..K-1 of [L(z_i) + kernel_loss D(k_i)]
+/// D(k) = min over integer shifts s in [-kernel_shift, kernel_shift]^2 of sum |k - shift_s(k_true)|
+/// per sample (the kernel is only defined up to a shift), averaged over the batch; k_true zero-padded
+/// to the network's size about its centre.
+struct BlindUnrolledTrainingOptions : UnrolledTrainingOptions {
+  BlindUnrolledTrainingOptions() {
+    sigma_max = 12.75 / 255.0;
+    blur = BlurMode::Valid;
+  }
+  double kernel_loss = 0.05;      ///< >= 0
+  double deep_supervision = 0.1;  ///< >= 0
+  int64_t kernel_shift = 2;       ///< >= 0
+  void validate() const;
+};
+
+/// D(k) above for kernels [N,1,k,k] and true kernels [N,1,s,s] (s <= k, odd).
+torch::Tensor shift_tolerant_kernel_loss(const torch::Tensor& kernel, const torch::Tensor& truth, int64_t max_shift);
+
+BatchLoss blind_unrolled_batch_loss(BlindUnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                    const BlindUnrolledTrainingOptions& options);
+/// Mean validation PSNR of the blind network (no kernel given) on (b)'s validation pairs.
+Validator blind_unrolled_validator(BlindUnrolledNet model, std::shared_ptr<const PairDataset> val_set,
+                                   const BlindUnrolledTrainingOptions& options);
+/// As train_denoiser; model.pth is the state dict that hqs/blind_unrolled_net.h load_blind_unrolled_net reads.
+TrainResult train_blind_unrolled(BlindUnrolledNet model, std::shared_ptr<const PairDataset> train_set,
+                                 std::shared_ptr<const PairDataset> val_set, const BlindUnrolledTrainingOptions& options,
+                                 bool resume = true);
 
 }  // namespace unroll

@@ -8,8 +8,10 @@
 #include <fstream>
 
 #include "core/fft.h"
+#include "core/checkpoint.h"
 #include "core/kernel.h"
 #include "eval/methods.h"
+#include "hqs/blind_unrolled_net.h"
 #include "io/image_io.h"
 #include "test_util.h"
 
@@ -353,6 +355,51 @@ TEST_F(Cli, EstimateKernelAndDeblurWithIt) {
   expect_error("deblur" + in + " -k " + dir_ + "/true.csv --save-kernel " + dir_ + "/s.png -m admm -o " + dir_ +
                    "/bad.png",
                "--save-kernel needs --kernel estimate");
+  EXPECT_FALSE(fs::exists(dir_ + "/bad.png"));
+}
+
+TEST_F(Cli, BlindUnrolledNetworkNeedsNoKernelAndSavesItsOwn) {
+  // A toy blind network (untrained, 9x9 kernels) from --weights: the CLI path, not the quality.
+  UnrolledNetOptions u;
+  u.iterations = 2;
+  u.hyper_channels = 8;
+  u.prior.in_nc = 4;
+  u.prior.out_nc = 3;
+  u.prior.nc = {8, 8, 16, 16};
+  u.prior.nb = 1;
+  BlindUnrolledNetOptions o;
+  o.unrolled = u;
+  o.kernel_size = 9;
+  o.head_channels = 8;
+  save_blind_unrolled_net(BlindUnrolledNet(o), dir_ + "/blind.pth");
+  const std::string run = "deblur -i " + dir_ + "/blurred.png -m unrolled-blind --weights " + dir_ + "/blind.pth ";
+  auto r = unroll_cli(run + "-o " + dir_ + "/x.png --save-kernel " + dir_ + "/k.png --noise 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_image(dir_ + "/x.png").sizes(), (std::vector<int64_t>{1, 3, 40, 44}));
+  const auto k = read_kernel(dir_ + "/k.csv");
+  EXPECT_EQ(k.sizes(), (std::vector<int64_t>{9, 9}));
+  EXPECT_NEAR(k.sum().item<double>(), 1.0, 1e-5);
+  EXPECT_TRUE(fs::exists(dir_ + "/k.png"));
+  // Grey input through the colour model, and the classical initial kernel.
+  write_image(dir_ + "/grey.png", test::test_image(1, 40, 40));
+  r = unroll_cli("deblur -i " + dir_ + "/grey.png -m unrolled-blind --weights " + dir_ + "/blind.pth -o " + dir_ +
+                 "/g.png --param classical_init=1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_image(dir_ + "/g.png").sizes(), (std::vector<int64_t>{1, 1, 40, 40}));
+
+  expect_error(run + "-k " + dir_ + "/k.csv -o " + dir_ + "/bad.png", "is blind: it finds the kernel itself");
+  expect_error(run + "-o " + dir_ + "/bad.png --param kernel_steps=5", "kernel_steps must be in 0..1");
+  // Checkpoints of the other unrolled network, both ways round.
+  UnrolledNet nonblind(u);
+  save_state_dict(dir_ + "/nonblind.pth", module_state_dict(*nonblind));
+  expect_error("deblur -i " + dir_ + "/blurred.png -m unrolled-blind --weights " + dir_ + "/nonblind.pth -o " + dir_ +
+                   "/bad.png",
+               "not a blind unrolled network");
+  expect_error("deblur -i " + dir_ + "/blurred.png -k " + dir_ + "/k.csv -m unrolled --weights " + dir_ +
+                   "/blind.pth -o " + dir_ + "/bad.png",
+               "--method unrolled-blind");
+  expect_error("deblur -i " + dir_ + "/blurred.png -m convir -k " + dir_ + "/k.csv -o " + dir_ + "/bad.png",
+               "is blind");
   EXPECT_FALSE(fs::exists(dir_ + "/bad.png"));
 }
 

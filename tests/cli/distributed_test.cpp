@@ -194,11 +194,13 @@ struct Disturbed {
 
 Disturbed disturb_rank1(const std::string& dir, const std::string& cmd, int port, double timeout_s,
                         const std::string& signal) {
+  // Rank 1 is disturbed once train_log.csv holds 5 lines: the header and steps 1-4 (log_every = 1), so
+  // at least one checkpoint (checkpoint_every = 2) exists to resume from, however slow the machine.
   const std::string script =
       "( " + torchrun_env(0, 2, port, timeout_s) + "timeout -k 5 120 " + cmd + " > " + dir +
       "/rank0.log 2>&1; echo $? > " + dir + "/rank0.rc; date +%s.%N > " + dir + "/rank0.end ) & " +
       torchrun_env(1, 2, port, timeout_s) + cmd + " > " + dir + "/rank1.log 2>&1 & pid1=$!; " +
-      "for i in $(seq 1200); do [ $(cat " + dir + "/long/train_log.csv 2>/dev/null | wc -l) -ge 4 ] && break; " +
+      "for i in $(seq 1200); do [ $(cat " + dir + "/long/train_log.csv 2>/dev/null | wc -l) -ge 5 ] && break; " +
       "sleep 0.1; done; kill " + signal + " $pid1; date +%s.%N > " + dir + "/disturbed; " +
       "for i in $(seq 600); do [ -e " + dir + "/rank0.end ] && break; sleep 0.1; done; kill -9 $pid1; wait";
   Disturbed d;

@@ -194,7 +194,7 @@ TEST(ExperimentCli, BadConfigsNameTheKeyAndLine) {
        "env.ini:9: variant.a.weights: uses ${UNROLL_TEST_UNSET_VARIABLE}, which is not set"},
       {"method.ini", head + "[eval]\nmethods = wiener,magic\n", "unknown method 'magic'"},
       {"param.ini", head + "[eval]\nmethods = admm\nparams = admm.lambdaa=1\n", "eval.params: admm: unknown parameter 'lambdaa'"},
-      {"task.ini", head + "[variant.a]\ntask = dance\n", "task must be unrolled, denoiser or deblur"},
+      {"task.ini", head + "[variant.a]\ntask = dance\n", "task must be unrolled, blind-unrolled, denoiser or deblur"},
       {"twice.ini", head + "[eval]\nlimit = 1\nlimit = 2\n", "twice.ini:9: eval.limit is already set on line 8"},
       {"data.ini", "[experiment]\nname = x\n[data]\ntest = gopro_typo:/x\n[eval]\nmethods = wiener\n",
        "unsupported dataset"},

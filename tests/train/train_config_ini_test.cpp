@@ -102,7 +102,7 @@ TEST(TrainConfigIni, BadFilesNameTheLineAndTheKey) {
       {"[experiment]\ntask = denoiser\n[train]\nsteps = 3\n\nsteps = 4\n",
        "t.ini:6: train.steps is already set on line 4"},
       {"task = denoiser\n", "t.ini:1: task: unknown key"},
-      {"[experiment]\ntask = dance\n", "t.ini: experiment.task must be denoiser, unrolled or deblur"},
+      {"[experiment]\ntask = dance\n", "t.ini: experiment.task must be denoiser, unrolled, blind-unrolled or deblur"},
       {"[model]\nnb = 1\n", "t.ini: experiment.task is required"},
       {"[experiment]\ntask denoiser\n", "t.ini:2: expected key = value"},
   };

@@ -8,7 +8,9 @@
 #include <string>
 
 #include "core/error.h"
+#include "hqs/blind_unrolled_net.h"
 #include "priors/model_family.h"
+#include "train/training_tasks.h"
 #include "test_util.h"
 
 namespace unroll {
@@ -78,6 +80,55 @@ TEST(TrainConfig, KeysApplyToTheFamiliesThatReadThem) {
     c.given.insert("model.base_channel");
     EXPECT_EQ(test::error_of([&] { finish_train_config(c); }).empty(), f.reads_base_channel);
   }
+}
+
+TEST(TrainConfig, BlindUnrolledTaskKeysAndASmokeRun) {
+  auto error = [](TrainConfig c) { return test::error_of([&] { finish_train_config(c); }); };
+  TrainConfig c = config("blind-unrolled", "resunet");
+  EXPECT_EQ(error(c), "");
+  c.kernel_size = 24;
+  EXPECT_NE(error(c).find("train.kernel_size must be odd and in 3..63 for task blind-unrolled"), std::string::npos);
+  c = config("unrolled", "resunet");
+  c.kernel_steps = 2;
+  c.given.insert("model.kernel_steps");
+  EXPECT_NE(error(c).find("t.ini: model.kernel_steps applies to task blind-unrolled"), std::string::npos);
+  c = config("blind-unrolled", "resunet");
+  c.kernel_steps = 6;  // iterations = 6
+  EXPECT_NE(error(c).find("model.kernel_steps must be in -1..model.iterations - 1"), std::string::npos);
+  c = config("blind-unrolled", "resunet");
+  c.kernel_loss = -1;
+  EXPECT_NE(error(c).find("train.kernel_loss must be >= 0"), std::string::npos);
+  c = config("blind-unrolled", "resunet");
+  c.defocus_fraction = 0.6;  // motion_fraction = 0.5
+  EXPECT_NE(error(c).find("train.defocus_fraction must be in [0, 1 - train.motion_fraction]"), std::string::npos);
+  c = config("denoiser", "resunet");
+  c.deep_supervision = 0.5;
+  c.given.insert("train.deep_supervision");
+  EXPECT_NE(error(c).find("train.deep_supervision applies to task blind-unrolled"), std::string::npos);
+
+  // Two steps from scratch on one image: model.pth is a blind network that loads.
+  c = config("blind-unrolled", "resunet");
+  c.nc_text = "4,4,8,8";
+  c.nb = 1;
+  c.iterations = 2;
+  c.hyper = 8;
+  c.kernel_size = 9;
+  c.defocus_fraction = 0.2;
+  c.trainer.steps = 2;
+  c.trainer.batch = 1;
+  c.trainer.crop = 40;
+  c.trainer.progress = false;
+  c.out_dir = test::temp_dir("blind_unrolled_smoke");
+  c.given.insert({"model.nc", "model.nb", "model.iterations", "model.hyper_channels", "train.kernel_size",
+                  "train.defocus_fraction"});
+  finish_train_config(c);
+  auto images = clean_image_dataset({test::test_image(3, 48, 48, 1)});
+  const TrainResult result = run_train_config(c, images, images, /*resume=*/false);
+  EXPECT_EQ(result.step, 2);
+  EXPECT_TRUE(std::isfinite(result.last_val_psnr));
+  auto net = load_blind_unrolled_net(c.out_dir + "/model.pth");
+  EXPECT_EQ(net->options().kernel_size, 9);
+  EXPECT_EQ(net->options().unrolled.iterations, 2);
 }
 
 }  // namespace
