@@ -41,5 +41,33 @@ TEST(ShippedBlindNetworks, BeatTheirBlurredInputOnMcMaster) {
   }
 }
 
+// The shipped blind unrolled network (models/unrolled_blind_small.pth) on the blind protocol's first
+// four cases (butterfly x Levin kernels 01-04, linear blur, 2.55/255, shift-aligned): measured when
+// shipped (docs/experiments/unrolled_blind_cpu) at 17.54 dB mean. It must keep that floor and not fall
+// below its blurred input (a first CPU run: it barely beats the input, docs/blind.md).
+TEST(ShippedBlindNetworks, UnrolledBlindKeepsItsFloorOnTheBlindProtocol) {
+  const std::string shared = test::shared_dir();
+  if (shared.empty()) GTEST_SKIP() << "../shared not present";
+  if (shipped_model("unrolled_blind_small.pth").empty()) GTEST_SKIP() << "shipped blind unrolled model absent";
+  const auto set = open_eval_source(
+      parse_eval_source("blind:" + shared + "/data/eval/set3c:" + shared + "/data/kernels/levin09"));
+  EvalOptions o;
+  o.progress = false;
+  o.grids = 0;
+  o.limit = 4;
+  const auto report = run_evaluation({set}, {EvalMethod{"", "unrolled-blind", {}, "", ""}}, o);
+  ASSERT_EQ(report.datasets.size(), 1u);
+  const auto& d = report.datasets[0];
+  ASSERT_EQ(d.cases, 4);
+  ASSERT_EQ(d.methods.size(), 1u);
+  const auto& m = d.methods[0];
+  std::cout << "unrolled-blind " << m.psnr << " dB, SSIM " << m.ssim << " (input " << d.input.psnr << " / "
+            << d.input.ssim << ")\n";
+  EXPECT_EQ(m.ok, 4);
+  EXPECT_GE(m.psnr, 17.54 - 0.15);
+  EXPECT_GE(m.psnr, d.input.psnr);
+  EXPECT_GE(m.ssim, d.input.ssim);
+}
+
 }  // namespace
 }  // namespace unroll

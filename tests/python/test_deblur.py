@@ -136,6 +136,7 @@ class Tensors(unittest.TestCase):
             ("boundary", lambda: unroll.deblur(self.y, self.k, "admm", boundary="mirror"), "mirror"),
             ("kernel source", lambda: unroll.deblur(self.y, "guess", "admm"), "'estimate'"),
             ("rotation key", lambda: unroll.deblur(self.y, None, "hqs-tv", rotation={"spin": 3}), "unknown key"),
+            ("kernel for a blind method", lambda: unroll.deblur(self.y, self.k, "convir"), "is blind"),
         ]
         for name, call, pattern in cases:
             with self.subTest(case=name):
