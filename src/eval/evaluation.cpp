@@ -306,8 +306,12 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
             req.weights = m.weights;
             req.prior = m.prior;
             const auto t0 = Clock::now();
+            // Blind methods run without the dataset's kernel; one that can also run with a given kernel
+            // (Method::oracle_kernel) does so below, for the error ratio of its own estimate.
+            DeblurRequest blind_req = req;
+            blind_req.kernel = torch::Tensor();
             auto result = non_blind && estimated ? deblur_with_kernels(m.method, req, m.params, *estimated)
-                                                 : run_method(m.method, req, m.params);
+                                                 : run_method(m.method, non_blind ? req : blind_req, m.params);
             auto x = result.image.detach().to(torch::kCPU, torch::kFloat64);
             r.seconds = seconds_since(t0);
             if (non_blind && estimated) {
@@ -316,6 +320,10 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
                 const auto with_true = run_method(m.method, req, m.params).image.detach().to(torch::kCPU, torch::kFloat64);
                 r.error_ratio = shift_aligned_error_ratio(x, with_true, pair.sharp);
               }
+            }
+            if (!non_blind && find_method(m.method).oracle_kernel && pair.kernel.defined()) {
+              const auto with_true = run_method(m.method, req, m.params).image.detach().to(torch::kCPU, torch::kFloat64);
+              r.error_ratio = shift_aligned_error_ratio(x, with_true, pair.sharp);
             }
             const auto t1 = Clock::now();
             const auto s = score_image(x, pair.sharp, set.metric);

@@ -439,7 +439,21 @@ SolverResult run_unrolled_blind_on(BlindUnrolledNet net, const DeblurRequest& r,
   const int64_t k = net->options().kernel_size;
   const Extended ext = extend_for_deconvolution(y, torch::full({k, k}, 1.0 / double(k * k), y.options()), r.boundary);
   auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
-  auto out = net->forward(ext.image, sigma);
+  BlindUnrolledOutput out;
+  if (r.kernel.defined()) {  // the oracle run (Method::oracle_kernel): the given kernel, no kernel steps
+    auto kernel = as_kernel_batch(r.kernel).to(y.options());
+    // An even side gets a zero row / column at the bottom / right (the centre stays at (h/2, w/2)).
+    kernel = torch::constant_pad_nd(kernel, {0, 1 - kernel.size(3) % 2, 0, 1 - kernel.size(2) % 2});
+    const int64_t side = std::max(kernel.size(2), kernel.size(3));
+    kernel = torch::constant_pad_nd(kernel, {(side - kernel.size(3)) / 2, (side - kernel.size(3)) / 2,
+                                             (side - kernel.size(2)) / 2, (side - kernel.size(2)) / 2});
+    UNROLL_CHECK(side <= k, "unrolled-blind: the oracle kernel (", side, "x", side, ") exceeds the network's ", k, "x",
+                 k, " support");
+    net->set_kernel_steps(0);
+    out = net->forward_with_kernel(ext.image, kernel, sigma);
+  } else {
+    out = net->forward(ext.image, sigma);
+  }
   SolverResult res;
   res.image = ext.crop(out.image);
   res.kernel = out.kernel[0][0];
@@ -457,6 +471,7 @@ Method unrolled_blind_method() {
               "needs no kernel; the shipped models/unrolled_blind_small.pth, or a checkpoint from --weights";
   m.kind = MethodKind::Blind;
   m.needs_kernel = false;
+  m.oracle_kernel = true;
   // No `families`: they name Deblur model families for blind methods (method_for_family), and this
   // network's ResUNet priors are Denoiser ones; its checkpoints carry their own architecture.
   m.shipped_model = "unrolled_blind_small.pth";

@@ -107,6 +107,10 @@ struct Method {
   MethodKind kind = MethodKind::Classical;
   bool needs_kernel = true;       ///< uniform blur needs `kernel` (false: blind)
   bool rotational = false;        ///< also solves DeblurRequest::rotation (the polar data step)
+  /// A blind method that estimates a kernel and, given DeblurRequest::kernel, runs with it as an oracle
+  /// instead (unrolled-blind: the true kernel, no kernel steps). The harness uses that run for Levin's
+  /// error ratio of the method's own kernel; every other blind method ignores a request's kernel.
+  bool oracle_kernel = false;
   /// Model families it runs (priors/model_family.h names: Denoiser families for pnp / unrolled, Deblur
   /// families for the blind networks).
   std::vector<std::string> families;

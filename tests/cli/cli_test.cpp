@@ -387,6 +387,23 @@ TEST_F(Cli, BlindUnrolledNetworkNeedsNoKernelAndSavesItsOwn) {
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(read_image(dir_ + "/g.png").sizes(), (std::vector<int64_t>{1, 1, 40, 40}));
 
+  // In the harness, on data with true kernels: the error ratio of its own kernel (against the same
+  // network run with the true kernel and no kernel steps).
+  fs::create_directories(dir_ + "/sharp_in");
+  write_image(dir_ + "/sharp_in/a.png", test::test_image(3, 40, 44, 1));
+  r = unroll_cli("eval --data synthetic:" + dir_ + "/sharp_in,kernels=gaussian,size=9 --methods unrolled-blind "
+                 "--weights unrolled-blind=" + dir_ + "/blind.pth --grids 0 --out " + dir_ + "/report");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string csv = test::read_file(dir_ + "/report/results.csv");
+  const auto row = csv.find(",unrolled-blind,ok,");
+  ASSERT_NE(row, std::string::npos) << csv;
+  const std::string line = csv.substr(row, csv.find('\n', row) - row);
+  // ...,kernel_seconds,error_ratio,error (empty): the field before the last.
+  const std::string upto = line.substr(0, line.rfind(','));
+  const std::string ratio_text = upto.substr(upto.rfind(',') + 1);
+  ASSERT_FALSE(ratio_text.empty()) << line;
+  const double ratio = std::stod(ratio_text);
+  EXPECT_GT(ratio, 0.0) << line;
   expect_error(run + "-k " + dir_ + "/k.csv -o " + dir_ + "/bad.png", "is blind: it finds the kernel itself");
   expect_error(run + "-o " + dir_ + "/bad.png --param kernel_steps=5", "kernel_steps must be in 0..1");
   // Checkpoints of the other unrolled network, both ways round.
