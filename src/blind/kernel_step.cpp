@@ -77,8 +77,8 @@ torch::Tensor kernel_least_squares_support(const torch::Tensor& latent_grad, con
   g = g.dim() == 0 ? g : g.reshape({n, 1, 1, 1});
   // (T k)(i) = sum_j r(i - j) k(j) on the support: the linear convolution of k with the lag grid r
   // (r is symmetric, so correlation = convolution), read at rows/columns k-1..2k-2, done by FFT on an
-  // L x L grid, L >= 3k - 2 so nothing wraps: O(L^2 log L) per product instead of the k^2 (2k-1)^2 of a
-  // direct convolution (30x fewer operations for 31x31 kernels).
+  // L x L grid, L = fast_size(3k - 2) so nothing wraps: O(L^2 log L) per product instead of the
+  // k^2 (2k-1)^2 multiply-adds of a direct convolution (3.6 M for k = 31, L = 96).
   const int64_t fft_side = fast_size(3 * size - 2);
   auto r_spectrum = rfft2(r.unsqueeze(1), fft_side, fft_side);  // [N,1,L,L/2+1]
   auto apply = [&](const torch::Tensor& k) {

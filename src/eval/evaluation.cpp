@@ -293,7 +293,8 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
         r.dataset = set.label;
         r.name = pair.name;
         r.method = m.label;
-        const bool non_blind = find_method(m.method).needs_kernel;
+        const Method& method = find_method(m.method);
+        const bool non_blind = method.needs_kernel;
         if (non_blind && estimating && !estimated) {
           r.status = "failed";
           r.error = "kernel estimate: " + estimate_error;
@@ -321,7 +322,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
                 r.error_ratio = shift_aligned_error_ratio(x, with_true, pair.sharp);
               }
             }
-            if (!non_blind && find_method(m.method).oracle_kernel && pair.kernel.defined()) {
+            if (!non_blind && method.oracle_kernel && pair.kernel.defined()) {
               const auto with_true = run_method(m.method, req, m.params).image.detach().to(torch::kCPU, torch::kFloat64);
               r.error_ratio = shift_aligned_error_ratio(x, with_true, pair.sharp);
             }

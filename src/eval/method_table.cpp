@@ -441,16 +441,8 @@ SolverResult run_unrolled_blind_on(BlindUnrolledNet net, const DeblurRequest& r,
   auto sigma = torch::full({y.size(0), 1, 1, 1}, effective_sigma(r), y.options());
   BlindUnrolledOutput out;
   if (r.kernel.defined()) {  // the oracle run (Method::oracle_kernel): the given kernel, no kernel steps
-    auto kernel = as_kernel_batch(r.kernel).to(y.options());
-    // An even side gets a zero row / column at the bottom / right (the centre stays at (h/2, w/2)).
-    kernel = torch::constant_pad_nd(kernel, {0, 1 - kernel.size(3) % 2, 0, 1 - kernel.size(2) % 2});
-    const int64_t side = std::max(kernel.size(2), kernel.size(3));
-    kernel = torch::constant_pad_nd(kernel, {(side - kernel.size(3)) / 2, (side - kernel.size(3)) / 2,
-                                             (side - kernel.size(2)) / 2, (side - kernel.size(2)) / 2});
-    UNROLL_CHECK(side <= k, "unrolled-blind: the oracle kernel (", side, "x", side, ") exceeds the network's ", k, "x",
-                 k, " support");
     net->set_kernel_steps(0);
-    out = net->forward_with_kernel(ext.image, kernel, sigma);
+    out = net->forward_with_kernel(ext.image, r.kernel, sigma);
   } else {
     out = net->forward(ext.image, sigma);
   }

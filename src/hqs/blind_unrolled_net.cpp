@@ -16,13 +16,16 @@ namespace {
 
 constexpr const char* kConfigKey = "g.config";
 
-/// Zero-pads an odd [N,1,s,s] kernel to [N,1,k,k] about its centre.
-torch::Tensor pad_kernel_to(const torch::Tensor& k, int64_t size) {
-  const int64_t s = k.size(-1);
-  UNROLL_CHECK(k.size(-2) == s && s % 2 == 1 && s <= size, "unrolled-blind: the kernel must be square with an odd side <= ",
-               size, ", got ", k.size(-2), "x", s);
-  const int64_t p = (size - s) / 2;
-  return p == 0 ? k : torch::constant_pad_nd(k, {p, p, p, p});
+/// Zero-pads [N,1,kh,kw] kernels to [N,1,size,size] about their centre (kh/2, kw/2): an even side first
+/// gets a zero row / column at the bottom / right (which keeps that centre), then both sides are padded
+/// symmetrically.
+torch::Tensor pad_kernel_to(torch::Tensor k, int64_t size) {
+  k = torch::constant_pad_nd(k, {0, 1 - k.size(3) % 2, 0, 1 - k.size(2) % 2});
+  const int64_t h = k.size(2), w = k.size(3);
+  UNROLL_CHECK(h <= size && w <= size, "unrolled-blind: the kernel (", w, "x", h, ") exceeds the network's ", size,
+               "x", size, " support");
+  const int64_t ph = (size - h) / 2, pw = (size - w) / 2;
+  return ph == 0 && pw == 0 ? k : torch::constant_pad_nd(k, {pw, pw, ph, ph});
 }
 
 }  // namespace
@@ -218,13 +221,13 @@ bool is_blind_unrolled_state(const StateDict& state) {
 
 BlindUnrolledNet load_blind_unrolled_net(const std::string& path) {
   const auto state = load_state_dict(path);
-  UNROLL_CHECK(is_blind_unrolled_state(state), path, ": not a blind unrolled network (no '", kConfigKey,
+  torch::Tensor config;
+  for (const auto& [name, t] : state)
+    if (name == kConfigKey) config = t;
+  UNROLL_CHECK(config.defined(), path, ": not a blind unrolled network (no '", kConfigKey,
                "' entry); a non-blind unrolled network runs with --method unrolled and a kernel");
   BlindUnrolledNetOptions options;
   try {
-    torch::Tensor config;
-    for (const auto& [name, t] : state)
-      if (name == kConfigKey) config = t;
     UNROLL_CHECK(config.dim() == 1 && config.numel() == 4 && config.is_floating_point(), "'", kConfigKey,
                  "' must hold 4 numbers, got shape ", config.sizes());
     auto c = config.to(torch::kFloat64).contiguous();

@@ -108,8 +108,9 @@ class BlindUnrolledNetImpl : public torch::nn::Module {
   explicit BlindUnrolledNetImpl(const BlindUnrolledNetOptions& options = {});
   /// y [N,C,H,W] (C the priors' channels; H, W >= 2 kernel_size), sigma [N,1,1,1] or a scalar tensor.
   BlindUnrolledOutput forward(const torch::Tensor& y, const torch::Tensor& sigma, bool keep_intermediates = false);
-  /// The same with k_0 = `kernel` ([k,k] or [N,1,k,k], any odd size <= kernel_size is padded) instead of
-  /// the head's: with kernel_steps = 0 exactly the non-blind network on that kernel.
+  /// The same with k_0 = `kernel` ([kh,kw] or [N,1,kh,kw], sides <= kernel_size; zero-padded about its
+  /// centre (kh/2, kw/2), an even side first at the bottom / right) instead of the head's: with
+  /// kernel_steps = 0 exactly the non-blind network on that kernel.
   BlindUnrolledOutput forward_with_kernel(const torch::Tensor& y, const torch::Tensor& kernel,
                                           const torch::Tensor& sigma, bool keep_intermediates = false);
   const BlindUnrolledNetOptions& options() const { return options_; }

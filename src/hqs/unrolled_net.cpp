@@ -3,6 +3,7 @@
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/tensor.h"
+#include "hqs/blind_unrolled_net.h"
 #include "hqs/pnp.h"
 #include "priors/widen.h"
 
@@ -201,9 +202,8 @@ void set_prior_from_state_dict(UnrolledNetOptions& o, const StateDict& state, co
 
 UnrolledNet load_unrolled_net(const std::string& path) {
   const auto state = load_state_dict(path);
-  for (const auto& kv : state)
-    UNROLL_CHECK(kv.first != "g.config", path, ": a blind unrolled network; it runs with --method unrolled-blind "
-                                               "(no kernel)");
+  UNROLL_CHECK(!is_blind_unrolled_state(state), path,
+               ": a blind unrolled network; it runs with --method unrolled-blind (no kernel)");
   UnrolledNetOptions options;
   try {
     options = unrolled_options_from_state_dict(state);
