@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/limits.h"
 #include "core/tensor_geometry.h"
+#include "core/unroll_format.h"
 #include "core/zip_directory.h"
 
 namespace unroll {
@@ -791,6 +792,31 @@ void save_state_dict(const std::string& path, const StateDict& tensors) {
   });
 }
 
+bool written_by_unroll(const StateDict& state, const std::string& what) {
+  for (const auto& [name, t] : state) {
+    if (name != kUnrollFormatKey) continue;
+    UNROLL_CHECK(t.defined() && t.numel() >= 1 && !t.is_floating_point() && t.scalar_type() != torch::kBool, what,
+                 ": '", kUnrollFormatKey, "' must be an integer tensor (Unroll's format marker), got ",
+                 t.defined() ? c10::toString(t.scalar_type()) : "an undefined tensor");
+    return true;
+  }
+  return false;
+}
+
+StateDict with_unroll_marker(StateDict state) {
+  state.erase(std::remove_if(state.begin(), state.end(), [](const auto& e) { return e.first == kUnrollFormatKey; }),
+              state.end());
+  state.emplace_back(kUnrollFormatKey, torch::full({1}, kUnrollFormatVersion, torch::kInt64));
+  return state;
+}
+
+bool is_architecture_flag(const std::string& name) {
+  static const std::string leaf = kGlobalResidualFlag;
+  return name == leaf ||
+         (name.size() > leaf.size() && name.compare(name.size() - leaf.size(), leaf.size(), leaf) == 0 &&
+          name[name.size() - leaf.size() - 1] == '.');
+}
+
 StateDict module_state_dict(const torch::nn::Module& module) {
   StateDict out;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) out.emplace_back(item.key(), item.value());
@@ -802,12 +828,20 @@ void load_into_module(torch::nn::Module& module, const StateDict& state, bool st
   std::unordered_map<std::string, const torch::Tensor*> given;
   for (const auto& [name, t] : state) given.emplace(name, &t);
   auto targets = module_state_dict(module);
-  std::set<std::string> expected;
+  std::set<std::string> expected = {kUnrollFormatKey};  // the marker is never one of the module's tensors
+  const bool marked = written_by_unroll(state, what);
   // Validate everything before copying anything, so a failed load leaves the module untouched.
   for (const auto& [name, target] : targets) {
     expected.insert(name);
     auto it = given.find(name);
     if (it == given.end()) {
+      if (is_architecture_flag(name)) {
+        // Official files never carry Unroll's architecture flags (the module keeps the value its options
+        // gave it); a file Unroll wrote always does.
+        UNROLL_CHECK(!strict || !marked, what, ": missing key '", name, "' (an architecture flag that every file "
+                     "Unroll writes carries; this one has Unroll's format marker, so it was altered or truncated)");
+        continue;
+      }
       UNROLL_CHECK(!strict, what, ": missing key '", name, "' (expected shape ", target.sizes(), "); the checkpoint has ",
                    state.size(), " entries, the model ", targets.size(), " -- is it for another architecture?");
       continue;

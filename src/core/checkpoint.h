@@ -66,7 +66,9 @@ void save_state_dict(const std::string& path, const StateDict& tensors);
 StateDict module_state_dict(const torch::nn::Module& module);
 
 /// Copies tensors into `module`'s parameters and buffers by name (casting to each parameter's dtype
-/// and device). With `strict`, the key sets must match exactly. Shapes must always match. On error
+/// and device). With `strict`, the key sets must match exactly, apart from Unroll's format marker
+/// (never expected) and architecture flags missing from an unmarked, official file (the module keeps
+/// its own value; core/unroll_format.h). Shapes must always match. On error
 /// throws unroll::Error naming the FIRST offending key: a key the module has but `state` lacks
 /// ("missing"), a key `state` has but the module lacks ("unexpected", strict only), or a shape mismatch
 /// (expected vs found shape). `what` (e.g. the file name) prefixes the message.

@@ -5,6 +5,7 @@
 #include "blind/estimate_kernel.h"
 #include "blind/kernel_step.h"
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/fft.h"
@@ -250,7 +251,7 @@ BlindUnrolledNet load_blind_unrolled_net(const std::string& path) {
 }
 
 void save_blind_unrolled_net(const BlindUnrolledNet& net, const std::string& path) {
-  save_state_dict(path, module_state_dict(*net));
+  save_state_dict(path, with_unroll_marker(module_state_dict(*net)));
 }
 
 }  // namespace unroll

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "core/error.h"
 #include "core/tensor.h"
 
@@ -412,6 +413,7 @@ void load_convir_state(ConvIR& model, const std::map<std::string, torch::Tensor>
 void load_convir_state(ConvIR& model, const std::vector<std::pair<std::string, torch::Tensor>>& state) {
   std::map<std::string, torch::Tensor> m;
   for (const auto& kv : state) {
+    if (kv.first == kUnrollFormatKey) continue;  // the marker of a ConvIR Unroll trained (core/unroll_format.h)
     UNROLL_CHECK(m.emplace(kv.first, kv.second).second, "convir: duplicate checkpoint entry '", kv.first, "'");
   }
   load_convir_state(model, m);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "core/error.h"
 
 namespace unroll {
@@ -82,7 +83,7 @@ torch::Tensor DeblurNet::deblur(const torch::Tensor& y) const {
 
 void DeblurNet::save(const std::string& path) const {
   UNROLL_CHECK(defined(), "deblur network: not created");
-  save_state_dict(path, convir_ ? convir_state_dict(convir_) : module_state_dict(*module_));
+  save_state_dict(path, with_unroll_marker(convir_ ? convir_state_dict(convir_) : module_state_dict(*module_)));
 }
 
 }  // namespace unroll

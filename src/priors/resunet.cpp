@@ -100,9 +100,10 @@ ResUNet::ResUNet(const ResUNetOptions& options) : options_(options) {
     register_module(up_names[s], *ups[s]);
   }
   m_tail = register_module("m_tail", conv(nc[0], options_.out_nc, 3, 1, 1, bias));
-  // Official checkpoints have no global residual; Unroll marks its own residual models with a buffer so
-  // the flag travels with the weights (load_resunet reads it back).
-  if (options_.global_residual) register_buffer(kGlobalResidualKey, torch::ones({1}));
+  // Official checkpoints have no global residual and no flag; Unroll's own files carry the flag (1 or 0)
+  // so that it travels with the weights (resunet_options_from_state_dict reads it back, and
+  // load_into_module keeps the value given here when an official file lacks it).
+  register_buffer(kGlobalResidualKey, torch::full({1}, options_.global_residual ? 1.0f : 0.0f));
 }
 
 torch::Tensor ResUNet::forward(const torch::Tensor& x0) {
@@ -170,14 +171,33 @@ ResUNetOptions resunet_options_from_state_dict(const StateDict& state, const std
   o.nc = {head.size(0), weight("m_down1" + down).size(0), weight("m_down2" + down).size(0),
           weight("m_down3" + down).size(0)};
   o.noise_map = true;
-  o.global_residual = by_name.count(prefix + kGlobalResidualKey) > 0;
+  const std::string flag = prefix + kGlobalResidualKey;
+  if (auto it = by_name.find(flag); it != by_name.end()) {
+    const torch::Tensor& f = it->second;
+    UNROLL_CHECK(f.numel() == 1 && f.is_floating_point(), "resunet checkpoint: '", flag,
+                 "' must hold one floating-point value (1 or 0), got ", f.scalar_type(), " ", f.sizes());
+    const double v = f.item<double>();
+    UNROLL_CHECK(v == 0.0 || v == 1.0, "resunet checkpoint: '", flag, "' must be 1 or 0, got ", v);
+    o.global_residual = v == 1.0;
+  } else {
+    // Official files have no flag (and no global residual); a file Unroll wrote always has it.
+    UNROLL_CHECK(!written_by_unroll(state), "resunet checkpoint: missing key '", flag,
+                 "' (every ResUNet Unroll writes records its global residual there; this file carries Unroll's "
+                 "format marker, so it was altered)");
+    o.global_residual = false;
+  }
   o.validate();
   return o;
 }
 
 std::shared_ptr<ResUNet> load_resunet(const std::string& path, ResUNetPadding padding) {
   const auto state = load_state_dict(path);
-  auto options = resunet_options_from_state_dict(state);
+  ResUNetOptions options;
+  try {
+    options = resunet_options_from_state_dict(state);
+  } catch (const Error& e) {
+    fail(path, ": ", e.what());
+  }
   options.padding = padding;
   auto net = std::make_shared<ResUNet>(options);
   load_into_module(*net, state, /*strict=*/true, path);

@@ -32,13 +32,15 @@
 #include <vector>
 
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "priors/prior.h"
 
 namespace unroll {
 
-/// State-dict key of the marker buffer that ResUNets with global_residual = true carry (absent in the
-/// official checkpoints), so that load_resunet() restores the flag.
-inline constexpr const char* kGlobalResidualKey = "global_residual";
+/// State-dict key of the flag buffer every ResUNet built by Unroll carries: 1 with global_residual, 0
+/// without (absent in the official checkpoints; core/unroll_format.h says when its absence is an error).
+/// Files written before the buffer was 0/1 carried it only with global_residual = true (value 1).
+inline constexpr const char* kGlobalResidualKey = kGlobalResidualFlag;
 
 enum class ResUNetPadding {
   Replicate,  ///< replicate-pad bottom/right to a multiple of 8 in forward() (USRNet)

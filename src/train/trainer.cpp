@@ -18,6 +18,7 @@
 
 #include "core/atomic_file.h"
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "core/distributed.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -286,7 +287,7 @@ std::string Trainer::log_path() const {
 
 void Trainer::save_checkpoint() {
   if (options_.out_dir.empty() || !writer_) return;
-  save_state_dict(model_path(), module_state_dict(*model_));
+  save_state_dict(model_path(), with_unroll_marker(module_state_dict(*model_)));
 
   // Model tensors under index keys (archive keys cannot hold PyTorch's dotted names), with the names
   // joined in one string so resume() can check them before touching the model.

@@ -207,6 +207,17 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   expect_error("deblur" + in + k, "output");
   expect_error("deblur" + in + k + " --output " + dir_ + "/out.xyz", "out.xyz");
   expect_error("frobnicate", "unknown command");
+  {
+    // A shipped network (they carry Unroll's format marker) with its global-residual flag removed: it
+    // used to load as the official architecture and restore near-black images (issue 28).
+    const std::string shipped = std::string(UNROLL_SOURCE_DIR) + "/models/denoiser_small.pth";
+    StateDict stripped;
+    for (const auto& e : load_state_dict(shipped))
+      if (e.first != "global_residual") stripped.push_back(e);
+    save_state_dict(dir_ + "/stripped.pth", stripped);
+    expect_error("deblur" + in + k + out + " -m pnp --weights " + dir_ + "/stripped.pth",
+                 dir_ + "/stripped.pth: resunet checkpoint: missing key 'global_residual'");
+  }
   // The FFT environment (core/fft.h) is checked like any other input.
   {
     unroll::Run r;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "test_util.h"
 
 namespace fs = std::filesystem;
@@ -262,6 +263,8 @@ TEST(TrainCli, UnrolledNetworkWidensAndUntiesItsPrior) {
   using torch::indexing::Slice;
   size_t checked = 0;
   for (const auto& [name, t] : wide) {
+    // Unroll's format marker and the prior's global-residual flag (0) are newer than the shipped file.
+    if (name == kUnrollFormatKey || is_architecture_flag(name)) continue;
     std::string source = name;
     if (name.compare(0, 2, "p.") == 0) {
       const int g = std::stoi(name.substr(2, name.find('.', 2) - 2));

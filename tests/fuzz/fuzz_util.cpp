@@ -17,14 +17,22 @@ bool verbose() {
 }
 
 const std::string& scratch_dir() {
-  static const std::string dir = [] {
+  // A pointer (never freed), so the folder's name is still valid whenever the exit handler below runs,
+  // whatever the order of static destructors.
+  static const std::string* dir = [] {
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/unroll-fuzz-XXXXXX";
     if (!mkdtemp(pattern.data())) std::abort();
     set_warning_handler([](const std::string&) {});
-    return pattern;
+    // Removed at a normal exit (a -max_total_time run, the replay driver): each process makes one, and
+    // hundreds were left behind in /tmp. A crash leaves its folder as it was.
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(scratch_dir(), ignored);
+    });
+    return new std::string(pattern);
   }();
-  return dir;
+  return *dir;
 }
 
 std::string write_scratch(const std::string& name, const uint8_t* data, size_t size) {

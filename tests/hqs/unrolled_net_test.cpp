@@ -33,7 +33,9 @@ TEST(UnrolledNet, OfficialConfigurationsHaveUsrnetNamesAndCounts) {
   UnrolledNet tiny(UnrolledNetOptions::usrnet_tiny());
   EXPECT_EQ(count_parameters(*tiny), 590332);  // USRNet README: 0.59M
   auto sd = module_state_dict(*tiny);
-  ASSERT_EQ(sd.size(), 42u);
+  ASSERT_EQ(sd.size(), 42u + 1);  // + the prior's global-residual flag buffer (Unroll's, after the parameters)
+  EXPECT_EQ(sd.back().first, "p.global_residual");
+  sd.pop_back();
   EXPECT_EQ(sd.front().first, "p.m_head.weight");
   EXPECT_EQ(sd[36].first, "h.mlp.0.weight");
   EXPECT_EQ(sd.back().first, "h.mlp.4.bias");

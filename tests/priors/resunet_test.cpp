@@ -4,6 +4,7 @@
 
 #include "core/checkpoint.h"
 #include "core/error.h"
+#include "core/unroll_format.h"
 #include "test_util.h"
 
 namespace unroll {
@@ -27,15 +28,19 @@ ResUNetOptions small_options(bool usrnet_padding) {
 
 TEST(ResUNet, OfficialConfigurationsHaveTheOfficialParameterCounts) {
   // param_counts.txt of the fixtures: DRUNet colour 32,640,960 (64 entries), grey 32,638,656,
-  // fixture drunet_small 1,063,920 (36 entries).
+  // fixture drunet_small 1,063,920 (36 entries). The module has one more entry, last: Unroll's
+  // global-residual flag buffer (0 here; official files lack it and load keeping it).
   ResUNet drunet(ResUNetOptions::drunet(3));
   EXPECT_EQ(count_parameters(drunet), 32640960);
-  EXPECT_EQ(module_state_dict(drunet).size(), 64u);
+  EXPECT_EQ(module_state_dict(drunet).size(), 64u + 1);
   EXPECT_EQ(count_parameters(ResUNet(ResUNetOptions::drunet(1))), 32638656);
   ResUNet small(ResUNetOptions::drunet_small());
   EXPECT_EQ(count_parameters(small), 1063920);
   auto sd = module_state_dict(small);
-  ASSERT_EQ(sd.size(), 36u);
+  ASSERT_EQ(sd.size(), 36u + 1);
+  EXPECT_EQ(sd.back().first, kGlobalResidualKey);
+  EXPECT_EQ(sd.back().second.item<float>(), 0.0f);
+  sd.pop_back();
   EXPECT_EQ(sd[0].first, "m_head.weight");
   EXPECT_EQ(sd[1].first, "m_down1.0.res.0.weight");
   EXPECT_EQ(sd[2].first, "m_down1.0.res.2.weight");
@@ -46,7 +51,7 @@ TEST(ResUNet, OfficialConfigurationsHaveTheOfficialParameterCounts) {
   // bias = true (KAIR's default) adds a bias to every convolution.
   auto with_bias = ResUNetOptions::drunet_small();
   with_bias.bias = true;
-  EXPECT_EQ(module_state_dict(ResUNet(with_bias)).size(), 72u);
+  EXPECT_EQ(module_state_dict(ResUNet(with_bias)).size(), 72u + 1);  // + the flag
 }
 
 TEST(ResUNet, DrunetSmallMatchesTheOfficialFixture) {
@@ -236,6 +241,69 @@ TEST(ResUNet, GlobalResidualFlagTravelsWithTheWeights) {
   ResUNet plain(o);
   save_state_dict(path, module_state_dict(plain));
   EXPECT_FALSE(load_resunet(path)->options().global_residual);
+}
+
+// Issue 28: a denoiser Unroll trained, with its global_residual entry removed, loaded as the official
+// (residual-free) architecture and restored near-black images. Unroll's files now carry a format
+// marker, and in a marked file the missing flag is an error naming the key.
+TEST(ResUNet, AStrippedGlobalResidualFlagIsAnErrorInUnrollsOwnFiles) {
+  ResUNetOptions o = ResUNetOptions::usrnet_tiny();
+  o.nc = {8, 16, 16, 16};
+  o.nb = 1;
+  o.global_residual = true;
+  ResUNet net(o);
+  const std::string dir = test::temp_dir("resunet_stripped");
+  StateDict stripped;
+  for (const auto& e : with_unroll_marker(module_state_dict(net)))
+    if (e.first != kGlobalResidualKey) stripped.push_back(e);
+  save_state_dict(dir + "/stripped.pth", stripped);
+  EXPECT_NE(test::error_of([&] { load_resunet(dir + "/stripped.pth"); }).find("missing key 'global_residual'"),
+            std::string::npos);
+  // The same through a strict module load (the route of every other loader).
+  ResUNet target(o);
+  EXPECT_NE(test::error_of([&] { load_into_module(target, stripped, true, "stripped.pth"); })
+                .find("stripped.pth: missing key 'global_residual'"),
+            std::string::npos);
+
+  // Without the marker the file reads as an official one: no residual (documented; nothing can tell).
+  StateDict official;
+  for (const auto& e : stripped)
+    if (e.first != kUnrollFormatKey) official.push_back(e);
+  save_state_dict(dir + "/official.pth", official);
+  EXPECT_FALSE(load_resunet(dir + "/official.pth")->options().global_residual);
+
+  // Unroll's non-residual networks record the flag as 0, so both values survive a marked round trip.
+  for (bool residual : {true, false}) {
+    o.global_residual = residual;
+    ResUNet m(o);
+    save_state_dict(dir + "/marked.pth", with_unroll_marker(module_state_dict(m)));
+    EXPECT_EQ(load_resunet(dir + "/marked.pth")->options().global_residual, residual);
+  }
+  // A flag that is neither 0 nor 1 is refused.
+  StateDict bad = with_unroll_marker(module_state_dict(net));
+  for (auto& e : bad)
+    if (e.first == kGlobalResidualKey) e.second = torch::full({1}, 0.5f);
+  EXPECT_NE(test::error_of([&] { resunet_options_from_state_dict(bad); }).find("'global_residual' must be 1 or 0"),
+            std::string::npos);
+}
+
+TEST(ResUNet, FilesWrittenBeforeTheFlagWas0Or1StillLoad) {
+  // Before the format marker, only residual networks carried the buffer (value 1), non-residual ones
+  // nothing: both load as they were trained.
+  ResUNetOptions o = ResUNetOptions::usrnet_tiny();
+  o.nc = {8, 16, 16, 16};
+  o.nb = 1;
+  o.global_residual = false;
+  ResUNet plain(o);
+  StateDict old_plain;
+  for (const auto& e : module_state_dict(plain))
+    if (e.first != kGlobalResidualKey) old_plain.push_back(e);
+  ResUNet fresh(o);
+  EXPECT_NO_THROW(load_into_module(fresh, old_plain, true, "old.pth"));
+  EXPECT_FALSE(resunet_options_from_state_dict(old_plain).global_residual);
+  o.global_residual = true;
+  ResUNet residual(o);
+  EXPECT_TRUE(resunet_options_from_state_dict(module_state_dict(residual)).global_residual);
 }
 
 }  // namespace

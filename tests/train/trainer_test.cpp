@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/checkpoint.h"
+#include "core/unroll_format.h"
 #include "core/error.h"
 #include "priors/model_family.h"
 #include "test_util.h"
@@ -223,10 +224,14 @@ TEST(Trainer, CheckpointsAndLogAreWrittenAtomically) {
   EXPECT_EQ(names, (std::vector<std::string>{"model.pth", "resume.pt", "train_log.csv"}))
       << "a temporary file was left behind";
 
-  // model.pth is a state dict with the model's names and exact values.
+  // model.pth is a state dict with the model's names and exact values, then Unroll's format marker
+  // (core/unroll_format.h).
   auto saved = load_state_dict(trainer->model_path());
   auto live = module_state_dict(*model);
-  ASSERT_EQ(saved.size(), live.size());
+  ASSERT_EQ(saved.size(), live.size() + 1);
+  EXPECT_TRUE(written_by_unroll(saved));
+  EXPECT_EQ(saved.back().first, kUnrollFormatKey);
+  saved.pop_back();
   for (size_t i = 0; i < saved.size(); ++i) {
     EXPECT_EQ(saved[i].first, live[i].first);
     EXPECT_TRUE(torch::equal(saved[i].second, live[i].second.cpu())) << saved[i].first;
