@@ -165,7 +165,10 @@ struct DeblurArgs {
   double max_memory = 0;
 };
 
-torch::Tensor deblur(const DeblurArgs& a) {
+/// The restored image (like y) and the kernel the method deconvolved with: the estimate (kernel='estimate':
+/// [k,k]; 'estimate-local': the tile grid [rows, cols, k, k]), a blind method's own estimate (the blind
+/// unrolled network), the given kernel, or None (end-to-end networks, rotational blur).
+std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
   const Method& m = find_method(a.method);
   DeblurRequest req;
   req.blurred = image_arg(a.y, "y");
@@ -201,6 +204,7 @@ torch::Tensor deblur(const DeblurArgs& a) {
     UNROLL_CHECK(a.kernel.is_none(), "kernel does not apply to rotational blur (the blur is the rotation)");
   req.progress = interruptible();
   SolverResult result;
+  torch::Tensor used_kernel = req.kernel;
   {
     py::gil_scoped_release release;
     if (estimate) {
@@ -214,11 +218,17 @@ torch::Tensor deblur(const DeblurArgs& a) {
       const EstimatedKernels k = estimate_kernels(req.blurred, *estimate, o, local);
       for (const auto& w : k.warnings) warn(w);
       result = deblur_with_kernels(m.name, req, params, k);
+      used_kernel = k.grid ? k.grid->kernels.reshape({k.grid->rows, k.grid->cols, k.grid->kernels.size(2),
+                                                       k.grid->kernels.size(3)})
+                           : k.kernel;
     } else {
       result = run_method(m.name, req, params);
+      if (result.kernel.defined()) used_kernel = result.kernel;
     }
   }
-  return like_input(result.image, a.y);
+  py::object kernel = py::none();
+  if (used_kernel.defined()) kernel = py::cast(used_kernel.contiguous());
+  return {like_input(result.image, a.y), kernel};
 }
 
 torch::Tensor estimate_kernel_py(const torch::Tensor& y, int64_t kernel_size, const std::optional<double>& noise,

@@ -47,9 +47,10 @@ def _bytes(value):
 
 
 def deblur(y, kernel=None, method="unrolled", noise=None, *, boundary="liu-jia", weights=None, prior=None,
-           rotation=None, kernel_size=0, grid=None, tile=0, tile_overlap=-1, max_memory=0, **params):
+           rotation=None, kernel_size=0, grid=None, tile=0, tile_overlap=-1, max_memory=0, return_kernel=False,
+           **params):
     """Restores the blurred image ``y`` with a registered method; returns a tensor of y's shape, dtype
-    and device.
+    and device (with return_kernel=True: the pair (image, kernel), see below).
 
     kernel: the blur kernel (a tensor), None for blind methods and rotational blur, or 'estimate' /
         'estimate-local' to estimate it from y first (then deconvolve with ``method``).
@@ -64,12 +65,16 @@ def deblur(y, kernel=None, method="unrolled", noise=None, *, boundary="liu-jia",
     kernel_size: with kernel='estimate' / 'estimate-local': the kernel side, odd (0 = automatic).
     grid: with kernel='estimate-local': (rows, cols) of tiles, each with its own kernel (default (2, 3)).
     tile, tile_overlap, max_memory: tiling, as the CLI's --tile, --tile-overlap, --max-memory.
+    return_kernel: also return the kernel the method deconvolved with (the CLI's --save-kernel): the
+        estimate with kernel='estimate' ([k, k]; 'estimate-local': [rows, cols, k, k]), the blind unrolled
+        network's own, the given one, or None (end-to-end networks, rotational blur).
     **params: the method's parameters (iters=50, lambda=0.003, ...), checked against the registry.
     """
-    return _C.deblur(y, kernel, method, None if noise is None else float(noise), boundary, weights or "",
-                     prior or "", params, rotation, int(kernel_size),
-                     None if grid is None else (int(grid[0]), int(grid[1])), int(tile), int(tile_overlap),
-                     _bytes(max_memory))
+    image, used_kernel = _C.deblur(y, kernel, method, None if noise is None else float(noise), boundary,
+                                   weights or "", prior or "", params, rotation, int(kernel_size),
+                                   None if grid is None else (int(grid[0]), int(grid[1])), int(tile),
+                                   int(tile_overlap), _bytes(max_memory))
+    return (image, used_kernel) if return_kernel else image
 
 
 class Model:

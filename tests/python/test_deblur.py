@@ -233,6 +233,27 @@ class Estimation(TempDirTest):
                 "--bits", "32", "-o", self.path("x.tif"))
         x = unroll.deblur(y, "estimate", "hqs-tv", noise=1.0, kernel_size=17)
         self.assertTrue(torch.equal(x, unroll.read_image(self.path("x.tif"))))
+        # return_kernel: the same image and the CLI's estimate (its --save-kernel).
+        x2, k2 = unroll.deblur(y, "estimate", "hqs-tv", noise=1.0, kernel_size=17, return_kernel=True)
+        self.assertTrue(torch.equal(x2, x))
+        self.assertLess((k2.double() - cli_kernel).abs().max().item(), 1e-7)
+
+    def test_return_kernel_gives_the_kernel_each_method_used(self):
+        _, blurred, kernel = sample_pair(size=96, noise=1.0)
+        x, k = unroll.deblur(blurred, kernel, "wiener", noise=1.0, return_kernel=True)
+        self.assertTrue(torch.equal(k.reshape(kernel.shape).to(kernel.dtype), kernel))
+        x, k = unroll.deblur(blurred, "estimate-local", "wiener", kernel_size=9, grid=(1, 2), noise=1.0,
+                             return_kernel=True)
+        self.assertEqual(tuple(k.shape), (1, 2, 9, 9))
+        self.assertTrue(torch.allclose(k.sum(dim=(2, 3)), torch.ones(1, 2, dtype=k.dtype), atol=1e-5))
+        # The blind unrolled network estimates its own kernel (non-negative, sum 1); ConvIR has none.
+        x, k = unroll.deblur(blurred, None, "unrolled-blind", return_kernel=True)
+        self.assertEqual(x.shape, blurred.shape)
+        self.assertEqual(k.dim(), 2)
+        self.assertGreaterEqual(k.min().item(), 0.0)
+        self.assertAlmostEqual(k.sum().item(), 1.0, places=4)
+        x, k = unroll.deblur(blurred, None, "convir", return_kernel=True)
+        self.assertIsNone(k)
 
     def test_local_estimates_take_a_grid(self):
         _, blurred, _ = sample_pair(size=128, noise=1.0)
