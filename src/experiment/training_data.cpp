@@ -47,7 +47,9 @@ std::shared_ptr<const PairDataset> config_images(const TrainConfig& c, bool trai
   const EvalSource src = image_source(c, train);
   const int64_t limit = train ? c.max_images : c.val_images;
   if (src.kind == EvalSource::Kind::Cifar10) {
-    auto all = std::make_shared<Cifar10Dataset>(cifar10_files(src.path, src.split));
+    CifarOptions co;
+    co.grey = c.grey;
+    auto all = std::make_shared<Cifar10Dataset>(cifar10_files(src.path, src.split), co);
     if (limit <= 0 || limit >= all->size()) return all;
     std::vector<torch::Tensor> images;
     for (int64_t i = 0; i < limit; ++i) images.push_back(all->get(i).sharp[0]);
@@ -56,7 +58,8 @@ std::shared_ptr<const PairDataset> config_images(const TrainConfig& c, bool trai
   auto files = list_image_files(src.path);
   if (limit > 0 && static_cast<int64_t>(files.size()) > limit) files.resize(limit);
   std::vector<torch::Tensor> images;
-  for (const auto& f : files) images.push_back(read_image(f, ImageReadOptions{false, true})[0]);
+  // data.grey: every image as its luminance; otherwise every image as RGB (grey ones replicated).
+  for (const auto& f : files) images.push_back(read_image(f, ImageReadOptions{c.grey, !c.grey})[0]);
   return clean_image_dataset(images);
 }
 

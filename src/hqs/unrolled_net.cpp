@@ -263,6 +263,39 @@ UnrolledNet widen_priors(const UnrolledNet& source, const std::vector<int64_t>& 
   return net;
 }
 
+UnrolledNet grey_from_colour(const UnrolledNet& source) {
+  UnrolledNetOptions o = source->options();
+  UNROLL_CHECK(!o.prior_factory, "grey_from_colour: only ResUNet priors can be converted, this network has a ",
+               source->prior(0)->kind(), " prior");
+  UNROLL_CHECK(o.prior.noise_map && o.prior.out_nc == 3 && o.prior.in_nc == 4, "grey_from_colour: the network ",
+               "must take RGB + a noise map (in_nc 4, out_nc 3), got in_nc ", o.prior.in_nc, ", out_nc ", o.prior.out_nc);
+  o.prior.in_nc = 2;
+  o.prior.out_nc = 1;
+  UnrolledNet net(o);
+  const auto params = source->parameters();
+  if (!params.empty()) net->to(params.front().device(), params.front().scalar_type());
+  const StateDict from = module_state_dict(*source);
+  const std::unordered_map<std::string, torch::Tensor> by_name(from.begin(), from.end());
+  auto ends_with = [](const std::string& s, const std::string& tail) {
+    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  StateDict mapped;
+  for (const auto& [name, target] : module_state_dict(*net)) {
+    auto it = by_name.find(name);
+    UNROLL_CHECK(it != by_name.end(), "grey_from_colour: the colour network has no entry for '", name, "'");
+    torch::Tensor t = it->second;
+    if (ends_with(name, "m_head.weight")) {  // [c0, 3 + 1, kh, kw] -> [c0, 1 + 1, kh, kw]
+      t = torch::cat({t.narrow(1, 0, 3).sum(1, /*keepdim=*/true), t.narrow(1, 3, 1)}, 1);
+    } else if (ends_with(name, "m_tail.weight") || ends_with(name, "m_tail.bias")) {  // [3, ...] -> [1, ...]
+      t = t.mean(0, /*keepdim=*/true);
+    }
+    mapped.emplace_back(name, t);
+  }
+  load_into_module(*net, mapped, /*strict=*/true, "grey_from_colour");
+  net->train(source->is_training());
+  return net;
+}
+
 torch::Tensor upsample_zeros(const torch::Tensor& y, int64_t sf) {
   UNROLL_CHECK(y.dim() == 4, "upsample_zeros: expected [N,C,H,W], got ", y.sizes());
   auto z = torch::zeros({y.size(0), y.size(1), y.size(2) * sf, y.size(3) * sf}, y.options());

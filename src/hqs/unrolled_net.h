@@ -152,6 +152,17 @@ UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups);
 /// on `source`'s device; throws unroll::Error for another prior family or narrower widths.
 UnrolledNet widen_priors(const UnrolledNet& source, const std::vector<int64_t>& nc);
 
+/// The grey version of a colour network `source` (ResUNet priors on 3 channels + noise map): every
+/// prior's first convolution takes one image channel whose weights are the sum of the colour channels'
+/// (the noise-map channel kept), and its last convolution outputs the mean of the colour filters. The
+/// hyper-network and the data step do not depend on the channels. So one iteration on a grey image y
+/// equals the colour network's on (y, y, y) averaged over the channels, at the same sigma (tested); later
+/// iterations only approximate it (the colour network's channels part after its first prior step, the
+/// grey one averages them at every step). The start of a grey fine-tune (train config data.grey = 1 with
+/// model.init_weights a colour network). Returns a
+/// new network on `source`'s device, in its dtype; throws unroll::Error for other priors or channels.
+UnrolledNet grey_from_colour(const UnrolledNet& source);
+
 /// USRNet's super-resolution data module (sf >= 1) as a reusable operator: precomputes the spectra
 /// for (y, kernel, sf) and solves  argmin_x ||(k ⊛ x)↓sf - y||^2 + alpha ||x - z||^2  in closed form.
 class SrDataStep {

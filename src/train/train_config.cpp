@@ -108,6 +108,18 @@ UnrolledNet build_unrolled(const TrainConfig& c) {
       std::cout << "prior groups " << before << " -> " << groups << " (each starts as a copy of the prior of its "
                 << "first iteration)\n";
     }
+    if (c.grey && model->channels() != 1) {
+      try {
+        model = grey_from_colour(model);
+      } catch (const Error& e) {
+        fail(c.source, ": data.grey: ", e.what(), " (", c.init_weights, ")");
+      }
+      std::cout << "grey network from the colour one (each prior's first convolution summed over R, G, B, its last "
+                << "one averaged)\n";
+    }
+    UNROLL_CHECK(model->channels() == (c.grey ? 1 : 3), c.source, ": ", c.init_weights, " is a ",
+                 model->channels(), "-channel network, the training images are ", c.grey ? "grey (data.grey)" : "RGB",
+                 c.grey ? "" : " (set data.grey = 1 to train it on grey images)");
     if (c.is_given("model.nc")) {
       const auto nc = parse_int_list(c.nc_text, "model.nc");
       const auto before = model->options().prior.nc;
@@ -143,6 +155,10 @@ UnrolledNet build_unrolled(const TrainConfig& c) {
   m.prior.nc = parse_int_list(c.nc_text, "model.nc");
   m.prior.nb = c.nb;
   m.prior.global_residual = c.is_given("model.global_residual") && c.global_residual;
+  if (c.grey) {
+    m.prior.in_nc = 2;  // luminance + the noise map
+    m.prior.out_nc = 1;
+  }
   // A family built from ResUNetOptions is the network's own prior (`m.prior`, USRNet-tiny's with the
   // widths above); any other one fills the slot through prior_factory.
   const ModelFamily& family = find_model_family(c.family, ModelRole::Denoiser);
@@ -271,6 +287,9 @@ void finish_train_config(TrainConfig& c) {
   } catch (const Error& e) {
     fail(source, ": train.loss: ", e.what());
   }
+  UNROLL_CHECK(!c.grey || c.task == "unrolled", source, ": data.grey applies to task unrolled");
+  UNROLL_CHECK(!c.grey || c.init_prior.empty(), source,
+               ": data.grey cannot start from model.init_prior (a colour denoiser); use model.init_weights");
   UNROLL_CHECK(c.init_prior.empty() || unrolled_task, source,
                ": model.init_prior applies to tasks unrolled and blind-unrolled");
   UNROLL_CHECK(c.init_weights.empty() || c.task == "deblur" || unrolled_task, source,

@@ -29,6 +29,7 @@ struct TrainConfig {
   std::string name, task, family = "resunet", nc_text = "16,32,64,64", train_dir, val_dir,
       out_dir = "runs/train", loss = "l1", init_prior, init_weights, blur = "circular";
   bool shared_prior = true, multiscale = true;
+  bool grey = false;  ///< data.grey
   int64_t prior_groups = 1;  ///< model.prior_groups, or model.shared_prior = 0 -> model.iterations
   int64_t nb = 2, iterations = 6, hyper = 32, max_images = 0, val_images = 0, kernel_size = 25;
   int64_t base_channel = 32;  ///< model.base_channel (ConvIR, task deblur)
@@ -93,6 +94,9 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
   visit("data.val", c.val_dir, "folder of validation images (optional), or cifar10:DIR[:test|train]");
   visit("data.max_images", c.max_images, "use only the first N training images (0 = all)");
   visit("data.val_images", c.val_images, "use only the first N validation images");
+  visit("data.grey", c.grey,
+        "task unrolled: train a grey network on the images' luminance (ITU-R BT.601); with model.init_weights a "
+        "colour network is converted first (hqs/unrolled_net.h grey_from_colour)");
   visit("train.device", c.device,
         "cpu | cuda[:N]: where the model trains (batches are made on the CPU and moved there; model.pth holds "
         "CPU tensors and resume.pt resumes on any device); `unroll train --device` overrides it");

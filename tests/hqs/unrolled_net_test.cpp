@@ -347,3 +347,40 @@ TEST(UnrolledNet, CudaMatchesCpu) {
 
 }  // namespace
 }  // namespace unroll
+
+namespace unroll {
+namespace {
+
+// Issue 28 (grey variants): the grey network made from a colour one computes, for one iteration, exactly
+// what the colour network computes on (y, y, y), averaged over the channels. Later iterations differ: the
+// colour network's channels part after its first prior step, the grey one averages them at every step.
+TEST(UnrolledNet, GreyFromColourEqualsTheColourNetworkOnReplicatedChannels) {
+  torch::manual_seed(5);
+  auto o = toy_options(1);
+  o.prior.in_nc = 4;
+  o.prior.out_nc = 3;
+  o.prior.global_residual = true;
+  UnrolledNet colour(o);
+  colour->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : colour->parameters()) p.add_(0.05 * torch::randn_like(p));  // the tail is not zero
+  }
+  const auto k = test::test_kernel(5, 1);
+  const auto y = conv_circular(test::test_image(1, 16, 16, 2), k);
+  const auto sigma = torch::scalar_tensor(0.02);
+  torch::NoGradGuard no_grad;
+  const auto reference = colour->forward(y.expand({1, 3, 16, 16}).contiguous(), k, sigma).mean(1, true);
+  UnrolledNet grey = grey_from_colour(colour);
+  EXPECT_EQ(grey->channels(), 1);
+  EXPECT_FALSE(grey->is_training());
+  EXPECT_EQ(grey->options().iterations, 1);
+  const auto out = grey->forward(y, k, sigma);
+  EXPECT_LT(test::max_abs_diff(out, reference), 1e-5);
+  EXPECT_GT(reference.abs().max().item<double>(), 0.1);
+  // Only colour ResUNet networks convert.
+  EXPECT_NE(test::error_of([&] { grey_from_colour(grey); }).find("must take RGB + a noise map"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace unroll

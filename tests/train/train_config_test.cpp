@@ -131,5 +131,65 @@ TEST(TrainConfig, BlindUnrolledTaskKeysAndASmokeRun) {
   EXPECT_EQ(net->options().unrolled.iterations, 2);
 }
 
+
+TEST(TrainConfig, GreyUnrolledNetworksFromScratchAndFromAColourOne) {
+  auto error = [](TrainConfig c) { return test::error_of([&] { finish_train_config(c); }); };
+  TrainConfig c = config("denoiser", "resunet");
+  c.grey = true;
+  EXPECT_NE(error(c).find("t.ini: data.grey applies to task unrolled"), std::string::npos);
+  c = config("unrolled", "resunet");
+  c.grey = true;
+  c.init_prior = "denoiser.pth";
+  EXPECT_NE(error(c).find("data.grey cannot start from model.init_prior"), std::string::npos);
+
+  auto tiny = [](TrainConfig c, const std::string& out) {
+    c.trainer.steps = 2;
+    c.trainer.batch = 1;
+    c.trainer.crop = 32;
+    c.trainer.progress = false;
+    c.out_dir = test::temp_dir(out);
+    finish_train_config(c);
+    return c;
+  };
+  auto grey_images = clean_image_dataset({test::test_image(1, 40, 40, 1)});
+  // From scratch: a 1-channel network.
+  c = config("unrolled", "resunet");
+  c.grey = true;
+  c.nc_text = "4,4,8,8";
+  c.nb = 1;
+  c.iterations = 2;
+  c.hyper = 8;
+  c.given.insert({"model.nc", "model.nb", "model.iterations", "model.hyper_channels", "data.grey"});
+  c = tiny(c, "grey_unrolled_scratch");
+  run_train_config(c, grey_images, grey_images, /*resume=*/false);
+  auto net = load_unrolled_net(c.out_dir + "/model.pth");
+  EXPECT_EQ(net->channels(), 1);
+  // From a colour checkpoint: converted, then trained; a colour checkpoint without data.grey on grey
+  // images, and a grey one on RGB images, are errors naming the cause.
+  c = config("unrolled", "resunet");
+  c.nc_text = "4,4,8,8";
+  c.nb = 1;
+  c.iterations = 2;
+  c.hyper = 8;
+  c.given.insert({"model.nc", "model.nb", "model.iterations", "model.hyper_channels"});
+  c = tiny(c, "grey_unrolled_colour_src");
+  auto colour_images = clean_image_dataset({test::test_image(3, 40, 40, 1)});
+  run_train_config(c, colour_images, colour_images, /*resume=*/false);
+  TrainConfig g = config("unrolled", "resunet");
+  g.grey = true;
+  g.init_weights = c.out_dir + "/model.pth";
+  g.given = {"experiment.task", "data.grey", "model.init_weights"};
+  g = tiny(g, "grey_unrolled_converted");
+  run_train_config(g, grey_images, grey_images, /*resume=*/false);
+  EXPECT_EQ(load_unrolled_net(g.out_dir + "/model.pth")->channels(), 1);
+  TrainConfig wrong = config("unrolled", "resunet");
+  wrong.init_weights = g.out_dir + "/model.pth";
+  wrong.given = {"experiment.task", "model.init_weights"};
+  wrong = tiny(wrong, "grey_unrolled_wrong");
+  EXPECT_NE(test::error_of([&] { run_train_config(wrong, colour_images, colour_images, false); })
+                .find("is a 1-channel network, the training images are RGB"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace unroll
