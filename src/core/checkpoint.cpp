@@ -13,6 +13,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/limits.h"
 #include "core/tensor_geometry.h"
 #include "core/unroll_format.h"
@@ -811,10 +812,7 @@ StateDict with_unroll_marker(StateDict state) {
 }
 
 bool is_architecture_flag(const std::string& name) {
-  static const std::string leaf = kGlobalResidualFlag;
-  return name == leaf ||
-         (name.size() > leaf.size() && name.compare(name.size() - leaf.size(), leaf.size(), leaf) == 0 &&
-          name[name.size() - leaf.size() - 1] == '.');
+  return name == kGlobalResidualFlag || ends_with(name, std::string(".") + kGlobalResidualFlag);
 }
 
 StateDict module_state_dict(const torch::nn::Module& module) {

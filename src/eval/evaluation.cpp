@@ -16,6 +16,7 @@
 
 #include "core/distributed.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/metrics.h"
 #include "eval/blind_deblur.h"
 #include "core/progress.h"
@@ -32,10 +33,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// Small images (CIFAR-10) are enlarged by an integer nearest-neighbour factor so the labels fit.
 torch::Tensor for_display(const torch::Tensor& image) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "datasets/kernels.h"
 #include "datasets/readers.h"
 #include "eval/report.h"
@@ -16,10 +17,6 @@ namespace fs = std::filesystem;
 
 namespace unroll {
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 /// The last path component, ignoring a trailing separator ("a/b/" -> "b").
 std::string base_name(const std::string& path) {

@@ -2,6 +2,7 @@
 
 #include "core/data_step.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/tensor.h"
 #include "hqs/blind_unrolled_net.h"
 #include "hqs/pnp.h"
@@ -276,9 +277,6 @@ UnrolledNet grey_from_colour(const UnrolledNet& source) {
   if (!params.empty()) net->to(params.front().device(), params.front().scalar_type());
   const StateDict from = module_state_dict(*source);
   const std::unordered_map<std::string, torch::Tensor> by_name(from.begin(), from.end());
-  auto ends_with = [](const std::string& s, const std::string& tail) {
-    return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-  };
   StateDict mapped;
   for (const auto& [name, target] : module_state_dict(*net)) {
     auto it = by_name.find(name);

@@ -224,11 +224,17 @@ TEST(ResUNet, CudaMatchesCpu) {
 namespace unroll {
 namespace {
 
-TEST(ResUNet, GlobalResidualFlagTravelsWithTheWeights) {
+// USRNet-tiny's layout at toy widths, for the global-residual flag tests.
+ResUNetOptions tiny_options(bool global_residual) {
   ResUNetOptions o = ResUNetOptions::usrnet_tiny();
   o.nc = {8, 16, 16, 16};
   o.nb = 1;
-  o.global_residual = true;
+  o.global_residual = global_residual;
+  return o;
+}
+
+TEST(ResUNet, GlobalResidualFlagTravelsWithTheWeights) {
+  ResUNetOptions o = tiny_options(/*global_residual=*/true);
   ResUNet net(o);
   net.zero_init_tail();
   const std::string path = test::temp_dir("resunet_residual") + "/m.pth";
@@ -247,10 +253,7 @@ TEST(ResUNet, GlobalResidualFlagTravelsWithTheWeights) {
 // (residual-free) architecture and restored near-black images. Unroll's files now carry a format
 // marker, and in a marked file the missing flag is an error naming the key.
 TEST(ResUNet, AStrippedGlobalResidualFlagIsAnErrorInUnrollsOwnFiles) {
-  ResUNetOptions o = ResUNetOptions::usrnet_tiny();
-  o.nc = {8, 16, 16, 16};
-  o.nb = 1;
-  o.global_residual = true;
+  ResUNetOptions o = tiny_options(/*global_residual=*/true);
   ResUNet net(o);
   const std::string dir = test::temp_dir("resunet_stripped");
   StateDict stripped;
@@ -290,10 +293,7 @@ TEST(ResUNet, AStrippedGlobalResidualFlagIsAnErrorInUnrollsOwnFiles) {
 TEST(ResUNet, FilesWrittenBeforeTheFlagWas0Or1StillLoad) {
   // Before the format marker, only residual networks carried the buffer (value 1), non-residual ones
   // nothing: both load as they were trained.
-  ResUNetOptions o = ResUNetOptions::usrnet_tiny();
-  o.nc = {8, 16, 16, 16};
-  o.nb = 1;
-  o.global_residual = false;
+  ResUNetOptions o = tiny_options(/*global_residual=*/false);
   ResUNet plain(o);
   StateDict old_plain;
   for (const auto& e : module_state_dict(plain))
