@@ -32,6 +32,9 @@ std::string read_file(const std::string& path);
 /// The message of the unroll::Error `f` throws, "" when it throws none.
 std::string error_of(const std::function<void()>& f);
 
+/// The number of parameters (elements) of a module.
+int64_t count_parameters(const torch::nn::Module& module);
+
 /// Max |a - b|.
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
 

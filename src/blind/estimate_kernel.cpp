@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/noise.h"
+#include "core/progress.h"
 #include "core/tensor.h"
 
 namespace unroll {
@@ -76,7 +77,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 int64_t nearest_odd(double v) { return std::max<int64_t>(1, 2 * std::llround((v - 1.0) / 2.0) + 1); }
 

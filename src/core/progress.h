@@ -9,6 +9,11 @@
 
 namespace unroll {
 
+/// Seconds elapsed since `t0` (steady clock).
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 class ProgressLine {
  public:
   /// `label` is printed first; `total` units of work; `min_seconds`: stay silent for runs shorter than this.

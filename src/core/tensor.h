@@ -20,6 +20,9 @@
 
 namespace unroll {
 
+/// pi (std::numbers::pi is C++20).
+inline constexpr double kPi = 3.14159265358979323846;
+
 /// Lifts `[H,W]` or `[C,H,W]` to `[1,1,H,W]` / `[1,C,H,W]`; `[N,C,H,W]` is returned unchanged.
 torch::Tensor as_image_batch(const torch::Tensor& x);
 

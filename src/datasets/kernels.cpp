@@ -8,12 +8,12 @@
 #include "core/enum_names.h"
 #include "core/error.h"
 #include "core/kernel.h"
+#include "core/tensor.h"
 
 namespace unroll {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 constexpr double kMinSigma = 0.25;
 
 torch::TensorOptions f64() { return torch::TensorOptions().dtype(torch::kFloat64); }

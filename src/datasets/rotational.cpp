@@ -11,7 +11,6 @@ namespace unroll {
 
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 int64_t padding_code(WarpPadding p) {
   switch (p) {  // at::grid_sampler's padding_mode codes

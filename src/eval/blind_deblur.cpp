@@ -7,6 +7,7 @@
 #include "core/enum_names.h"
 #include "core/error.h"
 #include "core/noise.h"
+#include "core/progress.h"
 #include "core/tensor.h"
 #include "eval/tiling.h"
 
@@ -18,10 +19,6 @@ const EnumNames<KernelSource>& kernel_source_names() {
                                                                {KernelSource::Estimate, "estimate"},
                                                                {KernelSource::EstimateLocal, "estimate-local"}});
   return names;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 torch::Tensor luminance(const torch::Tensor& y) {

@@ -42,10 +42,6 @@ std::string exposure_label(double seconds) {
   return fixed(seconds, 6) + " s";
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 struct Scored {
   torch::Tensor image;
   double psnr = 0, ssim = 0;

@@ -24,16 +24,16 @@ using namespace unroll;
 namespace {
 
 #ifdef UNROLL_EXE
-const char* kExe = UNROLL_EXE;
+const char* kSynthExe = UNROLL_EXE;
 #else
-const char* kExe = nullptr;
+const char* kSynthExe = nullptr;
 #endif
 
 #define REQUIRE_EXE() \
-  if (!kExe) GTEST_SKIP() << "the unroll binary is not built (UNROLL_BUILD_APPS=OFF)"
+  if (!kSynthExe) GTEST_SKIP() << "the unroll binary is not built (UNROLL_BUILD_APPS=OFF)"
 
 int synth(const std::string& args, std::string* output) {
-  return test::run_command("OMP_NUM_THREADS=1 " + std::string(kExe) + " synth " + args, output);
+  return test::run_command("OMP_NUM_THREADS=1 " + std::string(kSynthExe) + " synth " + args, output);
 }
 
 /// Three sharp images, one of a different size, values kept inside [0.15, 0.85] so that AWGN is not clipped.

@@ -12,7 +12,6 @@
 namespace unroll {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 struct Moments {
   double mx, my;         // centre of mass relative to the kernel centre (x = column, y = row)

@@ -13,7 +13,6 @@
 namespace unroll {
 namespace {
 
-constexpr double kPi = 3.14159265358979323846;
 
 TEST(RotationalBlur, RpmToAngleAndCopyCount) {
   EXPECT_NEAR(rpm_exposure_to_angle(60, 1.0), 2 * kPi, 1e-12);

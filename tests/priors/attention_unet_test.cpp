@@ -14,13 +14,9 @@
 namespace unroll {
 namespace {
 
-int64_t count_parameters(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using test::count_parameters;
 
-AttentionUNetOptions tiny_options() {
+AttentionUNetOptions tiny_attention_options() {
   AttentionUNetOptions o;
   o.channels = 1;
   o.nc = {8, 16};
@@ -40,7 +36,7 @@ void expect_error_naming(const std::function<void()>& f, const std::string& fiel
 
 TEST(AttentionUNet, OddAndTinySizesComeBackTheSameSize) {
   torch::manual_seed(0);
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   o.channels = 3;
   o.nc = {8, 8, 16};  // pads to multiples of 4
   AttentionUNet net(o);
@@ -59,9 +55,9 @@ TEST(AttentionUNet, OddAndTinySizesComeBackTheSameSize) {
 TEST(AttentionUNet, ForwardIsDeterministic) {
   auto x = test::test_image(1, 13, 21);
   torch::manual_seed(3);
-  AttentionUNet a(tiny_options());
+  AttentionUNet a(tiny_attention_options());
   torch::manual_seed(3);
-  AttentionUNet b(tiny_options());
+  AttentionUNet b(tiny_attention_options());
   torch::NoGradGuard no_grad;
   auto ya = a.denoise(x, 0.1);
   EXPECT_TRUE(torch::equal(ya, a.denoise(x, 0.1)));
@@ -72,7 +68,7 @@ TEST(AttentionUNet, ForwardIsDeterministic) {
 
 TEST(AttentionUNet, PerSampleSigmaMatchesSeparateCalls) {
   torch::manual_seed(1);
-  AttentionUNet net(tiny_options());
+  AttentionUNet net(tiny_attention_options());
   torch::NoGradGuard no_grad;
   auto x = torch::cat({test::test_image(1, 9, 10, 1), test::test_image(1, 9, 10, 2)}, 0);
   auto sigma = torch::tensor({0.02f, 0.2f}).reshape({2, 1, 1, 1});
@@ -84,7 +80,7 @@ TEST(AttentionUNet, PerSampleSigmaMatchesSeparateCalls) {
 }
 
 TEST(AttentionUNet, SwitchingAttentionsOffRemovesTheirParameters) {
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   o.nc = {8, 12, 16};
   o.nb = 2;
   o.se_reduction = 4;
@@ -124,7 +120,7 @@ TEST(AttentionUNet, SwitchingAttentionsOffRemovesTheirParameters) {
 
 TEST(AttentionUNet, ZeroTailWithGlobalResidualIsTheIdentity) {
   torch::manual_seed(2);
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   o.channels = 3;
   AttentionUNet net(o);
   auto x = torch::rand({2, 3, 13, 21});
@@ -150,7 +146,7 @@ TEST(AttentionUNet, PositionEncodingIsTheDocumentedSinusoid) {
   EXPECT_NEAR(pe[2 * q][2][4].item<double>(), std::sin(4.0), 1e-12);
   EXPECT_NEAR(pe[3 * q + 1][2][4].item<double>(), std::cos(4.0 * w1), 1e-12);
   // It changes the network's output (same weights, encoding on vs off).
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   torch::manual_seed(4);
   AttentionUNet with(o);
   o.position_encoding = PositionEncoding::None;
@@ -163,7 +159,7 @@ TEST(AttentionUNet, PositionEncodingIsTheDocumentedSinusoid) {
 
 TEST(AttentionUNet, GradientsReachTheFirstConvAndTheAttention) {
   torch::manual_seed(5);
-  AttentionUNet net(tiny_options());
+  AttentionUNet net(tiny_attention_options());
   auto x = test::test_image(1, 9, 11);
   net.denoise(x, 0.1).square().mean().backward();
   auto params = net.named_parameters();
@@ -179,7 +175,7 @@ TEST(AttentionUNet, GradientsReachTheFirstConvAndTheAttention) {
 
 TEST(AttentionUNet, AdamStepsReduceAnL1DenoisingLoss) {
   torch::manual_seed(6);
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   AttentionUNet net(o);
   auto clean = torch::cat({test::test_image(1, 16, 16, 1), test::test_image(1, 16, 16, 2)}, 0);
   auto noisy = clean + 0.1 * torch::randn(clean.sizes());
@@ -236,7 +232,7 @@ TEST(AttentionUNet, WindowedAttentionIsLocalAndSizeIndependent) {
 TEST(AttentionUNet, BadOptionsThrowNamingTheField) {
   auto with = [](const std::function<void(AttentionUNetOptions&)>& edit) {
     return [edit] {
-      auto o = tiny_options();
+      auto o = tiny_attention_options();
       edit(o);
       AttentionUNet net(o);
     };
@@ -254,11 +250,11 @@ TEST(AttentionUNet, BadOptionsThrowNamingTheField) {
                       }),
                       "position_encoding");
   // Heads and the encoding are not checked when self-attention is off.
-  auto o = tiny_options();
+  auto o = tiny_attention_options();
   o.self_attention = false;
   o.heads = 3;
   EXPECT_NO_THROW(AttentionUNet{o});
-  AttentionUNet net(tiny_options());
+  AttentionUNet net(tiny_attention_options());
   expect_error_naming([&] { net.forward(torch::rand({1, 1, 8, 8})); }, "input must be");
 }
 

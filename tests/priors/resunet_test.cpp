@@ -10,11 +10,7 @@
 namespace unroll {
 namespace {
 
-int64_t count_parameters(const torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
+using test::count_parameters;
 
 ResUNetOptions small_options(bool usrnet_padding) {
   ResUNetOptions o;
