@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "core/error.h"
+#include "core/text_input.h"
 
 namespace unroll {
 namespace {
@@ -58,17 +59,7 @@ std::string IniEntry::where() const {
 }
 
 std::vector<IniEntry> parse_ini(std::istream& in, const std::string& source, const IniLimits& limits) {
-  // Read at most max_bytes + 1 so that an oversized (or endless) input stops here, unread.
-  std::string text;
-  std::vector<char> buffer(64 * 1024);
-  while (in && static_cast<int64_t>(text.size()) <= limits.max_bytes) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    text.append(buffer.data(), static_cast<size_t>(in.gcount()));
-  }
-  UNROLL_CHECK(in.eof() || static_cast<int64_t>(text.size()) > limits.max_bytes, source, ": cannot read");
-  UNROLL_CHECK(static_cast<int64_t>(text.size()) <= limits.max_bytes, source, ": larger than ", limits.max_bytes,
-               " bytes, too large for a config file");
-  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);  // a UTF-8 byte-order mark
+  const std::string text = read_bounded_text(in, limits.max_bytes, source, "a config file");
 
   std::vector<IniEntry> entries;
   std::string section;

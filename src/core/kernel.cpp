@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/text_input.h"
 #include "core/tensor.h"
 
 namespace unroll {
@@ -34,7 +35,8 @@ torch::Tensor normalize_kernel(const torch::Tensor& k_in, const std::string& sou
 
 torch::Tensor parse_kernel_text(const std::string& text, const std::string& source) {
   std::vector<std::vector<double>> rows;
-  std::istringstream in(text);
+  // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first number.
+  std::istringstream in(text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? text.substr(3) : text);
   std::string line;
   int line_no = 0;
   for (; std::getline(in, line); ) {
@@ -50,7 +52,7 @@ torch::Tensor parse_kernel_text(const std::string& text, const std::string& sour
     while (ls >> token) {
       char* end = nullptr;
       double v = std::strtod(token.c_str(), &end);
-      UNROLL_CHECK(end && *end == '\0', source, ":", line_no, ": not a number: '", token, "'");
+      UNROLL_CHECK(end && *end == '\0', source, ":", line_no, ": not a number: '", printable(token), "'");
       row.push_back(v);
     }
     if (row.empty()) continue;
@@ -68,11 +70,8 @@ torch::Tensor parse_kernel_text(const std::string& text, const std::string& sour
 }
 
 torch::Tensor read_kernel_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  UNROLL_CHECK(in.good(), path, ": cannot open kernel file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_kernel_text(ss.str(), path);
+  // 64 MB: a 2000 x 2000 kernel at 17 digits per value; real kernels are a few KB.
+  return parse_kernel_text(read_text_file(path, int64_t{64} << 20, "a kernel file"), path);
 }
 
 void write_kernel_text(const std::string& path, const torch::Tensor& k_in) {

@@ -6,6 +6,10 @@
 #include <iterator>
 #include <vector>
 
+#include "core/error.h"
+#include "core/text_input.h"
+#include "core/zip_directory.h"
+
 namespace unroll {
 namespace {
 
@@ -30,17 +34,46 @@ bool starts_with(const Bytes& b, const char* magic, size_t len, size_t at = 0) {
   return b.has(at, len) && std::memcmp(b.p + at, magic, len) == 0;
 }
 
-void png(const Bytes& b, ImageHeader& h) {
+// Chunks: 4-byte length, 4-byte type, data, CRC-32 of type + data; IEND last.
+void png(const Bytes& b, bool whole_file, ImageHeader& h) {
   h.format = "png";
-  if (!b.has(16, 8) || !starts_with(b, "IHDR", 4, 12)) return;
+  if (!b.has(16, 8) || !starts_with(b, "IHDR", 4, 12)) {
+    h.png_damage = "no IHDR chunk after the signature";
+    return;
+  }
   h.width = b.be(16, 4);
   h.height = b.be(20, 4);
+  if (!whole_file) return;
+  size_t at = 8;
+  while (true) {
+    if (!b.has(at, 8)) {
+      h.png_damage = "the file ends before its IEND chunk (truncated)";
+      return;
+    }
+    const uint32_t len = b.be(at, 4);
+    const std::string type(reinterpret_cast<const char*>(b.p + at + 4), 4);
+    const std::string name = detail::concat("chunk '", printable(type), "' at byte ", at);
+    if (len > 0x7FFFFFFFu) {
+      h.png_damage = name + " declares a length over 2^31";
+      return;
+    }
+    if (!b.has(at + 8, size_t{len} + 4)) {
+      h.png_damage = name + " is cut short (truncated file)";
+      return;
+    }
+    if (crc32_of(b.p + at + 4, size_t{len} + 4) != b.be(at + 8 + len, 4)) {
+      h.png_damage = name + " fails its CRC-32 check (damaged file)";
+      return;
+    }
+    at += size_t{len} + 12;
+    if (type == "IEND") return;
+  }
 }
 
 // Walks the marker segments; the size comes from the first start-of-frame. Entropy-coded data after a
 // start-of-scan is skipped byte by byte (0xFF00 is a stuffed byte, 0xFFD0-D7 restart markers); the image
 // is complete when an end-of-image marker is reached, truncated when the bytes run out first.
-void jpeg(const Bytes& b, ImageHeader& h) {
+void jpeg(const Bytes& b, bool whole_file, ImageHeader& h) {
   h.format = "jpeg";
   size_t at = 2;
   bool frame = false;
@@ -67,7 +100,7 @@ void jpeg(const Bytes& b, ImageHeader& h) {
         ++at;
     }
   }
-  h.jpeg_truncated = frame;  // ran out of bytes after a frame header: the picture is cut short
+  h.jpeg_truncated = frame && whole_file;  // ran out of bytes after a frame header: the picture is cut short
 }
 
 void bmp(const Bytes& b, ImageHeader& h) {
@@ -145,13 +178,13 @@ void webp(const Bytes& b, ImageHeader& h) {
 
 }  // namespace
 
-ImageHeader parse_image_header(const unsigned char* data, size_t size) {
+ImageHeader parse_image_header(const unsigned char* data, size_t size, bool whole_file) {
   const Bytes b{data, size};
   ImageHeader h;
   if (starts_with(b, "\x89PNG\r\n\x1a\n", 8)) {
-    png(b, h);
+    png(b, whole_file, h);
   } else if (b.has(0, 3) && b.p[0] == 0xFF && b.p[1] == 0xD8 && b.p[2] == 0xFF) {
-    jpeg(b, h);
+    jpeg(b, whole_file, h);
   } else if (starts_with(b, "BM", 2)) {
     bmp(b, h);
   } else if (starts_with(b, "II*\0", 4) || starts_with(b, "MM\0*", 4)) {
@@ -167,7 +200,8 @@ ImageHeader parse_image_header(const unsigned char* data, size_t size) {
 ImageHeader read_image_header(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return {};
-  // JPEG needs the whole file (its end tells whether it was cut short); the other formats keep their
+  // JPEG and PNG need the whole file (a JPEG's end tells whether it was cut short, a PNG's chunks carry
+  // CRCs); the other formats keep their
   // size in the first bytes (a TIFF's first directory is almost always within them; if not, the size
   // stays unknown and is checked after decoding).
   std::vector<unsigned char> head(64 * 1024);
@@ -176,11 +210,12 @@ ImageHeader read_image_header(const std::string& path) {
   // (Files over 512 MiB skip the check rather than being read twice.)
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
-  if (head.size() >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF && in && !ec &&
-      bytes <= (uintmax_t{512} << 20)) {
+  const bool jpeg = head.size() >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+  const bool png = head.size() >= 8 && std::memcmp(head.data(), "\x89PNG\r\n\x1a\n", 8) == 0;
+  if ((jpeg || png) && in && !ec && bytes <= (uintmax_t{512} << 20)) {
     head.insert(head.end(), std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  return parse_image_header(head.data(), head.size());
+  return parse_image_header(head.data(), head.size(), in.eof());
 }
 
 }  // namespace unroll

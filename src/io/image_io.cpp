@@ -43,6 +43,7 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
   // The size a file declares is checked before decoding (a 100 KB PNG can declare 6000x6000).
   const ImageHeader header = read_image_header(path);
   if (header.width > 0 && header.height > 0) check_image_size(path, header.width, header.height);
+  UNROLL_CHECK(header.png_damage.empty(), path, ": ", header.png_damage);
   if (header.jpeg_truncated)
     warn(path + ": the JPEG data ends before its end-of-image marker (truncated file?); the decoder fills the "
                 "missing part of the picture");

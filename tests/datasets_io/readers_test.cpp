@@ -324,6 +324,33 @@ TEST(ImageFiles, TruncatedJpegWarnsNamingTheFile) {
   EXPECT_NE(warnings[0].find(dir + "/cut.jpg: the JPEG data ends before"), std::string::npos) << warnings[0];
 }
 
+// A PNG cut short or with a damaged byte is refused by its chunk CRCs, in one line naming the chunk
+// (libpng would print its own message and OpenCV return an empty picture).
+TEST(ImageFiles, DamagedPngIsOneErrorNamingTheChunk) {
+  const std::string dir = test::temp_dir("image_png_damage");
+  write_image(dir + "/ok.png", test::test_image(3, 24, 32));
+  std::string bytes;
+  {
+    std::ifstream in(dir + "/ok.png", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  EXPECT_NO_THROW(read_image(dir + "/ok.png"));
+  const size_t idat = bytes.find("IDAT");
+  ASSERT_NE(idat, std::string::npos);
+  std::string flipped = bytes;
+  flipped[idat + 20] = static_cast<char>(flipped[idat + 20] ^ 0x10);
+  std::ofstream(dir + "/flipped.png", std::ios::binary) << flipped;
+  EXPECT_EQ(error_of([&] { read_image(dir + "/flipped.png"); }),
+            dir + "/flipped.png: chunk 'IDAT' at byte " + std::to_string(idat - 4) +
+                " fails its CRC-32 check (damaged file)");
+  std::ofstream(dir + "/cut.png", std::ios::binary) << bytes.substr(0, idat + 30);
+  EXPECT_EQ(error_of([&] { read_image(dir + "/cut.png"); }),
+            dir + "/cut.png: chunk 'IDAT' at byte " + std::to_string(idat - 4) + " is cut short (truncated file)");
+  std::ofstream(dir + "/no_end.png", std::ios::binary) << bytes.substr(0, bytes.size() - 12);
+  EXPECT_EQ(error_of([&] { read_image(dir + "/no_end.png"); }),
+            dir + "/no_end.png: the file ends before its IEND chunk (truncated)");
+}
+
 TEST(ImageFiles, NonFiniteResultsAreNeverWritten) {
   const std::string dir = test::temp_dir("image_write_nan");
   auto x = test::test_image(1, 8, 8);
