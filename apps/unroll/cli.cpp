@@ -19,13 +19,20 @@ bool parse(const std::string& usage, const po::options_description& options, con
   all.add_options()("help,h", "show this help");
   try {
     auto parser = po::command_line_parser(args).options(all);
-    if (positional) parser.positional(*positional);
+    const po::positional_options_description none;  // a stray word is an error, not silently dropped
+    parser.positional(positional ? *positional : none);
     po::store(parser.run(), vm);
     if (vm.count("help")) {
       std::cout << usage << "\n" << all << std::endl;
       return false;
     }
     po::notify(vm);
+  } catch (const po::too_many_positional_options_error&) {
+    // Name the word: parse again, collecting what is left over, to find the first positional one.
+    const auto parsed = po::command_line_parser(args).options(all).allow_unregistered().run();
+    for (const auto& o : parsed.options)
+      if (o.position_key >= 0 && !o.value.empty()) fail("unexpected argument '", o.value.front(), "'");
+    fail("unexpected argument");
   } catch (const po::error& e) {
     fail(e.what());
   }

@@ -75,6 +75,7 @@ int cmd_deblur(const std::vector<std::string>& args) {
   auto device = parse_device(device_name);
   auto dtype = vm["double"].as<bool>() ? torch::kFloat64 : torch::kFloat32;
   check_not_input(output, input, "--output");
+  check_image_output(output, bits, "--output");  // a name no encoder takes fails now, not after the run
   if (!save_kernel.empty()) check_not_input(save_kernel, input, "--save-kernel");
   const Method& m = find_method(method);
   UNROLL_CHECK(blur == "uniform" || blur == "rotational", "--blur must be uniform or rotational, got '", blur, "'");

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "core/error.h"
+#include "core/strings.h"
 #include "io/image_io.h"
 #include "kernel_cli.h"
 
@@ -31,6 +32,7 @@ int cmd_estimate_kernel(const std::vector<std::string>& args) {
     return 0;
   if (vm.count("noise")) check_noise255(noise255);
   check_not_input(output, input, "--output");
+  if (!ends_with(output, ".csv")) check_image_output(output, 8, "--output");
   const auto device = parse_device(device_name);
   const auto y = read_image(input).to(device, torch::kFloat32);
   const KernelSource source = vm.count("grid") ? KernelSource::EstimateLocal : KernelSource::Estimate;

@@ -1,5 +1,6 @@
 #include "kernel_cli.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
@@ -29,6 +30,9 @@ BlindEstimateOptions blind_estimate_options(const KernelEstimateArgs& args, doub
   UNROLL_CHECK(args.kernel_size == 0 || (args.kernel_size >= 3 && args.kernel_size % 2 == 1),
                "--kernel-size must be odd and >= 3 (or 0 = automatic), got ", args.kernel_size);
   o.kernel_size = args.kernel_size;
+  // Checked with or without --grid, so a wrong value never passes unnoticed.
+  UNROLL_CHECK(std::isfinite(args.overlap) && args.overlap >= 0 && args.overlap <= 2,
+               "--overlap must be in [0, 2] (a fraction of the cell), got ", args.overlap);
   o.dark_channel = args.dark_channel;
   if (noise255 >= 0) o.noise_sigma = noise255 / 255.0;
   return o;

@@ -36,6 +36,7 @@ const char* kUsage =
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" || std::string(argv[1]) == "help") {
     std::cout << kUsage;
+    if (argc < 2) std::cerr << "error: no command given (see the list above)" << std::endl;
     return argc < 2 ? 1 : 0;
   }
   unroll::keep_freed_tensor_memory();  // core/tensor.h: reuse freed feature maps instead of page-faulting new ones

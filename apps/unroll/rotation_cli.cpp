@@ -41,6 +41,10 @@ RotationSpec parse_rotation(const po::variables_map& vm, const RotationArgs& arg
     spec.exposure = args.exposure;
     spec.angle = rpm_exposure_to_angle(args.rpm, args.exposure);
   }
+  // Beyond a full turn every point is smeared around its whole circle: nothing is left to restore, and a
+  // value like --rpm 1e30 is a typo, not a camera.
+  UNROLL_CHECK(!spec.angle || *spec.angle <= 2 * M_PI + 1e-9, "the sweep is ", spec.angle.value_or(0) * 180.0 / M_PI,
+               " degrees, more than a full turn (360): check --rpm/--exposure or --angle");
   if (!args.centre.empty()) spec.centre = parse_centre(args.centre);
   spec.mask = args.mask;
   return spec;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -35,6 +37,11 @@ void check_writable_dir(const std::string& dir, const std::string& what) {
   UNROLL_CHECK(fs::is_directory(p, ec), what, ": ", p.string(), " is not a directory, so ", dir, " cannot be created");
   UNROLL_CHECK(::access(p.c_str(), W_OK | X_OK) == 0, what, ": cannot write in ", p.string(),
                " (permission denied or read-only file system)");
+  // access() says yes to root everywhere (and /proc, sysfs refuse new entries to anyone): try it.
+  std::string probe = (p / ".unroll_write_check_XXXXXX").string();
+  UNROLL_CHECK(::mkdtemp(probe.data()) != nullptr, what, ": cannot create anything in ", p.string(), " (",
+               std::strerror(errno), "), so ", dir, " cannot be created");
+  fs::remove(probe, ec);
 }
 
 int remove_stale_temp_files(const std::string& dir, double min_age_s) {

@@ -27,13 +27,29 @@ std::function<void(const std::string&)> set_warning_handler(std::function<void(c
   return previous;
 }
 
+namespace {
+// A library's message (OpenCV's, LibTorch's) can span lines; the error stays one line.
+std::string one_line(const std::string& message) {
+  std::string out;
+  for (char c : message) {
+    if (c == '\n' || c == '\r') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+}  // namespace
+
 int report_errors(const std::function<int()>& body) {
   try {
     return body();
   } catch (const c10::Error& e) {
-    std::cerr << "error: " << e.what_without_backtrace() << std::endl;
+    std::cerr << "error: " << one_line(e.what_without_backtrace()) << std::endl;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << std::endl;
+    std::cerr << "error: " << one_line(e.what()) << std::endl;
   }
   return 1;
 }

@@ -75,7 +75,7 @@ std::vector<IniEntry> parse_ini(std::istream& in, const std::string& source, con
     UNROLL_CHECK(line.find('\0') == std::string::npos, at_line(source, n), ": NUL byte (not a text file?)");
     const auto hash = line.find('#');
     const std::string t = trim(hash == std::string::npos ? line : line.substr(0, hash));
-    if (t.empty()) continue;
+    if (t.empty() || t.front() == ';') continue;  // '#' anywhere, or ';' opening the line (Python's configparser)
     if (t.front() == '[') {
       UNROLL_CHECK(t.back() == ']', at_line(source, n), ": expected [section], got '", shown(t), "'");
       section = trim(t.substr(1, t.size() - 2));

@@ -42,7 +42,8 @@ std::string megabytes(double bytes) {
 }  // namespace
 
 void TileOptions::validate() const {
-  UNROLL_CHECK(tile <= 0 || tile >= 16, "--tile must be >= 16 pixels (0 = automatic, -1 = never), got ", tile);
+  UNROLL_CHECK(tile == 0 || tile == -1 || tile >= 16, "--tile must be >= 16 pixels (0 = automatic, -1 = never), got ",
+               tile);
   UNROLL_CHECK(overlap >= -1, "--tile-overlap must be >= 0 pixels (-1 = automatic), got ", overlap);
   UNROLL_CHECK(std::isfinite(max_memory) && max_memory >= 0, "--max-memory must be >= 0 (0 = half the RAM), got ",
                max_memory);

@@ -1,5 +1,6 @@
 #include "io/image_header.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -38,35 +39,58 @@ bool starts_with(const Bytes& b, const char* magic, size_t len, size_t at = 0) {
 void png(const Bytes& b, bool whole_file, ImageHeader& h) {
   h.format = "png";
   if (!b.has(16, 8) || !starts_with(b, "IHDR", 4, 12)) {
-    h.png_damage = "no IHDR chunk after the signature";
+    h.damage = "no IHDR chunk after the signature";
     return;
   }
   h.width = b.be(16, 4);
   h.height = b.be(20, 4);
   if (!whole_file) return;
+  // IHDR's fields as the PNG specification allows them (libpng prints its own message for others).
+  const unsigned depth = b.p[24], colour = b.p[25];
+  const int channels = colour == 0 ? 1 : colour == 2 ? 3 : colour == 3 ? 1 : colour == 4 ? 2 : colour == 6 ? 4 : 0;
+  const bool depth_ok = colour == 0 ? (depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16)
+                        : colour == 3 ? (depth == 1 || depth == 2 || depth == 4 || depth == 8)
+                                      : (depth == 8 || depth == 16);
+  if (h.width < 1 || h.height < 1 || h.width > 0x7FFFFFFF || h.height > 0x7FFFFFFF) {
+    h.damage = detail::concat("IHDR declares a ", h.width, "x", h.height, " image");
+    return;
+  }
+  if (channels == 0 || !depth_ok || b.p[26] != 0 || b.p[27] != 0 || b.p[28] > 1) {
+    h.damage = detail::concat("IHDR holds an invalid format (colour type ", colour, ", bit depth ", depth, ")");
+    return;
+  }
+  // Deflate packs at most 1032 bytes into one, so image data this short cannot hold the declared size.
+  const double raw = static_cast<double>(h.height) * (1.0 + std::ceil(static_cast<double>(h.width) * channels * depth / 8.0));
+  uint64_t idat = 0;
   size_t at = 8;
   while (true) {
     if (!b.has(at, 8)) {
-      h.png_damage = "the file ends before its IEND chunk (truncated)";
+      h.damage = "the file ends before its IEND chunk (truncated)";
       return;
     }
     const uint32_t len = b.be(at, 4);
     const std::string type(reinterpret_cast<const char*>(b.p + at + 4), 4);
     const std::string name = detail::concat("chunk '", printable(type), "' at byte ", at);
     if (len > 0x7FFFFFFFu) {
-      h.png_damage = name + " declares a length over 2^31";
+      h.damage = name + " declares a length over 2^31";
       return;
     }
     if (!b.has(at + 8, size_t{len} + 4)) {
-      h.png_damage = name + " is cut short (truncated file)";
+      h.damage = name + " is cut short (truncated file)";
       return;
     }
     if (crc32_of(b.p + at + 4, size_t{len} + 4) != b.be(at + 8 + len, 4)) {
-      h.png_damage = name + " fails its CRC-32 check (damaged file)";
+      h.damage = name + " fails its CRC-32 check (damaged file)";
       return;
     }
     at += size_t{len} + 12;
-    if (type == "IEND") return;
+    if (type == "IDAT") idat += len;
+    if (type == "IEND") {
+      if (static_cast<double>(idat) * 1100.0 < raw)
+        h.damage = detail::concat("its image data (", idat, " bytes) is too short for the ", h.width, "x", h.height,
+                                  " pixels IHDR declares");
+      return;
+    }
   }
 }
 
@@ -76,14 +100,17 @@ void png(const Bytes& b, bool whole_file, ImageHeader& h) {
 void jpeg(const Bytes& b, bool whole_file, ImageHeader& h) {
   h.format = "jpeg";
   size_t at = 2;
-  bool frame = false;
+  bool frame = false, scan = false;
   while (true) {
     while (b.has(at, 1) && b.p[at] != 0xFF) ++at;       // garbage between segments: libjpeg skips it too
     while (b.has(at + 1, 1) && b.p[at + 1] == 0xFF) ++at;  // fill bytes
     if (!b.has(at, 2)) break;
     const unsigned marker = b.p[at + 1];
     at += 2;
-    if (marker == 0xD9) return;                          // end of image: complete
+    if (marker == 0xD9) {                                // end of image: complete, if it held a picture
+      if (!(frame && scan)) h.damage = "the JPEG holds no image data (no frame and scan before its end)";
+      return;
+    }
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
     if (!b.has(at, 2)) break;
     const uint32_t len = b.be(at, 2);
@@ -96,11 +123,15 @@ void jpeg(const Bytes& b, bool whole_file, ImageHeader& h) {
     }
     at += len;
     if (marker == 0xDA) {  // start of scan: skip the entropy-coded data up to the next real marker
+      scan = true;
       while (b.has(at, 2) && !(b.p[at] == 0xFF && b.p[at + 1] != 0x00 && !(b.p[at + 1] >= 0xD0 && b.p[at + 1] <= 0xD7)))
         ++at;
     }
   }
-  h.jpeg_truncated = frame && whole_file;  // ran out of bytes after a frame header: the picture is cut short
+  // Ran out of bytes: after a scan began, the picture is cut short (libjpeg fills the rest: a warning);
+  // before, there is no picture at all (libjpeg would print its own message, then fail).
+  if (whole_file && !(frame && scan)) h.damage = "the file ends before its image data (truncated JPEG)";
+  h.jpeg_truncated = frame && scan && whole_file;
 }
 
 void bmp(const Bytes& b, ImageHeader& h) {

@@ -14,10 +14,11 @@ struct ImageHeader {
   int64_t width = 0;         ///< 0 when the format was not recognised or its header was unreadable
   int64_t height = 0;
   bool jpeg_truncated = false;  ///< JPEG only: the file ends before its end-of-image marker
-  /// PNG only: "" when every chunk is whole, its CRC-32 matches and IEND ends the file; else what is
-  /// wrong ("chunk 'IDAT' at byte 57 fails its CRC-32 check"). libpng would print its own message and
-  /// OpenCV return nothing, so the reader refuses the file with this one.
-  std::string png_damage;
+  /// PNG and JPEG (whole files): "" when nothing is wrong; else what is, for the reader's one error line
+  /// (libpng / libjpeg would print their own message and OpenCV return nothing). PNG: a chunk cut short or
+  /// failing its CRC-32, no IEND, an impossible IHDR, less image data than deflate could expand to the
+  /// declared size. JPEG: the file ends before a frame and a scan began.
+  std::string damage;
 };
 
 /// Reads the header of the image file at `path` (PNG, JPEG, BMP, TIFF, PNM and WebP are recognised;

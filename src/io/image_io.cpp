@@ -43,7 +43,7 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
   // The size a file declares is checked before decoding (a 100 KB PNG can declare 6000x6000).
   const ImageHeader header = read_image_header(path);
   if (header.width > 0 && header.height > 0) check_image_size(path, header.width, header.height);
-  UNROLL_CHECK(header.png_damage.empty(), path, ": ", header.png_damage);
+  UNROLL_CHECK(header.damage.empty(), path, ": ", header.damage);
   if (header.jpeg_truncated)
     warn(path + ": the JPEG data ends before its end-of-image marker (truncated file?); the decoder fills the "
                 "missing part of the picture");
@@ -90,8 +90,22 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
   return t.permute({2, 0, 1}).unsqueeze(0).contiguous();
 }
 
-void write_image(const std::string& path, const torch::Tensor& image, int bits) {
+void check_image_output(const std::string& path, int bits, const std::string& flag) {
+  UNROLL_CHECK(!path.empty(), flag, " is empty");
+  std::error_code ec;
+  UNROLL_CHECK(!fs::is_directory(path, ec), flag, " ", path, " is a folder; give a file name such as x.png");
+  const std::string ext = lower_extension(path);
+  UNROLL_CHECK(!ext.empty() && cv::haveImageWriter(path), flag, " ", path, ": no image format for the extension '", ext,
+               "' (use .png, .tif, .jpg, .bmp, .webp or .ppm)");
   UNROLL_CHECK(bits == 8 || bits == 16 || bits == 32, path, ": bit depth must be 8, 16 or 32 (float), got ", bits);
+  UNROLL_CHECK(bits == 8 || ext == ".png" || ext == ".tif" || ext == ".tiff", path,
+               ": 16-bit output needs .png or .tif");
+  UNROLL_CHECK(bits != 32 || ext == ".tif" || ext == ".tiff", path, ": 32-bit (float) output needs .tif");
+  check_writable_dir(fs::path(path).parent_path().string(), flag);
+}
+
+void write_image(const std::string& path, const torch::Tensor& image, int bits) {
+  check_image_output(path, bits, "image output");
   auto x = as_image_batch(image.detach());
   UNROLL_CHECK(x.size(0) == 1, path, ": can only write one image, got a batch of ", x.size(0));
   const int64_t c = x.size(1);
@@ -99,10 +113,6 @@ void write_image(const std::string& path, const torch::Tensor& image, int bits) 
   // A method that diverged must not leave a plausible-looking black or white picture behind.
   UNROLL_CHECK(torch::isfinite(x).all().item<bool>(), path,
                ": the result holds NaN or Inf values (the method diverged); nothing was written");
-  const std::string ext = lower_extension(path);
-  UNROLL_CHECK(bits == 8 || ext == ".png" || ext == ".tif" || ext == ".tiff", path,
-               ": 16-bit output needs .png or .tif");
-  UNROLL_CHECK(bits != 32 || ext == ".tif" || ext == ".tiff", path, ": 32-bit (float) output needs .tif");
   cv::Mat m;
   if (bits == 32) {
     // The values as computed (float32, not clipped or rounded): results compared without quantisation.

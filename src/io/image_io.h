@@ -22,6 +22,11 @@ torch::Tensor read_image(const std::string& path, const ImageReadOptions& option
 /// unchanged by read_image).
 void write_image(const std::string& path, const torch::Tensor& image, int bits = 8);
 
+/// What write_image will refuse, checked before any work: an empty name, a folder, an extension no
+/// encoder knows (.png, .jpg, .tif, .bmp, .webp, .ppm, ...), a bit depth the format cannot hold, a folder
+/// that cannot be created. `flag` names the option in the error ("--output").
+void check_image_output(const std::string& path, int bits, const std::string& flag);
+
 /// Reads a kernel: text files (.csv, .txt, .dat, .asc) exactly, anything else as an image (grey,
 /// normalised to sum 1). Returns float64 [kh,kw].
 torch::Tensor read_kernel(const std::string& path);

@@ -274,7 +274,10 @@ void finish_train_config(TrainConfig& c) {
       UNROLL_CHECK(defaulted(key), source, ": ", key, " applies to model.family resunet only (", c.family,
                    " has a fixed architecture)");
   } else {
-    for (const int64_t nc : parse_int_list(c.nc_text, source + ": model.nc"))
+    const auto widths = parse_int_list(c.nc_text, source + ": model.nc");
+    UNROLL_CHECK(widths.size() == 4, source, ": model.nc must list 4 widths (one per U-Net level), got ",
+                 widths.size());
+    for (const int64_t nc : widths)
       UNROLL_CHECK(nc >= 1 && nc <= 4096, source, ": model.nc: every width must be in 1..4096, got ", nc);
     UNROLL_CHECK(c.nb >= 1 && c.nb <= 64, source, ": model.nb must be in 1..64, got ", c.nb);
   }

@@ -2,6 +2,8 @@
 // `error:` line and a non-zero exit, and never a half-written output.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -207,6 +209,19 @@ TEST_F(Cli, BadInputsGiveOneClearError) {
   expect_error("deblur" + in + k, "output");
   expect_error("deblur" + in + k + " --output " + dir_ + "/out.xyz", "out.xyz");
   expect_error("frobnicate", "unknown command");
+  // Found by tests/probe/probe.py (issue 28): each used to pass silently or print a second, unnamed line.
+  expect_error("", "error: no command given");
+  expect_error("deblur" + in + k + out + " -m wiener stray", "unexpected argument 'stray'");
+  expect_error("deblur" + in + k + out + " -m wiener --tile -5", "--tile must be >= 16");
+  expect_error("deblur" + in + out + " -m wiener --blur rotational --rpm 1e30 --exposure 0.004",
+               "more than a full turn");
+  expect_error("estimate-kernel" + in + " -o " + dir_ + "/k_est.csv --overlap -1", "--overlap must be in [0, 2]");
+  expect_error("deblur" + in + k + " -m wiener -o " + dir_, "is a folder");
+  expect_error("deblur" + in + k + " -m wiener -o " + dir_ + "/no_extension", "no image format for the extension ''");
+  {
+    const auto r = unroll_cli("deblur" + in + k + " -m wiener -o " + dir_ + "/x.xyz");
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;  // one line, no OpenCV dump
+  }
   {
     // A shipped network (they carry Unroll's format marker) with its global-residual flag removed: it
     // used to load as the official architecture and restore near-black images (issue 28).

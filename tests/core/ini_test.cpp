@@ -66,6 +66,10 @@ TEST(Ini, CrlfByteOrderMarkAndNoFinalNewline) {
   EXPECT_EQ(e[1].line, 4);
   EXPECT_TRUE(parse("").empty());
   EXPECT_TRUE(parse("# only comments\n\n   \n").empty());
+  // ';' opens a comment line too (Python's configparser writes and reads them); inside a value it stays.
+  const auto semi = parse("; a comment\n  ;another\n[a]\nk = 1;2\n");
+  ASSERT_EQ(semi.size(), 1u);
+  EXPECT_EQ(semi[0].value, "1;2");
 }
 
 TEST(Ini, BadSyntaxNamesFileAndLine) {

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/kernel.h"
+#include "core/zip_directory.h"
 #include "io/image_header.h"
 #include "datasets/loader.h"
 #include "datasets_io/fake_datasets.h"
@@ -349,6 +350,33 @@ TEST(ImageFiles, DamagedPngIsOneErrorNamingTheChunk) {
   std::ofstream(dir + "/no_end.png", std::ios::binary) << bytes.substr(0, bytes.size() - 12);
   EXPECT_EQ(error_of([&] { read_image(dir + "/no_end.png"); }),
             dir + "/no_end.png: the file ends before its IEND chunk (truncated)");
+  // An IHDR rewritten with its CRC recomputed: a zero width, or 6000x6000 over this file's few bytes of
+  // image data (no deflate stream expands that far).
+  auto with_size = [&](uint32_t w, uint32_t h) {
+    std::string b = bytes;
+    for (int i = 0; i < 4; ++i) {
+      b[16 + i] = static_cast<char>((w >> (24 - 8 * i)) & 0xFF);
+      b[20 + i] = static_cast<char>((h >> (24 - 8 * i)) & 0xFF);
+    }
+    const uint32_t crc = crc32_of(b.data() + 12, 17);
+    for (int i = 0; i < 4; ++i) b[29 + i] = static_cast<char>((crc >> (24 - 8 * i)) & 0xFF);
+    return b;
+  };
+  std::ofstream(dir + "/zero.png", std::ios::binary) << with_size(0, 24);
+  EXPECT_EQ(error_of([&] { read_image(dir + "/zero.png"); }), dir + "/zero.png: IHDR declares a 0x24 image");
+  std::ofstream(dir + "/claims.png", std::ios::binary) << with_size(6000, 6000);
+  EXPECT_NE(error_of([&] { read_image(dir + "/claims.png"); }).find("is too short for the 6000x6000 pixels IHDR declares"),
+            std::string::npos);
+  // A JPEG cut before its first scan holds no picture at all: an error (after the scan began: a warning).
+  write_image(dir + "/ok.jpg", test::test_image(3, 24, 32));
+  std::string jpg;
+  {
+    std::ifstream in(dir + "/ok.jpg", std::ios::binary);
+    jpg.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(dir + "/head.jpg", std::ios::binary) << jpg.substr(0, 100);
+  EXPECT_EQ(error_of([&] { read_image(dir + "/head.jpg"); }),
+            dir + "/head.jpg: the file ends before its image data (truncated JPEG)");
 }
 
 TEST(ImageFiles, NonFiniteResultsAreNeverWritten) {

@@ -130,8 +130,9 @@ def zip_bytes(entries):
 
 # ---- result checks --------------------------------------------------------------------------------------
 
-def image_ok(path, like=None):
-    """The output decodes, is finite, not constant, and (with `like`) has like's height and width."""
+def image_ok(path, like=None, constant_ok=False):
+    """The output decodes, is finite, not constant (unless `constant_ok`: a constant input), and (with
+    `like`) has like's height and width."""
     def check(cwd, _text):
         path_ = path.replace("{cwd}", cwd)
         if not os.path.isfile(path_):
@@ -142,7 +143,7 @@ def image_ok(path, like=None):
         f = im.astype(np.float64)
         if not np.isfinite(f).all():
             return "output holds NaN/Inf"
-        if f.std() == 0:
+        if f.std() == 0 and not constant_ok:
             return "output is constant"
         if like is not None:
             ref = cv2.imread(like, cv2.IMREAD_UNCHANGED)
@@ -328,7 +329,8 @@ def image_probes(w):
         bad = img.copy()
         bad[3, 5, 1] = val
         p = f"{d}/float_{label}.tif"
-        cv2.imwrite(p, bad)
+        # uncompressed: OpenCV's default (LZW + predictor) reads a 3-channel float NaN pixel back as 0
+        cv2.imwrite(p, bad, [cv2.IMWRITE_TIFF_COMPRESSION, 1])
         variants.append((f"float TIFF with one {label} pixel", p, "error"))
     for label, val in (("1e30", 1e30), ("-5", -5.0), ("2", 2.0)):
         bad = img.copy()
@@ -351,8 +353,8 @@ def image_probes(w):
     for label, (h, wd) in (("1x1", (1, 1)), ("2x2", (2, 2)), ("1x64 line", (1, 64)), ("64x1 column", (64, 1)),
                            ("5x5 (smaller than the kernel)", (5, 5))):
         variants.append((f"{label} image", png(to8(test_image(h, wd, 3)), f"{d}/tiny{h}x{wd}.png"), "valid"))
-    variants.append(("constant black image", png(np.zeros((40, 48, 3), np.uint8), f"{d}/black.png"), "valid"))
-    variants.append(("constant white image", png(np.full((40, 48, 3), 255, np.uint8), f"{d}/white.png"), "valid"))
+    variants.append(("constant black image", png(np.zeros((40, 48, 3), np.uint8), f"{d}/black.png"), "constant"))
+    variants.append(("constant white image", png(np.full((40, 48, 3), 255, np.uint8), f"{d}/white.png"), "constant"))
     variants.append(("empty file", write(f"{d}/empty.png", b""), "error"))
     variants.append(("text file named .png", write(f"{d}/text.png", b"hello\n" * 10), "error"))
     variants.append(("random bytes named .png", write(f"{d}/random.png", bytes(rng.randrange(256) for _ in range(4000))),
@@ -365,12 +367,16 @@ def image_probes(w):
     if not os.path.lexists(loop):
         os.symlink(loop, loop)
     variants.append(("a symlink to itself", loop, "error"))
-    variants.append(("a file without read permission", write(f"{d}/noread.png", data), "error"))
+    # root reads it anyway: then a result is right
+    variants.append(("a file without read permission", write(f"{d}/noread.png", data),
+                     "same" if os.geteuid() == 0 else "error"))
     os.chmod(f"{d}/noread.png", 0)
     probes = []
     for name, path, expect in variants:
         # deblur with a kernel, metrics against the sharp image, estimate-kernel
-        check = {"same": same_image("{cwd}/x.png", ref), "valid": image_ok("{cwd}/x.png"), "error": None}[expect]
+        check = {"same": same_image("{cwd}/x.png", ref), "valid": image_ok("{cwd}/x.png"), "error": None,
+                 "constant": image_ok("{cwd}/x.png", constant_ok=True)}[expect]
+        expect = "valid" if expect == "constant" else expect
         probes.append(Probe("images", f"deblur: {name}", deblur(path, w.kernel), expect, check))
         mexpect = "error" if expect == "error" else "valid"
         probes.append(Probe("images", f"metrics: {name}", ["metrics", "--ref", w.sharp, path], mexpect,
@@ -520,7 +526,7 @@ def checkpoint_variants(w, src, tag):
     out.append(("a zip without data.pkl", write(f"{d}/nopkl.pth", zip_bytes([("archive/version", b"3\n")])), "error"))
     out.append(("random bytes", write(f"{d}/random.pth", bytes(rng.randrange(256) for _ in range(5000))), "error"))
     out.append(("empty file", write(f"{d}/empty.pth", b""), "error"))
-    out.append(("missing file", f"{d}/missing.pth", "error"))
+    out.append(("missing file", f"{d}/absent.pth", "error"))
     out.append(("/dev/zero", "/dev/zero", "error"))
     del big
     return out
@@ -537,7 +543,10 @@ def checkpoint_probes(w):
             args = deblur(w.blurred, w.kernel, method, ["--noise", "2.55", "--weights", path])
             check = {"same": same_image("{cwd}/x.png", ref), "valid": image_ok("{cwd}/x.png"), "error": None}[expect]
             probes.append(Probe("checkpoints", f"{method} --weights: {name}", args, expect, check))
-            if expect in ("error", "same"):
+            # export converts any state dict's floating-point entries: damage to the file is its business,
+            # what the weights mean (a missing key, a shape, integer entries kept as they are) is not
+            if expect == "same" or name.startswith(("cut", "a nan", "a inf", "lists", "a pickle", "400",
+                                                    "zero-stride", "a zip", "random", "empty", "missing", "/dev")):
                 probes.append(Probe("checkpoints", f"export: {name}",
                                     ["export", "-w", path, "-o", "{cwd}/half.pth", "--dtype", "float16"], expect,
                                     same_tensors("{cwd}/half.pth", ref_export) if expect == "same" else None))
@@ -603,7 +612,7 @@ def config_probes(w):
         ("model.nc", "8,16"), ("model.nc", "a,b,c,d"), ("train.sigma_max", "nan"), ("train.sigma_max", "-1"),
         ("train.sigma_max", "inf"), ("train.val_sigma", "inf"), ("train.loss", "bogus"), ("train.lr", "nan"),
         ("train.lr", "-1"), ("train.lr", "0"), ("train.steps", "-1"), ("train.steps", "1e30"),
-        ("train.steps", "99999999999999999999"), ("train.checkpoint_every", "0"), ("train.validate_every", "-5"),
+        ("train.steps", "99999999999999999999"), ("train.checkpoint_every", "-1"), ("train.validate_every", "-5"),
         ("train.device", "bogus"), ("train.device", "cuda:99"), ("experiment.task", "bogus"),
         ("data.train", "/nonexistent/folder"), ("data.train", d + "/empty"), ("data.val", "/dev/null"),
         ("train.out", "/proc/unroll_probe/out"), ("train.bogus_key", "1"), ("model.init_weights", "/nonexistent.pth"),
@@ -623,14 +632,17 @@ def config_probes(w):
             ("a duplicated key", good.replace("steps = 4", "steps = 4\nsteps = 5")),
             ("an unclosed section", good.replace("[model]", "[model")),
             ("a 1 MB line", good + "[train]\nlr = " + "1" * (1 << 20) + "\n"),
-            ("10000 sections", good + "".join(f"[s{i}]\n" for i in range(10000))),
+            ("10000 sections, one unknown key", good + "".join(f"[s{i}]\n" for i in range(10000)) + "x = 1\n"),
             ("NUL bytes", good.replace("batch", "ba\0tch"))):
         probes.append(Probe("configs", f"train --dry-run: {name}", ["train", "--config", cfg(f"x{len(probes)}", text),
                                                                     "--dry-run"], "error"))
     for name, text in (("valid", good), ("CRLF line endings", good.replace("\n", "\r\n")),
                        ("comments and blank lines", "; a comment\n# another\n\n" + good.replace("\n", "\n\n")),
                        ("a UTF-8 BOM", "\ufeff" + good),
-                       ("spaces around keys", good.replace(" = ", "   =   "))):
+                       ("spaces around keys", good.replace(" = ", "   =   ")),
+                       ("checkpoint_every = 0 (only at the end)", good.replace("checkpoint_every = 2",
+                                                                               "checkpoint_every = 0")),
+                       ("10000 empty sections", good + "".join(f"[s{i}]\n" for i in range(10000)))):
         probes.append(Probe("configs", f"train --dry-run: {name}", ["train", "--config", cfg(f"y{len(probes)}", text),
                                                                     "--dry-run"], "ok", succeeded))
     probes.append(Probe("configs", "train --config: missing file", ["train", "--config", d + "/missing.ini"], "error"))
@@ -754,8 +766,7 @@ def flag_probes(w):
         ("--noise 0", ["--noise", "0"]), ("--noise 255", ["--noise", "255"]), ("--tile 16", ["--tile", "16"]),
         ("--tile 16 --tile-overlap 4", ["--tile", "16", "--tile-overlap", "4"]), ("--tile 1000", ["--tile", "1000"]),
         ("--bits 16", ["--bits", "16"]), ("--double", ["--double"]), ("--boundary circular", ["--boundary", "circular"]),
-        ("--ref", ["--ref", w.sharp]), ("--param nsr=0", ["--param", "nsr=0"]),
-        ("--max-memory 1", ["--max-memory", "1"]),
+        ("--ref", ["--ref", w.sharp]), ("--param nsr=0", ["--param", "nsr=0"]), ("--max-memory 64M", ["--max-memory", "64M"]),
     ]
     for name, extra in good:
         probes.append(Probe("flags", f"deblur {name}", ["deblur", "-i", b, "-k", k, "-m", "wiener", "-o",
