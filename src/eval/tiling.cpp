@@ -125,7 +125,8 @@ TilePlan plan_tiles(const Method& m, const DeblurRequest& r) {
   int64_t cell = o.tile;
   if (cell == 0) {
     UNROLL_CHECK(tile_cost(kMinCell) <= tile_budget, m.name, ": a ", h, "x", w, " image needs about ",
-                 megabytes(plan.whole_bytes), ", and even ", kMinCell, "-pixel tiles (+", plan.overlap,
+                 megabytes(plan.whole_bytes), " (", megabytes(m.memory_base), " of it the program and its libraries)",
+                 ", and even ", kMinCell, "-pixel tiles (+", plan.overlap,
                  " overlap) need ", megabytes(tile_cost(kMinCell)), " besides the whole image's buffers, more than the budget of ",
                  megabytes(plan.budget), " (--max-memory)");
     int64_t lo = kMinCell, hi = std::max(h, w);  // the largest cell within the budget
