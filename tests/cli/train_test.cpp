@@ -347,6 +347,10 @@ TEST(TrainCli, BadConfigsNameTheProblem) {
       {head + "[train]\nloss = bogus\n", "train.loss: make_loss: unknown loss \"bogus\""},
       {"[experiment]\ntask = denoiser\n[data]\ntrain = " + dir + "/empty_folder\n", "no images in the folder"},
       {head + "[train]\nout = " + dir + "/a_file/run\n", "train.out: "},
+      // tests/probe/probe.py: a 2-level U-Net (the run then failed) and a folder nobody can create (root's
+      // access() says yes under /proc)
+      {head + "[model]\nnc = 8,16\n", "model.nc must list 4 widths (one per U-Net level), got 2"},
+      {head + "[train]\nout = /proc/unroll_test/run\n", "train.out: cannot create anything in /proc"},
   };
   for (size_t i = 0; i < refused.size(); ++i) {
     EXPECT_NE(train("--config " + write("refused" + std::to_string(i) + ".ini", refused[i].first) + " --dry-run", &out), 0)
