@@ -17,8 +17,10 @@ ry, rx = (4000 + src.shape[0] - 1) // src.shape[0], (6000 + src.shape[1] - 1) //
 Image.fromarray(np.tile(src, (ry, rx, 1))[:4000, :6000]).save(f'{sys.argv[1]}/y24.png')
 PY
 for m in ${*:-wiener rl admm hqs-tv pnp unrolled convir atrous}; do
+  kernel=(-k data/sample/motion17.csv)
+  case $m in convir|atrous|unrolled-blind) kernel=() ;; esac  # blind: they find the blur themselves
   s=$(date +%s.%N)
-  /usr/bin/time -f "%M" -o "$work/kb" "$B" deblur -i "$work/y24.png" -k data/sample/motion17.csv -m "$m" \
+  /usr/bin/time -f "%M" -o "$work/kb" "$B" deblur -i "$work/y24.png" "${kernel[@]}" -m "$m" \
     -o "$work/out.png" --noise 2.55 --max-memory 4G >"$work/out" 2>"$work/err" || { echo "$m failed: $(tail -1 "$work/err")"; continue; }
   e=$(date +%s.%N)
   plan=$(grep -io 'tile[^,]*' "$work/out" "$work/err" | head -1 || true)
