@@ -309,11 +309,7 @@ TEST(ImageFiles, DeclaredSizeIsCheckedBeforeDecoding) {
 TEST(ImageFiles, TruncatedJpegWarnsNamingTheFile) {
   const std::string dir = test::temp_dir("image_truncated");
   write_image(dir + "/full.jpg", test::test_image(3, 64, 64));
-  std::string bytes;
-  {
-    std::ifstream in(dir + "/full.jpg", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string bytes = test::read_file(dir + "/full.jpg");
   std::ofstream(dir + "/cut.jpg", std::ios::binary) << bytes.substr(0, bytes.size() * 2 / 3);
   std::vector<std::string> warnings;
   auto previous = set_warning_handler([&](const std::string& w) { warnings.push_back(w); });
@@ -330,11 +326,7 @@ TEST(ImageFiles, TruncatedJpegWarnsNamingTheFile) {
 TEST(ImageFiles, DamagedPngIsOneErrorNamingTheChunk) {
   const std::string dir = test::temp_dir("image_png_damage");
   write_image(dir + "/ok.png", test::test_image(3, 24, 32));
-  std::string bytes;
-  {
-    std::ifstream in(dir + "/ok.png", std::ios::binary);
-    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string bytes = test::read_file(dir + "/ok.png");
   EXPECT_NO_THROW(read_image(dir + "/ok.png"));
   const size_t idat = bytes.find("IDAT");
   ASSERT_NE(idat, std::string::npos);
@@ -369,11 +361,7 @@ TEST(ImageFiles, DamagedPngIsOneErrorNamingTheChunk) {
             std::string::npos);
   // A JPEG cut before its first scan holds no picture at all: an error (after the scan began: a warning).
   write_image(dir + "/ok.jpg", test::test_image(3, 24, 32));
-  std::string jpg;
-  {
-    std::ifstream in(dir + "/ok.jpg", std::ios::binary);
-    jpg.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  const std::string jpg = test::read_file(dir + "/ok.jpg");
   std::ofstream(dir + "/head.jpg", std::ios::binary) << jpg.substr(0, 100);
   EXPECT_EQ(error_of([&] { read_image(dir + "/head.jpg"); }),
             dir + "/head.jpg: the file ends before its image data (truncated JPEG)");
