@@ -1,6 +1,8 @@
 #include "classic/wiener.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "core/error.h"
 #include "core/fft.h"
@@ -106,6 +108,47 @@ torch::Tensor wiener(const torch::Tensor& blurred, const torch::Tensor& kernel, 
 double default_wiener_nsr(double sigma, WienerOptions::Regularizer regularizer) {
   const double s = std::max(sigma, 1e-3);
   return regularizer == WienerOptions::Regularizer::Laplacian ? 30.0 * s * s : 400.0 * s * s;
+}
+
+double gcv_wiener_nsr(const torch::Tensor& blurred, const torch::Tensor& kernel, Boundary boundary) {
+  auto y = as_image_batch(blurred).to(torch::kFloat64);
+  check_image(y, "gcv_wiener_nsr");
+  UNROLL_CHECK(y.size(0) == 1, "gcv_wiener_nsr: one image at a time, got a batch of ", y.size(0));
+  auto k = kernel.detach().to(y.device(), torch::kFloat64);
+  UNROLL_CHECK(k.dim() == 2, "gcv_wiener_nsr: expected a [k,k] kernel, got shape ", k.sizes());
+  constexpr int64_t kWindow = 1024;
+  if (y.size(2) > kWindow) y = y.narrow(2, (y.size(2) - kWindow) / 2, kWindow);
+  if (y.size(3) > kWindow) y = y.narrow(3, (y.size(3) - kWindow) / 2, kWindow);
+  check_kernel(as_kernel_batch(k), 1, y.size(2), y.size(3), "gcv_wiener_nsr");
+  auto ext = extend_for_deconvolution(y, k, boundary).image;
+  const int64_t h = ext.size(2), w = ext.size(3), wh = w / 2 + 1;
+  // Half spectra; every column but 0 (and w/2 for even w) stands for two frequencies.
+  auto weight = torch::full({wh}, 2.0, y.options());
+  weight[0] = 1.0;
+  if (w % 2 == 0) weight[wh - 1] = 1.0;
+  auto power = torch::abs(rfft2(ext)).square().sum(std::vector<int64_t>{0, 1}) * weight;  // [h, wh]
+  auto k2 = torch::abs(psf2otf(as_kernel_batch(k), h, w)).square()[0][0];        // [h, wh]
+  auto l2 = laplacian_power_spectrum(h, w, y.options())[0][0];                   // [h, wh]
+  auto gcv = [&](double log_nsr) {
+    auto keep = (std::pow(10.0, log_nsr) * l2) / (k2 + std::pow(10.0, log_nsr) * l2);  // 1 - a_f
+    const double trace = (keep * weight).sum().item<double>();
+    return (keep.square() * power).sum().item<double>() / std::max(trace * trace, 1e-300);
+  };
+  constexpr double lo = -7.0, hi = 1.0;
+  constexpr int steps = 33;
+  std::vector<double> values(steps);
+  int best = 0;
+  for (int i = 0; i < steps; ++i) {
+    values[i] = gcv(lo + (hi - lo) * i / (steps - 1));
+    if (values[i] < values[best]) best = i;
+  }
+  double log_nsr = lo + (hi - lo) * best / (steps - 1);
+  if (best > 0 && best + 1 < steps) {  // the parabola's vertex through the minimum and its neighbours
+    const double a = values[best - 1], b = values[best], c = values[best + 1];
+    const double denom = a - 2.0 * b + c;
+    if (denom > 0) log_nsr += 0.5 * (a - c) / denom * (hi - lo) / (steps - 1);
+  }
+  return std::pow(10.0, log_nsr);
 }
 
 }  // namespace unroll

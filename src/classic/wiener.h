@@ -38,4 +38,15 @@ double default_wiener_nsr(double sigma, WienerOptions::Regularizer regularizer =
 /// regularisers penalise the same energy on average.
 double estimate_wiener_nsr(const torch::Tensor& blurred, WienerOptions::Regularizer regularizer);
 
+/// The Wiener balance chosen by generalised cross-validation (Golub, Heath & Wahba 1979) for y = k ⊛ x +
+/// n, Laplacian regulariser: the nsr minimising
+///   GCV(nsr) = sum_f |1 - a_f|^2 |Y_f|^2 / (sum_f (1 - a_f))^2,   a_f = |K_f|^2 / (|K_f|^2 + nsr |L_f|^2)
+/// (the leave-one-out prediction error of the filter, up to a constant) over a log grid from 1e-7 to 10,
+/// refined by a parabola in log nsr. y is extended by `boundary` first, so the periodic model holds; the
+/// channels share the kernel (their spectra are summed); images larger than 1024 px a side are
+/// judged on their central 1024 x 1024 window. Unlike default_wiener_nsr it needs no noise level. It is
+/// no detector of a wrong kernel: a wrong kernel still predicts y about as well (the free x absorbs the
+/// difference), so its balance is not larger (measured on speckled and over-blurred kernels).
+double gcv_wiener_nsr(const torch::Tensor& blurred, const torch::Tensor& kernel, Boundary boundary = Boundary::LiuJia);
+
 }  // namespace unroll

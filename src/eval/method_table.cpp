@@ -232,7 +232,7 @@ Method wiener_method() {
   m.name = "wiener";
   m.summary = "Wiener / regularised least squares, closed form (one FFT round trip)";
   m.rotational = true;
-  m.params = {flag(at_least(derived("nsr", "from --noise (default_wiener_nsr), else estimated from the image",
+  m.params = {flag(at_least(derived("nsr", "from --noise (default_wiener_nsr), else by generalised cross-validation (gcv_wiener_nsr; identity regulariser: estimated from the image)",
                                     "noise-to-signal ratio (balance)"),
                             0)),
               on_off("laplacian", true, "1 = Laplacian regulariser like skimage, 0 = identity (classic Wiener)")};
@@ -249,6 +249,8 @@ Method wiener_method() {
       o.nsr = *nsr;
     } else if (r.sigma >= 0.0) {
       o.nsr = default_wiener_nsr(r.sigma, o.regularizer);
+    } else if (o.regularizer == WienerOptions::Regularizer::Laplacian) {
+      o.nsr = gcv_wiener_nsr(r.blurred, r.kernel, r.boundary);  // no noise level: cross-validated balance
     } else {
       o.auto_nsr = true;  // the noise and the signal variance both estimated from the image
     }

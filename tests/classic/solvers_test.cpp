@@ -281,6 +281,33 @@ TEST(Wiener, FusedFilterEqualsTheTensorFormula) {
   }
 }
 
+// GCV's balance restores nearly as well as the best balance in hindsight and grows with the noise.
+TEST(Wiener, GcvBalanceIsNearTheBestAndGrowsWithNoise) {
+  const auto sharp = test::test_image(3, 96, 112, 5);
+  const auto k = test::test_kernel(11, 3);
+  const auto clean = conv_circular(sharp, k);
+  double previous = 0;
+  for (double sigma : {0.005, 0.01, 0.03}) {
+    const auto y = add_gaussian_noise(clean, sigma, 1);
+    const double nsr = gcv_wiener_nsr(y, k, Boundary::Circular);
+    WienerOptions o;
+    o.nsr = nsr;
+    const double at_gcv = psnr(wiener(y, k, o), sharp);
+    double best = -1;
+    for (double e = -6; e <= 0; e += 0.25) {
+      o.nsr = std::pow(10.0, e);
+      best = std::max(best, psnr(wiener(y, k, o), sharp));
+    }
+    std::cout << "sigma " << sigma << ": gcv nsr " << nsr << " (30 sigma^2 = " << 30 * sigma * sigma << "), "
+              << at_gcv << " dB, best " << best << " dB\n";
+    EXPECT_GT(at_gcv, best - 0.75) << sigma;
+    EXPECT_GT(nsr, previous) << sigma;
+    previous = nsr;
+  }
+  const auto y = add_gaussian_noise(clean, 0.01, 1);
+  EXPECT_THROW(gcv_wiener_nsr(torch::cat({y, y}), k), Error);
+}
+
 TEST(RichardsonLucy, ImprovesAndKeepsBordersBright) {
   auto p = make_problem(1, 0.0);
   RichardsonLucyOptions o;
