@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace fs = std::filesystem;
 
@@ -53,6 +54,12 @@ void check_not_input(const std::string& output, const std::string& input, const 
                     (fs::exists(output, ec) && fs::equivalent(input, output, ec));
   UNROLL_CHECK(!same, flag, " ", output, " is the input ", input,
                "; choose another file (the input would be overwritten)");
+}
+
+double parse_finite(const std::string& text, const std::string& what) {
+  const auto v = parse_finite_number(text);
+  UNROLL_CHECK(v.has_value(), what, ": not a number: '", text, "'");
+  return *v;
 }
 
 double parse_bytes(const std::string& text, const char* flag) {

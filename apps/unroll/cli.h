@@ -33,6 +33,9 @@ void check_not_input(const std::string& output, const std::string& input, const 
 /// "4G", "512M", "800K" or plain bytes (binary units: G = 2^30) -> bytes; `flag` names it in errors.
 double parse_bytes(const std::string& text, const char* flag);
 
+/// The whole of `text` as a finite number; otherwise an error "WHAT: not a number: 'TEXT'".
+double parse_finite(const std::string& text, const std::string& what);
+
 /// Adds --tile, --tile-overlap and --max-memory (bound to `tile`, `overlap`, `memory`) to `options`.
 void add_tile_options(po::options_description& options, int64_t& tile, int64_t& overlap, std::string& memory);
 

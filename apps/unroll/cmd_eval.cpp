@@ -40,8 +40,9 @@ int cmd_eval(const std::vector<std::string>& args) {
       ("metric", po::value(&metric), "override the datasets' metrics: full | full8 | rsblur | realblur | shift-aligned")
       ("kernel", po::value(&kernel)->default_value("given"),
        "kernels of the non-blind methods: given (the dataset's; 'needs kernel' where it has none) | estimate (from each "
-       "blurred image, once per case) | estimate-local (one per tile of --grid); where the dataset knows the true "
-       "kernel, each method also runs with it for the error ratio")
+       "blurred image, once per case) | estimate-local (one per tile of --grid) | perturbed[:LEVEL] (the true kernel "
+       "made wrong on purpose: stretched by up to LEVEL and speckled, default 0.1; docs/blind.md); where the dataset "
+       "knows the true kernel, each method also runs with it for the error ratio")
       ("boundary", po::value(&boundary),
        "boundary handling of the solvers (default: each dataset's own: circular for dpir, cifar10 and synthetic "
        "blur=circular, liu-jia for photos, folders, blind and linear synthetic blur)")
@@ -76,7 +77,15 @@ int cmd_eval(const std::vector<std::string>& args) {
   UNROLL_CHECK(grids >= 0, "--grids must be >= 0, got ", grids);
   check_noise255(noise255);
   try {
-    eo.kernel = parse_kernel_source(kernel);
+    const auto colon = kernel.find(':');
+    eo.kernel = parse_kernel_source(kernel.substr(0, colon));
+    if (colon != std::string::npos) {
+      UNROLL_CHECK(eo.kernel == KernelSource::Perturbed, "only 'perturbed' takes a level (perturbed:LEVEL), got '",
+                   kernel, "'");
+      eo.perturbation = parse_finite(kernel.substr(colon + 1), "the perturbation level");
+      UNROLL_CHECK(eo.perturbation >= 0 && eo.perturbation <= 1, "the perturbation level must be in [0, 1], got ",
+                   kernel.substr(colon + 1));
+    }
   } catch (const Error& e) {
     fail("--kernel: ", e.what());
   }
@@ -89,14 +98,7 @@ int cmd_eval(const std::vector<std::string>& args) {
     auto dot = p.find('.'), eq = p.find('=');
     UNROLL_CHECK(dot != std::string::npos && eq != std::string::npos && dot < eq,
                  "--param expects method.name=value, got '", p, "'");
-    try {
-      size_t used = 0;
-      const std::string value = p.substr(eq + 1);
-      params[p.substr(0, dot)][p.substr(dot + 1, eq - dot - 1)] = std::stod(value, &used);
-      UNROLL_CHECK(used == value.size(), "--param ", p, ": not a number");
-    } catch (const std::logic_error&) {
-      fail("--param ", p, ": not a number");
-    }
+    params[p.substr(0, dot)][p.substr(dot + 1, eq - dot - 1)] = parse_finite(p.substr(eq + 1), "--param " + p);
   }
   std::string all_weights;
   std::map<std::string, std::string> weights;

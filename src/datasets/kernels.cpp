@@ -360,6 +360,84 @@ torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Perturbed kernels
+
+namespace {
+
+// `k` [s,s] zero-padded (centred) to [size,size], size >= s, both odd.
+torch::Tensor pad_centred(const torch::Tensor& k, int64_t size) {
+  const int64_t pad = (size - k.size(0)) / 2;
+  return pad > 0 ? torch::constant_pad_nd(k, {pad, pad, pad, pad}, 0.0) : k;
+}
+
+}  // namespace
+
+torch::Tensor perturb_kernel(const torch::Tensor& kernel, double level, uint64_t seed) {
+  UNROLL_CHECK(std::isfinite(level) && level >= 0 && level <= 1, "perturb_kernel: level must be in [0, 1], got ",
+               level);
+  UNROLL_CHECK(kernel.dim() == 2 && kernel.size(0) == kernel.size(1) && kernel.size(0) >= 1,
+               "perturb_kernel: expected a square [k,k] kernel, got shape ", kernel.sizes());
+  auto k = kernel.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  UNROLL_CHECK(torch::isfinite(k).all().item<bool>() && (k >= 0).all().item<bool>() && k.sum().item<double>() > 0,
+               "perturb_kernel: the kernel must be finite and non-negative with a positive sum");
+  k = k / k.sum();
+  if (level == 0) return k;
+  if (k.size(0) % 2 == 0) k = torch::constant_pad_nd(k, {0, 1, 0, 1}, 0.0);  // odd, centre kept at k/2
+  SeededRng rng(seed);
+  const int64_t n = k.size(0);
+  const double stretch = 1.0 + level * rng.uniform(-1.0, 1.0);
+
+  // 1. Resample about the centre of mass (cy, cx), which stays where it was relative to the grid centre
+  //    (the kernel is not shifted): output tap p sits at input position p - m/2 + n/2 and reads
+  //    input (cy, cx) + (that position - (cy, cx)) / s.
+  auto grid = torch::arange(n, k.options());
+  const double cy = (k.sum(1) * grid).sum().item<double>(), cx = (k.sum(0) * grid).sum().item<double>();
+  const int64_t m = std::max<int64_t>(n, (static_cast<int64_t>(std::ceil(stretch * static_cast<double>(n))) + 2) | 1);
+  const double offset = static_cast<double>(n / 2 - m / 2);
+  auto out = torch::zeros({m, m}, k.options());
+  auto src = k.accessor<double, 2>();
+  auto dst = out.accessor<double, 2>();
+  auto at = [&](int64_t i, int64_t j) { return i >= 0 && j >= 0 && i < n && j < n ? src[i][j] : 0.0; };
+  for (int64_t i = 0; i < m; ++i) {
+    const double y = cy + (static_cast<double>(i) + offset - cy) / stretch;
+    for (int64_t j = 0; j < m; ++j) {
+      const double x = cx + (static_cast<double>(j) + offset - cx) / stretch;
+      const double fy = std::floor(y), fx = std::floor(x);
+      const auto i0 = static_cast<int64_t>(fy), j0 = static_cast<int64_t>(fx);
+      const double wy = y - fy, wx = x - fx;
+      dst[i][j] = (1 - wy) * ((1 - wx) * at(i0, j0) + wx * at(i0, j0 + 1)) +
+                  wy * ((1 - wx) * at(i0 + 1, j0) + wx * at(i0 + 1, j0 + 1));
+    }
+  }
+  UNROLL_CHECK(out.sum().item<double>() > 0, "perturb_kernel: the stretched kernel lost its mass");
+  out = out / out.sum();
+
+  // 2. Tap noise on the support dilated by one pixel; 3. clamp and renormalise.
+  const double peak = out.max().item<double>();
+  auto support = torch::max_pool2d((out > 0).to(torch::kFloat64).unsqueeze(0), {3, 3}, {1, 1}, {1, 1})[0];
+  auto noise = torch::empty_like(out);
+  auto nz = noise.accessor<double, 2>();
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < m; ++j) nz[i][j] = rng.normal();
+  out = torch::clamp_min(out + level * peak * noise * support, 0.0);
+  const double total = out.sum().item<double>();
+  UNROLL_CHECK(total > 0, "perturb_kernel: no mass left after the tap noise");
+  return out / total;
+}
+
+double relative_kernel_error(const torch::Tensor& a, const torch::Tensor& b) {
+  UNROLL_CHECK(a.dim() == 2 && b.dim() == 2 && a.size(0) == a.size(1) && b.size(0) == b.size(1) &&
+                   a.size(0) % 2 == 1 && b.size(0) % 2 == 1,
+               "relative_kernel_error: expected odd square kernels, got ", a.sizes(), " and ", b.sizes());
+  const int64_t size = std::max(a.size(0), b.size(0));
+  auto pa = pad_centred(a.detach().to(torch::kCPU, torch::kFloat64), size);
+  auto pb = pad_centred(b.detach().to(torch::kCPU, torch::kFloat64), size);
+  const double norm = pb.norm().item<double>();
+  UNROLL_CHECK(norm > 0, "relative_kernel_error: the reference kernel is zero");
+  return (pa - pb).norm().item<double>() / norm;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Files
 
 std::vector<std::string> list_kernel_files(const std::string& dir) {

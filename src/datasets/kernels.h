@@ -160,6 +160,28 @@ KernelSpec fitted_kernel_spec(KernelType type, int64_t size);
 torch::Tensor random_kernel(const KernelSpec& spec, uint64_t seed);
 
 // ------------------------------------------------------------------------------------------------
+// Deliberately wrong kernels
+// ------------------------------------------------------------------------------------------------
+
+/// A perturbed copy of `kernel` [k,k] (any floating dtype; CPU or not), the kind of error a blind
+/// estimate makes, for the robustness protocol of docs/blind.md ("Robust to an imperfect kernel") and
+/// for training on imperfect kernels. At level L >= 0:
+///  1. stretch: the kernel is resampled about its centre of mass by a factor s = 1 + L u, u ~ U[-1, 1]
+///     (a trajectory estimated too short or too long), bilinearly, on a grid grown to hold it (odd
+///     side ceil(s k) + margin, never smaller than k);
+///  2. tap noise: every tap of the stretched support, dilated by one pixel, gets N(0, (L max k)^2)
+///     (a speckled, partly wrong support);
+///  3. negative taps are clamped to 0 and the kernel renormalised to sum 1.
+/// L = 0 returns the kernel unchanged. The result is float64 on the CPU, odd-sized, non-negative, sums
+/// to 1; the same (kernel, L, seed) always gives the same result. Throws for a level outside [0, 1] or
+/// a kernel that is not a finite, non-negative [k,k] with a positive sum.
+torch::Tensor perturb_kernel(const torch::Tensor& kernel, double level, uint64_t seed);
+
+/// ||a - b||_2 / ||b||_2 after padding the smaller kernel (centred) to the larger one's size: how far a
+/// kernel a is from the true kernel b.
+double relative_kernel_error(const torch::Tensor& a, const torch::Tensor& b);
+
+// ------------------------------------------------------------------------------------------------
 // Kernel files
 // ------------------------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@
 #include "core/noise.h"
 #include "core/progress.h"
 #include "core/tensor.h"
+#include "datasets/kernels.h"
 #include "eval/tiling.h"
 
 namespace unroll {
@@ -17,7 +18,8 @@ namespace {
 const EnumNames<KernelSource>& kernel_source_names() {
   static const EnumNames<KernelSource> names("kernel source", {{KernelSource::Given, "given"},
                                                                {KernelSource::Estimate, "estimate"},
-                                                               {KernelSource::EstimateLocal, "estimate-local"}});
+                                                               {KernelSource::EstimateLocal, "estimate-local"},
+                                                               {KernelSource::Perturbed, "perturbed"}});
   return names;
 }
 
@@ -76,7 +78,8 @@ std::pair<int64_t, int64_t> parse_grid(const std::string& text, const std::strin
 
 EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource source, const BlindEstimateOptions& options,
                                   const LocalKernelOptions& local) {
-  UNROLL_CHECK(source != KernelSource::Given, "estimate_kernels: nothing to estimate for a given kernel");
+  UNROLL_CHECK(source == KernelSource::Estimate || source == KernelSource::EstimateLocal,
+               "estimate_kernels: nothing to estimate for a ", kernel_source_name(source), " kernel");
   const auto t0 = std::chrono::steady_clock::now();
   const auto y = as_image_batch(blurred);
   UNROLL_CHECK(y.size(0) == 1, "estimate kernel: one image at a time, got a batch of ", y.size(0));
@@ -151,6 +154,21 @@ EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource sou
     g.kernels = torch::stack(kernels).unsqueeze(1);
     out.grid = std::move(g);
   }
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
+EstimatedKernels perturbed_kernels(const torch::Tensor& blurred, const torch::Tensor& true_kernel, double level,
+                                   uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto y = as_image_batch(blurred);
+  EstimatedKernels out;
+  out.source = KernelSource::Perturbed;
+  out.kernel = perturb_kernel(true_kernel, level, seed).to(y.options());
+  out.whole.kernel = out.kernel;
+  out.whole.kernel_size = out.kernel.size(0);
+  out.whole.noise_sigma = estimate_noise_sigma(luminance(y)).item<double>();
+  out.whole.noise_estimated = true;
   out.seconds = seconds_since(t0);
   return out;
 }

@@ -35,9 +35,11 @@ enum class KernelSource {
   Given,          ///< the request's kernel (an error for a non-blind method without one)
   Estimate,       ///< one kernel estimated from the image
   EstimateLocal,  ///< a grid of kernels estimated per tile
+  Perturbed,      ///< the true kernel, deliberately wrong (datasets/kernels.h perturb_kernel): the harness's
+                  ///< robustness protocol (`unroll eval --kernel perturbed:LEVEL`)
 };
 
-/// "given", "estimate", "estimate-local".
+/// "given", "estimate", "estimate-local", "perturbed".
 KernelSource parse_kernel_source(const std::string& name);
 std::string kernel_source_name(KernelSource source);
 
@@ -72,6 +74,12 @@ struct EstimatedKernels {
 /// Estimates the kernel(s) of `blurred` ([N=1,C,H,W] or [C,H,W] / [H,W]) as `source` says (not Given).
 EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource source,
                                   const BlindEstimateOptions& options = {}, const LocalKernelOptions& local = {});
+
+/// The kernel the methods get under KernelSource::Perturbed: datasets/kernels.h perturb_kernel(true_kernel,
+/// level, seed), on `blurred`'s device; `whole` holds its size and the blurred image's (Immerkaer) noise
+/// estimate, used when the request gives no noise level.
+EstimatedKernels perturbed_kernels(const torch::Tensor& blurred, const torch::Tensor& true_kernel, double level,
+                                   uint64_t seed);
 
 /// The noise level the deconvolution assumes with an estimated kernel when the request does not give
 /// one (sigma < 0): the estimate's (Immerkaer) noise, but at least this floor. An estimated kernel is

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/metrics.h"
+#include "datasets/kernels.h"
 #include "eval/blind_deblur.h"
 #include "core/progress.h"
 #include "eval/report.h"
@@ -145,6 +146,8 @@ void EvalOptions::validate() const {
   UNROLL_CHECK(limit >= 0, "eval: limit must be >= 0 (0 = all), got ", limit);
   UNROLL_CHECK(grids >= 0, "eval: grids must be >= 0, got ", grids);
   UNROLL_CHECK(!save_images || !out_dir.empty(), "eval: saving images needs an output folder");
+  UNROLL_CHECK(std::isfinite(perturbation) && perturbation >= 0 && perturbation <= 1,
+               "eval: the kernel perturbation level must be in [0, 1], got ", perturbation);
 }
 
 std::string safe_file_name(const std::string& name) {
@@ -271,12 +274,15 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       // Estimated kernels: once per case, for every non-blind method.
       std::optional<EstimatedKernels> estimated;
       std::string estimate_error;
-      if (estimating) {
+      if (estimating && (options.kernel != KernelSource::Perturbed || pair.kernel.defined())) {
         const auto t0 = Clock::now();
         try {
           BlindEstimateOptions eo = options.estimate;
           if (eo.noise_sigma < 0 && pair.noise_sigma) eo.noise_sigma = *pair.noise_sigma;
-          estimated = estimate_kernels(req.blurred, options.kernel, eo, options.local);
+          estimated = options.kernel == KernelSource::Perturbed
+                          ? perturbed_kernels(req.blurred, pair.kernel, options.perturbation,
+                                              mix_seed(static_cast<uint64_t>(i)))
+                          : estimate_kernels(req.blurred, options.kernel, eo, options.local);
         } catch (const std::exception& e) {
           estimate_error = e.what();
           o.kernel_failed = true;
@@ -291,7 +297,11 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
         r.method = m.label;
         const Method& method = find_method(m.method);
         const bool non_blind = method.needs_kernel;
-        if (non_blind && estimating && !estimated) {
+        if (non_blind && estimating && !estimated && !pair.kernel.defined() &&
+            options.kernel == KernelSource::Perturbed) {
+          r.status = "needs kernel";  // nothing to perturb
+          if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": needs kernel"});
+        } else if (non_blind && estimating && !estimated) {
           r.status = "failed";
           r.error = "kernel estimate: " + estimate_error;
           if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": failed"});

@@ -47,7 +47,12 @@ struct EvalOptions {
   /// shared by every non-blind method, its time kept apart (EvalRow::kernel_seconds). Where the source
   /// also knows the true kernel (synthetic, dpir, blind), each non-blind method runs with it as well, for
   /// Levin et al.'s error ratio (EvalRow::error_ratio).
+  /// Perturbed: the true kernel made wrong on purpose (perturbed_kernels, level `perturbation`, seed from
+  /// the case index, so every level perturbs a case in the same direction), for the robustness protocol;
+  /// the error ratio then compares each method with itself given the true kernel. Cases without a true
+  /// kernel are "needs kernel".
   KernelSource kernel = KernelSource::Given;
+  double perturbation = 0.1;               ///< level of KernelSource::Perturbed, in [0, 1]
   BlindEstimateOptions estimate;
   LocalKernelOptions local;
   void validate() const;

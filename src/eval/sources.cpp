@@ -29,16 +29,9 @@ std::string base_name(const std::string& path) {
 /// Messages about a data string start with `what`: "--data 'gopro:/x'" for eval, "'cifar10:/x'" for a
 /// training set (whose caller names the key).
 double parse_number(const std::string& text, const std::string& key, const std::string& what) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  UNROLL_CHECK(used == text.size() && !text.empty() && std::isfinite(v), what, ": ", key,
-               " must be a number, got '", text, "'");
-  return v;
+  const auto v = parse_finite_number(text);
+  UNROLL_CHECK(v.has_value(), what, ": ", key, " must be a number, got '", text, "'");
+  return *v;
 }
 
 int64_t parse_count(const std::string& text, const std::string& key, const std::string& what, int64_t min_value) {

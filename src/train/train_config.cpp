@@ -78,6 +78,7 @@ void set_pair_options(const TrainConfig& c, UnrolledTrainingOptions& o) {
   o.kernels = fitted_kernel_spec(KernelType::Mixed, c.kernel_size);  // default ranges fitted to the size
   o.motion_fraction = c.motion_fraction;
   o.defocus_fraction = c.defocus_fraction;
+  o.kernel_perturbation = c.kernel_perturbation;
   o.sigma_max = c.sigma_max255 / 255.0;
   o.val_sigma = c.val_sigma255 / 255.0;
   o.blur = parse_blur_mode(c.blur);
@@ -230,6 +231,10 @@ void finish_train_config(TrainConfig& c) {
   UNROLL_CHECK(std::isfinite(c.defocus_fraction) && c.defocus_fraction >= 0 &&
                    c.defocus_fraction <= 1 - c.motion_fraction + 1e-12,
                source, ": train.defocus_fraction must be in [0, 1 - train.motion_fraction], got ", c.defocus_fraction);
+  UNROLL_CHECK(std::isfinite(c.kernel_perturbation) && c.kernel_perturbation >= 0 && c.kernel_perturbation <= 1, source,
+               ": train.kernel_perturbation must be in [0, 1], got ", c.kernel_perturbation);
+  UNROLL_CHECK(c.task == "unrolled" || defaulted("train.kernel_perturbation"), source,
+               ": train.kernel_perturbation applies to task unrolled");
   UNROLL_CHECK(c.task != "denoiser" || defaulted("train.defocus_fraction"), source,
                ": train.defocus_fraction applies to tasks unrolled, blind-unrolled and deblur");
   try {

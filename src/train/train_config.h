@@ -36,6 +36,7 @@ struct TrainConfig {
   bool global_residual = true, zero_init_outputs = true;
   double sigma_max255 = 50, val_sigma255 = 25, motion_fraction = 0.5, gradient_penalty = 0;
   double defocus_fraction = 0, kernel_loss = 0.05, deep_supervision = 0.1;  ///< train.* (blind-unrolled)
+  double kernel_perturbation = 0;  ///< train.kernel_perturbation (unrolled)
   int64_t kernel_steps = -1;  ///< model.kernel_steps (blind-unrolled)
   TrainerOptions trainer;     ///< train.* (trainer.out_dir follows train.out)
   std::set<std::string> given;  ///< the keys whose value the source set (the rest hold their defaults)
@@ -127,6 +128,9 @@ void visit_train_config(TrainConfig& c, Visit&& visit) {
   visit("train.defocus_fraction", c.defocus_fraction,
         "unrolled, blind-unrolled, deblur: share of defocus (disk) kernels, at most 1 - train.motion_fraction; the "
         "rest are Gaussian");
+  visit("train.kernel_perturbation", c.kernel_perturbation,
+        "unrolled: the network is given a deliberately wrong kernel, datasets/kernels.h perturb_kernel at a level "
+        "~ U[0, this] per sample (in [0, 1]; 0 = the true kernel), so it learns to tolerate an estimated kernel's error");
   visit("train.kernel_loss", c.kernel_loss,
         "blind-unrolled: weight of the shift-tolerant L1 between the predicted and the true kernel (train/training_tasks.h)");
   visit("train.deep_supervision", c.deep_supervision,

@@ -19,6 +19,7 @@ constexpr uint64_t kKernelStream = 0x2545F4914F6CDD1Dull;
 constexpr uint64_t kSigmaStream = 0x9FB21C651E98DF25ull;
 constexpr uint64_t kNoiseStream = 0x5851F42D4C957F2Dull;
 constexpr uint64_t kValStream = 0xB492B66FBE98F273ull;
+constexpr uint64_t kPerturbStream = 0x8CB92BA72F3D8DD7ull;
 
 uint64_t step_seed(uint64_t seed, uint64_t stream, int64_t step) {
   return mix_seed(mix_seed(seed ^ stream) + static_cast<uint64_t>(step));
@@ -186,6 +187,10 @@ void UnrolledTrainingOptions::validate() const {
                motion_fraction);
   UNROLL_CHECK(std::isfinite(defocus_fraction) && defocus_fraction >= 0 && defocus_fraction <= 1 - motion_fraction + 1e-12,
                "unrolled training: defocus_fraction must be in [0, 1 - motion_fraction], got ", defocus_fraction);
+  UNROLL_CHECK(std::isfinite(kernel_perturbation) && kernel_perturbation >= 0 && kernel_perturbation <= 1,
+               "unrolled training: kernel_perturbation must be in [0, 1], got ", kernel_perturbation);
+  UNROLL_CHECK(kernel_perturbation == 0 || kernels.size % 2 == 1,
+               "unrolled training: kernel_perturbation needs an odd kernel size, got ", kernels.size);
   UNROLL_CHECK(std::isfinite(sigma_max) && sigma_max >= 0, "unrolled training: sigma_max must be >= 0, got ", sigma_max);
   UNROLL_CHECK(std::isfinite(val_sigma) && val_sigma >= 0, "unrolled training: val_sigma must be >= 0, got ", val_sigma);
   UNROLL_CHECK(val_crop >= 0, "unrolled training: val_crop must be >= 0 (0 = whole images), got ", val_crop);
@@ -204,6 +209,26 @@ torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, 
     ks.push_back(random_kernel(spec, rng.next_seed()).unsqueeze(0).unsqueeze(0));
   }
   return torch::cat(ks, 0);
+}
+
+torch::Tensor perturb_kernels(const torch::Tensor& kernels, double max_level, uint64_t seed, int64_t first) {
+  UNROLL_CHECK(kernels.dim() == 4 && kernels.size(1) == 1 && kernels.size(2) == kernels.size(3) &&
+                   kernels.size(2) % 2 == 1,
+               "perturb_kernels: expected odd square kernels [n,1,k,k], got shape ", kernels.sizes());
+  if (max_level == 0) return kernels;
+  const int64_t k = kernels.size(2);
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i < kernels.size(0); ++i) {
+    SeededRng rng(sample_seed(seed, first + i));
+    const double level = max_level * rng.uniform();
+    auto p = perturb_kernel(kernels[i][0], level, rng.next_seed());
+    const int64_t off = (p.size(0) - k) / 2;
+    p = p.narrow(0, off, k).narrow(1, off, k);
+    const double mass = p.sum().item<double>();
+    out.push_back(mass > 0 ? (p / mass).unsqueeze(0).unsqueeze(0)
+                           : kernels[i].to(torch::kCPU, torch::kFloat64).unsqueeze(0));  // all cropped away
+  }
+  return torch::cat(out, 0).to(kernels.options());
 }
 
 namespace {
@@ -267,7 +292,9 @@ BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDatas
     const auto opts = model_options(*model);
     auto pair = blurred_training_batch(*train_set, options.trainer, options, step, opts);
     auto sigma = pair.sigma.to(opts).view({pair.blurred.size(0), 1, 1, 1});
-    return loss_fn(model->forward(pair.blurred, pair.kernel, sigma), pair.sharp);
+    auto given = perturb_kernels(pair.kernel, options.kernel_perturbation,
+                                 step_seed(options.trainer.seed, kPerturbStream, step), first_sample(options.trainer));
+    return loss_fn(model->forward(pair.blurred, given, sigma), pair.sharp);
   };
 }
 

@@ -113,6 +113,9 @@ struct UnrolledTrainingOptions {
   /// Share of defocus (disk) kernels, in [0, 1 - motion_fraction]; the rest are Gaussian. Drawn from
   /// the same uniform number as the motion choice, so 0 leaves every stream as it was.
   double defocus_fraction = 0;
+  /// The network is given perturb_kernel(k, level, .) with level ~ U[0, kernel_perturbation] per sample
+  /// (cropped back to the kernel size, centred, renormalised) while the blur used the true k; in [0, 1].
+  double kernel_perturbation = 0;
   double sigma_max = 25.0 / 255.0;  ///< training noise sigma ~ U[0, sigma_max] per sample, >= 0
   BlurMode blur = BlurMode::Circular;
   double val_sigma = 2.55 / 255.0;  ///< validation noise sigma, >= 0
@@ -125,6 +128,11 @@ struct UnrolledTrainingOptions {
 /// of the seed's stream, each drawn from its own index's seed (Motion with probability motion_fraction,
 /// Defocus with probability defocus_fraction, else Gaussian).
 torch::Tensor sample_kernels(const UnrolledTrainingOptions& options, int64_t n, uint64_t seed, int64_t first = 0);
+
+/// The kernels the network is given for true kernels [n,1,k,k] (odd k): each perturb_kernel'd at a level
+/// ~ U[0, max_level] from sample first+i of `seed`'s stream, cropped (centred) back to k x k and
+/// renormalised; the input's dtype and device. max_level = 0 returns the kernels.
+torch::Tensor perturb_kernels(const torch::Tensor& kernels, double max_level, uint64_t seed, int64_t first = 0);
 
 BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
                               const UnrolledTrainingOptions& options);

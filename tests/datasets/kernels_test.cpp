@@ -5,6 +5,9 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iostream>
+#include <string>
 
 #include "core/error.h"
 #include "test_util.h"
@@ -319,6 +322,64 @@ TEST(KernelFiles, SharedLevinKernels) {
   auto ks = load_kernel_folder(dir);
   ASSERT_EQ(ks.size(), 8u);
   for (const auto& k : ks) expect_valid_kernel(k, "levin09");
+}
+
+TEST(PerturbKernel, LevelZeroIsTheKernelAndLevelsGrowTheError) {
+  const auto k = motion_kernel({15, 30, 0, 16});
+  EXPECT_TRUE(torch::allclose(perturb_kernel(k, 0.0, 3), k / k.sum()));
+  EXPECT_DOUBLE_EQ(relative_kernel_error(k, k), 0.0);
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    double previous = 0;
+    for (double level : {0.05, 0.1, 0.2, 0.4}) {
+      const auto p = perturb_kernel(k, level, seed);
+      expect_valid_kernel(p, "perturbed");
+      EXPECT_EQ(p.size(0) % 2, 1);
+      EXPECT_GE(p.size(0), k.size(0));
+      const double e = relative_kernel_error(p, k);
+      std::cout << "seed " << seed << " level " << level << ": relative error " << e << ", size " << p.size(0) << "\n";
+      EXPECT_GT(e, previous) << "seed " << seed << " level " << level;
+      EXPECT_LT(e, 8.0 * level + 0.05) << "seed " << seed << " level " << level;
+      previous = e;
+    }
+  }
+}
+
+TEST(PerturbKernel, DeterministicSeedSensitiveAndCentred) {
+  const auto k = motion_kernel({11, 120, 0, 16});
+  const auto a = perturb_kernel(k, 0.1, 7), b = perturb_kernel(k, 0.1, 7), c = perturb_kernel(k, 0.1, 8);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(a.sizes() == c.sizes() && torch::equal(a, c));
+  // The stretch is about the centre of mass, which stays where it was relative to the kernel centre (no
+  // shift of the restored image), also for a kernel whose mass is off-centre.
+  auto off = torch::zeros({9, 9}, torch::kFloat64);
+  off.narrow(0, 5, 3).narrow(1, 1, 6).fill_(1.0);
+  const Moments before = moments(off);
+  for (double level : {0.1, 0.3}) {
+    const Moments m = moments(perturb_kernel(off, level, 5));
+    EXPECT_NEAR(m.mx, before.mx, 0.3) << level;
+    EXPECT_NEAR(m.my, before.my, 0.3) << level;
+  }
+  const Moments m = moments(a);
+  EXPECT_LT(std::abs(m.mx), 0.5);
+  EXPECT_LT(std::abs(m.my), 0.5);
+  // Float32 input and an even-sized kernel are accepted; the result is float64, odd.
+  const auto even = perturb_kernel(torch::ones({4, 4}, torch::kFloat32), 0.1, 1);
+  expect_valid_kernel(even, "even input");
+  EXPECT_EQ(even.size(0) % 2, 1);
+}
+
+bool fails_with(const std::function<void()>& f, const std::string& text) {
+  return test::error_of(f).find(text) != std::string::npos;
+}
+
+TEST(PerturbKernel, BadInputsNameTheProblem) {
+  const auto k = gaussian_kernel(1.0);
+  EXPECT_TRUE(fails_with([&] { perturb_kernel(k, -0.1, 1); }, "level must be in [0, 1]"));
+  EXPECT_TRUE(fails_with([&] { perturb_kernel(k, std::nan(""), 1); }, "level must be in [0, 1]"));
+  EXPECT_TRUE(fails_with([&] { perturb_kernel(k, 1.5, 1); }, "level must be in [0, 1]"));
+  EXPECT_TRUE(fails_with([&] { perturb_kernel(torch::ones({3, 4}), 0.1, 1); }, "square"));
+  EXPECT_TRUE(fails_with([&] { perturb_kernel(-k, 0.1, 1); }, "non-negative"));
+  EXPECT_TRUE(fails_with([&] { relative_kernel_error(k, torch::ones({4, 4})); }, "odd square"));
 }
 
 }  // namespace

@@ -51,7 +51,7 @@ TEST(BlindDeblur, GridParsingAndValidation) {
   l.overlap = -1;
   EXPECT_THROW(l.validate(128, 128, 15), Error);
   EXPECT_EQ(parse_kernel_source("estimate-local"), KernelSource::EstimateLocal);
-  EXPECT_NE(error_of([] { parse_kernel_source("guess"); }).find("given, estimate or estimate-local"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_kernel_source("guess"); }).find("given, estimate, estimate-local or perturbed"), std::string::npos);
 }
 
 // With the same kernel in every tile, the tile-wise deconvolution and its blend give (nearly) the
@@ -259,6 +259,48 @@ TEST(BlindHarness, EstimatedKernelsGiveEveryNonBlindMethodARow) {
   EXPECT_EQ(est.datasets[0].kernel_estimates, 2);
   EXPECT_GT(est.datasets[0].kernel_seconds, 0.0);
   for (const auto& m : est.datasets[0].methods) EXPECT_EQ(m.ok, 2) << m.method;
+}
+
+// `--kernel perturbed:LEVEL`: the methods get the true kernel made wrong (level 0: the true kernel), each
+// also runs with the true kernel for the error ratio; a source without kernels says "needs kernel".
+TEST(BlindHarness, PerturbedKernelsCostQualityAndNeedATrueKernel) {
+  const fs::path root = test::temp_dir("perturbed_harness");
+  fs::create_directories(root / "sharp");
+  for (int i = 0; i < 2; ++i)
+    write_image((root / "sharp" / ("s" + std::to_string(i) + ".png")).string(), blocky_scene(3, 64, 64, 20 + i));
+  const EvalSet set = open_eval_source(parse_eval_source("synthetic:" + (root / "sharp").string() + ",noise=2.55"));
+  const std::vector<EvalMethod> methods = {EvalMethod{"hqs-tv", "hqs-tv", {}, "", ""}};
+  EvalOptions o;
+  o.progress = false;
+  o.grids = 0;
+  o.kernel = KernelSource::Perturbed;
+  o.perturbation = 0.0;
+  const EvalReport exact = run_evaluation({set}, methods, o);
+  ASSERT_EQ(exact.rows.size(), 2u);
+  for (const auto& r : exact.rows) {
+    EXPECT_EQ(r.status, "ok") << r.error;
+    EXPECT_NEAR(r.error_ratio, 1.0, 1e-3);
+  }
+  o.perturbation = 0.3;
+  const EvalReport wrong = run_evaluation({set}, methods, o);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(wrong.rows[i].status, "ok") << wrong.rows[i].error;
+    EXPECT_GT(wrong.rows[i].error_ratio, 1.5);
+    EXPECT_LT(wrong.rows[i].psnr, exact.rows[i].psnr - 1.0);
+  }
+  EXPECT_TRUE(torch::equal(perturbed_kernels(torch::zeros({1, 1, 8, 8}), gaussian_kernel(1.0), 0.3, 7).kernel,
+                           perturbed_kernels(torch::zeros({1, 1, 8, 8}), gaussian_kernel(1.0), 0.3, 7).kernel));
+
+  test::make_fake_gopro(root / "gopro", "test", {"GOPR0001_00_00"}, {"000001"}, [&](int64_t i) {
+    auto sharp = blocky_scene(3, 64, 64, static_cast<uint64_t>(30 + i)).to(torch::kFloat32);
+    return test::FakePair{sharp, sharp, {}};
+  });
+  const EvalSet no_kernels = open_eval_source(parse_eval_source("gopro:" + (root / "gopro").string()));
+  const EvalReport none = run_evaluation({no_kernels}, methods, o);
+  ASSERT_EQ(none.rows.size(), 1u);
+  EXPECT_EQ(none.rows[0].status, "needs kernel");
+  o.perturbation = 1.5;
+  EXPECT_THROW(o.validate(), Error);
 }
 
 }  // namespace

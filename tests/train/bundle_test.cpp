@@ -61,7 +61,7 @@ TEST(TrainConfig, EveryKeyHasOneEntryAndTheDefaultsAreTheParsers) {
   TrainConfig c;
   std::set<std::string> keys;
   visit_train_config(c, [&](const char* key, auto&, const char*) { EXPECT_TRUE(keys.insert(key).second) << key; });
-  EXPECT_EQ(keys.size(), 48u);
+  EXPECT_EQ(keys.size(), 49u);
   EXPECT_TRUE(is_train_config_key("train.steps"));
   EXPECT_FALSE(is_train_config_key("train.stepz"));
   // The defaults `unroll train --help` shows (before the table moved into the library).

@@ -537,6 +537,25 @@ TEST(TrainingTasks, KernelMixAndBatchesAreDeterministic) {
   EXPECT_FALSE(torch::equal(b0, sample_clean_batch(*set, t, {}, 1)));
 }
 
+// train.kernel_perturbation: the network is given valid, deterministic, wrong kernels of the same size;
+// level 0 gives the true ones.
+TEST(TrainingTasks, PerturbedKernelsKeepTheShapeAndAreDeterministic) {
+  auto o = unrolled_options(1);
+  auto k = sample_kernels(o, 6, 4).to(torch::kFloat32);
+  EXPECT_TRUE(torch::equal(perturb_kernels(k, 0.0, 9), k));
+  auto p = perturb_kernels(k, 0.3, 9);
+  ASSERT_EQ(p.sizes(), k.sizes());
+  EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(p, perturb_kernels(k, 0.3, 9)));
+  EXPECT_FALSE(torch::equal(p, perturb_kernels(k, 0.3, 10)));
+  EXPECT_TRUE(torch::allclose(p.sum({2, 3}), torch::ones({6, 1}), 1e-5, 1e-6));
+  EXPECT_GE(p.min().item<double>(), 0.0);
+  EXPECT_GT((p - k).abs().sum().item<double>(), 0.05);
+  // The first sample's draw does not depend on the batch it is in.
+  EXPECT_TRUE(torch::equal(perturb_kernels(k.narrow(0, 2, 1), 0.3, 9, 2), p.narrow(0, 2, 1)));
+  EXPECT_THROW(perturb_kernels(torch::ones({1, 1, 4, 4}), 0.1, 1), Error);
+}
+
 TEST(TrainingTasks, DenoiserTrainingImprovesValidationPsnr) {
   torch::manual_seed(8);
   auto model = std::make_shared<ResUNet>(tiny_resunet());
