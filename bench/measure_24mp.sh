@@ -4,21 +4,10 @@
 # per method: peak resident memory (/usr/bin/time %M), seconds, and the tile plan deblur reported.
 #   bash bench/measure_24mp.sh [methods...]     (run from the repository root after a build; long:
 #   the learned methods take 20-30 minutes each on 2 cores)
-set -euo pipefail
-B=${UNROLL:-build/unroll}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 - "$work" <<'PY'
-import sys
-import numpy as np
-from PIL import Image
-src = np.asarray(Image.open('data/sample/astronaut.png').convert('RGB'))
-ry, rx = (4000 + src.shape[0] - 1) // src.shape[0], (6000 + src.shape[1] - 1) // src.shape[1]
-Image.fromarray(np.tile(src, (ry, rx, 1))[:4000, :6000]).save(f'{sys.argv[1]}/y24.png')
-PY
+source "$(dirname "$0")/memory_common.sh"
+tiled_sample 4000 6000 "$work/y24.png"
 for m in ${*:-wiener rl admm hqs-tv pnp unrolled convir atrous}; do
-  kernel=(-k data/sample/motion17.csv)
-  case $m in convir|atrous|unrolled-blind) kernel=() ;; esac  # blind: they find the blur themselves
+  kernel_flags "$m"
   s=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$work/kb" "$B" deblur -i "$work/y24.png" "${kernel[@]}" -m "$m" \
     -o "$work/out.png" --noise 2.55 --max-memory 4G >"$work/out" 2>"$work/err" || { echo "$m failed: $(tail -1 "$work/err")"; continue; }

@@ -4,23 +4,12 @@
 # bytes_per_pixel in src/eval/method_table.cpp; eval/tiling.h). Prints: method side peak_KB seconds.
 # The slope between the two sizes is bytes per pixel, the intercept the base (LibTorch, weights).
 #   bash bench/measure_memory.sh [methods...]     (run from the repository root after a build)
-set -euo pipefail
-B=${UNROLL:-build/unroll}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-/usr/bin/python3 - "$work" <<'PY'
-import sys
-import numpy as np
-from PIL import Image
-src = np.asarray(Image.open('data/sample/astronaut.png').convert('RGB'))
-for n in (384, 768):
-    reps = (n + src.shape[0] - 1) // src.shape[0]
-    Image.fromarray(np.tile(src, (reps, reps, 1))[:n, :n]).save(f'{sys.argv[1]}/y{n}.png')
-PY
+source "$(dirname "$0")/memory_common.sh"
+tiled_sample 384 384 "$work/y384.png"
+tiled_sample 768 768 "$work/y768.png"
 methods=${*:-wiener rl admm hqs-tv pnp unrolled convir atrous}
 for m in $methods; do
-  kernel=(-k data/sample/motion17.csv)
-  case $m in convir|atrous|unrolled-blind) kernel=() ;; esac  # blind: they find the blur themselves
+  kernel_flags "$m"
   for n in 384 768; do
     s=$(date +%s.%N)
     /usr/bin/time -f "%M" -o "$work/kb" "$B" deblur -i "$work/y$n.png" "${kernel[@]}" -m "$m" \

@@ -271,10 +271,12 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       if (pair.kernel.defined()) req.kernel = pair.kernel.to(options.device, torch::kFloat32);
       req.sigma = pair.noise_sigma.value_or(-1.0);
       req.boundary = options.boundary.value_or(set.boundary);
-      // Estimated kernels: once per case, for every non-blind method.
+      // Estimated kernels: once per case, for every non-blind method. A perturbed kernel needs the true
+      // one; without it the case is like a given kernel that is missing ("needs kernel").
+      const bool estimating_case = estimating && (options.kernel != KernelSource::Perturbed || pair.kernel.defined());
       std::optional<EstimatedKernels> estimated;
       std::string estimate_error;
-      if (estimating && (options.kernel != KernelSource::Perturbed || pair.kernel.defined())) {
+      if (estimating_case) {
         const auto t0 = Clock::now();
         try {
           BlindEstimateOptions eo = options.estimate;
@@ -297,15 +299,11 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
         r.method = m.label;
         const Method& method = find_method(m.method);
         const bool non_blind = method.needs_kernel;
-        if (non_blind && estimating && !estimated && !pair.kernel.defined() &&
-            options.kernel == KernelSource::Perturbed) {
-          r.status = "needs kernel";  // nothing to perturb
-          if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": needs kernel"});
-        } else if (non_blind && estimating && !estimated) {
+        if (non_blind && estimating_case && !estimated) {
           r.status = "failed";
           r.error = "kernel estimate: " + estimate_error;
           if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": failed"});
-        } else if (non_blind && !estimating && !pair.kernel.defined()) {
+        } else if (non_blind && !estimating_case && !pair.kernel.defined()) {
           r.status = "needs kernel";
           if (grid) tiles.push_back({placeholder_like(shown_blurred), m.label + ": needs kernel"});
         } else {
