@@ -576,13 +576,15 @@ std::vector<Method> build_method_table() {
   add_blind_networks(m);
   // Memory models for tiling (eval/tiling.h): peak resident memory of `unroll deblur` on 384^2 and
   // 768^2 RGB images, measured by `bash bench/measure_memory.sh` (CPU, float32, the shipped models;
-  // 2026-12-06): base = the intercept (LibTorch, weights), bytes per pixel = the slope.
+  // 2026-12-06; unrolled-blind 2026-12-07): base = the intercept (LibTorch, weights), bytes per pixel =
+  // the slope.
   struct Memory {
     double base_mb, bytes_per_pixel;
   };
   const std::map<std::string, Memory> measured = {
       {"wiener", {196, 186}}, {"rl", {197, 180}},       {"admm", {218, 215}},    {"hqs-tv", {222, 268}},
       {"pnp", {250, 569}},    {"unrolled", {239, 697}}, {"convir", {210, 825}}, {"atrous", {229, 1331}},
+      {"unrolled-blind", {241, 886}},
   };
   for (auto& method : m) {
     const auto it = measured.find(method.name);

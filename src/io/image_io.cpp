@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 namespace unroll {
 namespace {
 
+// Pixels converted at a time by write_image (a band of rows; 1 MP: 24 MB of float64 RGB).
+constexpr int64_t kWriteBandPixels = int64_t{1} << 20;
+
 std::string lower_extension(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -110,26 +113,33 @@ void write_image(const std::string& path, const torch::Tensor& image, int bits) 
   UNROLL_CHECK(x.size(0) == 1, path, ": can only write one image, got a batch of ", x.size(0));
   const int64_t c = x.size(1);
   UNROLL_CHECK(c == 1 || c == 3, path, ": can only write 1 or 3 channels, got ", c);
-  // A method that diverged must not leave a plausible-looking black or white picture behind.
-  UNROLL_CHECK(torch::isfinite(x).all().item<bool>(), path,
-               ": the result holds NaN or Inf values (the method diverged); nothing was written");
-  cv::Mat m;
-  if (bits == 32) {
-    // The values as computed (float32, not clipped or rounded): results compared without quantisation.
-    auto hwc = x[0].to(torch::kFloat32).cpu().permute({1, 2, 0}).contiguous();
-    m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32FC(static_cast<int>(c)), hwc.data_ptr())
-            .clone();
-  } else {
-    const double peak = bits == 8 ? 255.0 : 65535.0;
-    auto hwc = torch::round(x[0].to(torch::kFloat64).cpu().clamp(0.0, 1.0) * peak).permute({1, 2, 0}).contiguous();
-    auto typed = bits == 8 ? hwc.to(torch::kUInt8) : hwc.to(torch::kInt32);
-    if (bits == 8) {
-      m = cv::Mat(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_8UC(static_cast<int>(c)), typed.data_ptr())
-              .clone();
+  // Converted in bands of rows: a whole 24 MP image in float64 with its clamp / scale / round
+  // temporaries alive at once would take about 3 GB, more than the tiles of the method that made it.
+  const int h = static_cast<int>(x.size(2)), w = static_cast<int>(x.size(3)), ch = static_cast<int>(c);
+  cv::Mat m(h, w, bits == 32 ? CV_32FC(ch) : bits == 16 ? CV_16UC(ch) : CV_8UC(ch));
+  const int64_t band = std::max<int64_t>(1, kWriteBandPixels / std::max<int64_t>(1, w));
+  const double peak = bits == 8 ? 255.0 : 65535.0;
+  for (int64_t r0 = 0; r0 < h; r0 += band) {
+    const int64_t rows = std::min<int64_t>(band, h - r0);
+    auto part = x[0].narrow(1, r0, rows).to(torch::kCPU, torch::kFloat64);
+    // A method that diverged must not leave a plausible-looking black or white picture behind (checked
+    // band by band, all before anything is written).
+    UNROLL_CHECK(torch::isfinite(part).all().item<bool>(), path,
+                 ": the result holds NaN or Inf values (the method diverged); nothing was written");
+    cv::Mat rows_out = m.rowRange(static_cast<int>(r0), static_cast<int>(r0 + rows));
+    if (bits == 32) {
+      // The values as computed (float32, not clipped or rounded): results compared without quantisation.
+      auto hwc = part.to(torch::kFloat32).permute({1, 2, 0}).contiguous();
+      cv::Mat(static_cast<int>(rows), w, CV_32FC(ch), hwc.data_ptr()).copyTo(rows_out);
     } else {
-      cv::Mat as_int(static_cast<int>(x.size(2)), static_cast<int>(x.size(3)), CV_32SC(static_cast<int>(c)),
-                     typed.data_ptr());
-      as_int.convertTo(m, CV_16U);
+      auto hwc = part.clamp_(0.0, 1.0).mul_(peak).round_().permute({1, 2, 0}).contiguous();
+      if (bits == 8) {
+        auto typed = hwc.to(torch::kUInt8);
+        cv::Mat(static_cast<int>(rows), w, CV_8UC(ch), typed.data_ptr()).copyTo(rows_out);
+      } else {
+        auto typed = hwc.to(torch::kInt32);
+        cv::Mat(static_cast<int>(rows), w, CV_32SC(ch), typed.data_ptr()).convertTo(rows_out, CV_16U);
+      }
     }
   }
   if (c == 3) cv::cvtColor(m, m, cv::COLOR_RGB2BGR);

@@ -375,6 +375,26 @@ TEST(ImageFiles, NonFiniteResultsAreNeverWritten) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/x.png"));
 }
 
+// write_image converts a large image in bands of rows (1 MP each): every band lands in its place, at
+// every bit depth, and a NaN in the last band still stops the write before any file exists.
+TEST(ImageFiles, LargeImagesAreWrittenBandByBand) {
+  const std::string dir = test::temp_dir("image_bands");
+  const int64_t h = 1100, w = 2048;  // 512 rows per band: three bands, the last one short
+  auto x = (torch::rand({1, 3, h, w}, torch::TensorOptions().dtype(torch::kFloat32)) * 1.2 - 0.1);
+  x[0][1][h - 1][w - 1] = 0.5f;
+  for (int bits : {8, 16}) {
+    write_image(dir + "/x.png", x, bits);
+    const double peak = bits == 8 ? 255.0 : 65535.0;
+    auto expected = torch::round(x.to(torch::kFloat64).clamp(0.0, 1.0) * peak) / peak;
+    EXPECT_LT((read_image(dir + "/x.png").to(torch::kFloat64) - expected).abs().max().item<double>(), 1e-6) << bits;
+  }
+  write_image(dir + "/x.tif", x, 32);
+  EXPECT_TRUE(torch::equal(read_image(dir + "/x.tif"), x));
+  x[0][2][h - 3][5] = std::numeric_limits<float>::infinity();
+  EXPECT_NE(error_of([&] { write_image(dir + "/nan.png", x); }).find("NaN or Inf values"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/nan.png"));
+}
+
 // --bits 32: float TIFF holding the values as computed (outside [0,1] too), read back unchanged.
 TEST(ImageFiles, FloatTiffKeepsTheValues) {
   const std::string dir = test::temp_dir("image_float");
