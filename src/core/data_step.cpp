@@ -1,5 +1,8 @@
 #include "core/data_step.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/tensor.h"
@@ -29,6 +32,31 @@ torch::Tensor FourierDataStep::solve(const torch::Tensor& z, const torch::Tensor
 
 torch::Tensor FourierDataStep::solve(const torch::Tensor& z, double a) const {
   return solve(z, torch::scalar_tensor(a, z.options()));
+}
+
+torch::Tensor FourierDataStep::solve_uncertain(const torch::Tensor& z, const torch::Tensor& a,
+                                               double model_error) const {
+  UNROLL_CHECK(std::isfinite(model_error) && model_error >= 0, "data step: model_error must be finite and >= 0, got ",
+               model_error);
+  if (model_error == 0) return solve(z, a);
+  UNROLL_CHECK(z.size(-2) == height_ && z.size(-1) == width_, "data step: z is ", z.size(-2), "x", z.size(-1),
+               ", expected ", height_, "x", width_);
+  auto z_hat = rfft2(z);
+  auto m = 1.0 + model_error * torch::real(z_hat * z_hat.conj());
+  return solve_spectral(z_hat * m, a, m);
+}
+
+double kernel_model_error(const torch::Tensor& kernel, double relative_error, double sigma, int64_t height,
+                          int64_t width) {
+  UNROLL_CHECK(std::isfinite(relative_error) && relative_error >= 0, "kernel error must be finite and >= 0, got ",
+               relative_error);
+  UNROLL_CHECK(height > 0 && width > 0, "kernel_model_error: empty image");
+  const double s = std::max(std::isfinite(sigma) ? sigma : 0.0, 1e-3);
+  const auto k = as_kernel_batch(kernel.detach()).to(torch::kCPU, torch::kFloat64);
+  const auto mass = k.sum({1, 2, 3});
+  UNROLL_CHECK((mass > 0).all().item<bool>(), "kernel_model_error: the kernel must have a positive sum");
+  const double k_energy = ((k * k).sum({1, 2, 3}) / (mass * mass)).mean().item<double>();
+  return relative_error * relative_error * k_energy / (static_cast<double>(height) * static_cast<double>(width) * s * s);
 }
 
 torch::Tensor FourierDataStep::solve_spectral(const torch::Tensor& rhs_hat, const torch::Tensor& a,

@@ -43,6 +43,18 @@ class FourierDataStep {
   torch::Tensor solve_with_inverse(const torch::Tensor& rhs_hat, const torch::Tensor& a,
                                    const torch::Tensor& inverse_denominator) const;
 
+  /// Errors-in-variables form for a kernel known only approximately (after Nan & Ji, CVPR 2020, without
+  /// the learned part): the given kernel k is the true one plus an error dk, taken as white,
+  /// E|dK(w)|^2 = ||dk||^2, so the residual at frequency w has variance H W sigma^2 + ||dk||^2 |X(w)|^2
+  /// instead of H W sigma^2. Weighting each frequency by it gives
+  ///     x = F^-1[(conj(K)F(y) + a m(w) F(z)) / (|K|^2 + a m(w))],  m(w) = 1 + model_error |Z(w)|^2,
+  /// with |X|^2 taken from the current z: where the kernel's error outweighs the signal that gets
+  /// through it, x follows z (the prior) instead of dividing by a wrong |K|. (A shape fitted to the
+  /// measured E|dK|^2 of perturbed Levin kernels, larger in the kernel's transition band and small at
+  /// DC, did worse on the perturbation protocol: docs/blind.md.) model_error = kernel_model_error(...);
+  /// 0 is solve(z, a).
+  torch::Tensor solve_uncertain(const torch::Tensor& z, const torch::Tensor& a, double model_error) const;
+
   const torch::Tensor& otf() const { return otf_; }         ///< K, complex [N,1,H,W/2+1]
   const torch::Tensor& kty_hat() const { return kty_hat_; } ///< conj(K) F(y), complex [N,C,H,W/2+1]
   const torch::Tensor& k_power() const { return k_power_; } ///< |K|^2, real [N,1,H,W/2+1]
@@ -53,5 +65,11 @@ class FourierDataStep {
   torch::Tensor otf_, kty_hat_, k_power_;
   int64_t height_ = 0, width_ = 0;
 };
+
+/// ||dk||^2 / (H W sigma^2) for FourierDataStep::solve_uncertain on an H x W image: the kernel's relative
+/// L2 error `relative_error` (||dk|| / ||k||, e.g. 0.3 for an estimated kernel) against the pixel noise
+/// `sigma` (floored at 1e-3, so a noise-free observation does not make the weight infinite).
+double kernel_model_error(const torch::Tensor& kernel, double relative_error, double sigma, int64_t height,
+                          int64_t width);
 
 }  // namespace unroll

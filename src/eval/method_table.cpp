@@ -161,7 +161,11 @@ SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes
   return res;
 }
 
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
+int unrolled_passes(const MethodArgs& a);
+
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, const MethodArgs& a) {
+  const int passes = unrolled_passes(a);
+  const bool alternate = a.on("alternate");
   return on_model_channels("unrolled", r, net->channels(),
                            [&](const DeblurRequest& q) { return run_unrolled_on(net, q, passes, alternate); });
 }
@@ -361,12 +365,18 @@ Method pnp_method() {
   m.params = {flag(at_least(integer("iters", PnpHqsOptions().iterations, "iterations"), 1)),
               flag(at_least(real("lambda", PnpHqsOptions().lambda, "a_k = lambda sigma^2 / sigma_k^2"), 0, true)),
               on_off("alternate", true,
-                     "1 = iteration k denoises the k mod 8-th flip/rotation of its input, DPIR's x8, at no extra cost")};
+                     "1 = iteration k denoises the k mod 8-th flip/rotation of its input, DPIR's x8, at no extra cost"),
+              at_least(real("kernel_error", 0.0,
+                            "relative L2 error assumed in the kernel (0 = exact): the data step trusts y less where "
+                            "that error outweighs the signal (core/data_step.h solve_uncertain); 1 suits a kernel "
+                            "35-60% wrong (docs/blind.md) and costs about 6 dB on an exact one"),
+                       0)};
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
     PnpHqsOptions o;
     o.iterations = a.integer("iters");
     o.lambda = a.real("lambda");
     o.alternate_transforms = a.on("alternate");
+    o.kernel_error = a.real("kernel_error");
     o.boundary = r.boundary;
     o.progress = r.progress;
     auto prior = pnp_prior(r);
@@ -405,7 +415,7 @@ Method unrolled_method() {
   m.shipped_model = "unrolled_small.pth";
   m.params = unrolled_params(kUnrolledAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, unrolled_passes(a), a.on("alternate"));
+    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, a);
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(unrolled_path(r)); };
   return m;
@@ -496,7 +506,7 @@ Method usrnet_method() {
   m.weights_required = true;
   m.params = unrolled_params(kUsrnetAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"));
+    return run_unrolled(cached_unrolled_net(r.weights), r, a);
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(r.weights); };
   return m;

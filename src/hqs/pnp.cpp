@@ -13,6 +13,8 @@ void PnpHqsOptions::validate() const {
   UNROLL_CHECK(sigma_start > 0.0 && std::isfinite(sigma_start), "pnp-hqs: sigma_start must be > 0, got ", sigma_start);
   UNROLL_CHECK(sigma_floor > 0.0 && std::isfinite(sigma_floor), "pnp-hqs: sigma_floor must be > 0, got ", sigma_floor);
   UNROLL_CHECK(lambda > 0.0 && std::isfinite(lambda), "pnp-hqs: lambda must be > 0, got ", lambda);
+  UNROLL_CHECK(kernel_error >= 0.0 && std::isfinite(kernel_error), "pnp-hqs: kernel_error must be >= 0, got ",
+               kernel_error);
 }
 
 PnpSchedule dpir_schedule(double sigma, const PnpHqsOptions& options) {
@@ -91,9 +93,11 @@ SolverResult pnp_hqs(const torch::Tensor& blurred, const torch::Tensor& kernel, 
   check_kernel(k, y.size(0), y.size(2), y.size(3), "pnp-hqs kernel");
   const Extended ext = extend_for_deconvolution(y, k, options.boundary);
   const FourierDataStep data(ext.image, k);
+  const double model_error =
+      kernel_model_error(k, options.kernel_error, sigma, ext.image.size(2), ext.image.size(3));
   SolverResult result = pnp_hqs_with(
-      [&](const torch::Tensor& z, const torch::Tensor& a) { return data.solve(z, a); }, ext.image, sigma, prior,
-      options);
+      [&](const torch::Tensor& z, const torch::Tensor& a) { return data.solve_uncertain(z, a, model_error); },
+      ext.image, sigma, prior, options);
   auto out = ext.crop(result.image);
   if (original_dim == 2) out = out.squeeze(0).squeeze(0);
   if (original_dim == 3) out = out.squeeze(0);

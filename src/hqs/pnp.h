@@ -42,6 +42,10 @@ struct PnpHqsOptions {
   bool alternate_transforms = false;  ///< DPIR's x8 flip/rotation alternation across iterations
   Boundary boundary = Boundary::Circular;
   bool clip = false;                  ///< clamp the final image to [0,1]
+  /// Relative L2 error assumed in the kernel (0 = exact): the data step is then
+  /// FourierDataStep::solve_uncertain (core/data_step.h), which trusts the data less where the
+  /// kernel's error outweighs the signal. For estimated or otherwise approximate kernels.
+  double kernel_error = 0.0;
   ProgressCallback progress;
   void validate() const;  ///< throws unroll::Error naming the bad field
 };

@@ -40,6 +40,39 @@ TEST(FourierDataStep, IdentityKernelReturnsWeightedAverage) {
   EXPECT_LT(test::max_abs_diff(step.solve(z, 1e-12), y), 1e-9);
 }
 
+// The errors-in-variables step: 0 is the plain step; a large model error keeps x at z; and, given a
+// wrong kernel, one step from z = y lands closer to the truth than the plain step, which divides by
+// the wrong |K| and rings.
+TEST(FourierDataStep, UncertainKernelStepTrustsTheDataLessWhereTheKernelIsWrong) {
+  const int64_t n = 64;
+  auto x = test::test_image(1, n, n).to(torch::kFloat64);
+  auto k = test::test_kernel(9, 3).to(torch::kFloat64);
+  torch::manual_seed(5);
+  auto wrong = (k + 0.2 * k.max() * torch::randn_like(k) * (k > 0)).clamp_min(0.0);
+  wrong = wrong / wrong.sum();
+  const double sigma = 0.01;
+  auto y = conv_circular(x, k) + sigma * torch::randn_like(x);
+  const FourierDataStep step(y, wrong);
+  const double a = sigma * sigma;
+  EXPECT_TRUE(torch::equal(step.solve_uncertain(y, torch::scalar_tensor(a, y.options()), 0.0), step.solve(y, a)));
+  EXPECT_LT(test::max_abs_diff(step.solve_uncertain(y, torch::scalar_tensor(a, y.options()), 1e12), y), 1e-3);
+  const double relative = ((wrong - k).norm() / k.norm()).item<double>();
+  const double c = kernel_model_error(wrong, relative, sigma, n, n);
+  auto plain = step.solve(y, a), robust = step.solve_uncertain(y, torch::scalar_tensor(a, y.options()), c);
+  const double e_plain = (plain - x).norm().item<double>(), e_robust = (robust - x).norm().item<double>();
+  EXPECT_LT(e_robust, 0.8 * e_plain) << "plain " << e_plain << " robust " << e_robust;
+  // ||dk||^2 / (H W sigma^2): a delta kernel (energy 1), 50% error, sigma 0.1, 10x10 pixels -> 0.25.
+  auto delta = torch::zeros({3, 3}, torch::kFloat64);
+  delta[1][1] = 2.0;  // unnormalised: the energy is taken relative to the kernel's mass
+  EXPECT_NEAR(kernel_model_error(delta, 0.5, 0.1, 10, 10), 0.25, 1e-12);
+  EXPECT_NEAR(kernel_model_error(delta, 0.5, 0.0, 10, 10), 0.25 * 1e4, 1e-6);  // sigma floored at 1e-3
+  EXPECT_NE(test::error_of([&] { kernel_model_error(delta, -1.0, 0.1, 10, 10); }).find("kernel error"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([&] { step.solve_uncertain(y, torch::scalar_tensor(a, y.options()), NAN); })
+                .find("model_error"),
+            std::string::npos);
+}
+
 TEST(FourierDataStep, GradientMatchesFiniteDifferences) {
   auto y = torch::rand({1, 2, 9, 10}, torch::kFloat64).requires_grad_(true);
   auto z = torch::rand({1, 2, 9, 10}, torch::kFloat64).requires_grad_(true);

@@ -101,12 +101,22 @@ TEST(PnpHqs, SelfEnsembleIsExactForAnEquivariantPrior) {
   EXPECT_GT(test::max_abs_diff(pnp_hqs(y, k, 0.01, prior, o).image, pnp_hqs(y, k, 0.01, prior, x8).image), 1e-6);
 }
 
+// A grey test image blurred circularly by a test kernel, plus Gaussian noise of level sigma (torch's
+// generator seeded with `seed` first).
+struct BlurredCase {
+  torch::Tensor truth, kernel, y;
+};
+BlurredCase blurred_case(int64_t size, int64_t kernel_size, uint64_t kernel_seed, double sigma, uint64_t seed) {
+  torch::manual_seed(seed);
+  BlurredCase c{test::test_image(1, size, size), test::test_kernel(kernel_size, kernel_seed), {}};
+  c.y = conv_circular(c.truth, c.kernel) + sigma * torch::randn_like(c.truth);
+  return c;
+}
+
 TEST(PnpHqs, TvPriorImprovesPsnrOnABlurredNoisyImage) {
-  torch::manual_seed(11);
-  auto truth = test::test_image(1, 32, 32);
-  auto k = test::test_kernel(7, 5);
   const double sigma = 0.01;
-  auto y = conv_circular(truth, k) + sigma * torch::randn_like(truth);
+  const BlurredCase c = blurred_case(32, 7, 5, sigma, 11);
+  const torch::Tensor &truth = c.truth, &k = c.kernel, &y = c.y;
   TvPrior prior;
   PnpHqsOptions o;
   int calls = 0;
@@ -126,6 +136,25 @@ TEST(PnpHqs, TvPriorImprovesPsnrOnABlurredNoisyImage) {
   auto r2 = pnp_hqs(y2.squeeze(0).squeeze(0), k, sigma, prior, o);
   ASSERT_EQ(r2.image.dim(), 2);
   EXPECT_GT(psnr(r2.image, truth.squeeze(0).squeeze(0)), psnr(y2, truth) + 1.0);
+}
+
+// kernel_error: given a wrong kernel, the errors-in-variables data step (core/data_step.h
+// solve_uncertain) restores better than the plain one.
+TEST(PnpHqs, KernelErrorHelpsWithAWrongKernel) {
+  const double sigma = 0.01;
+  const BlurredCase c = blurred_case(64, 9, 3, sigma, 12);
+  const torch::Tensor &truth = c.truth, &k = c.kernel, &y = c.y;
+  auto wrong = (k + 0.3 * k.max() * torch::randn_like(k) * (k > 0)).clamp_min(0.0);
+  wrong = wrong / wrong.sum();
+  TvPrior prior;
+  PnpHqsOptions o;
+  const double plain = psnr(pnp_hqs(y, wrong, sigma, prior, o).image, truth);
+  o.kernel_error = 1.0;
+  const double robust = psnr(pnp_hqs(y, wrong, sigma, prior, o).image, truth);
+  EXPECT_GT(robust, plain + 0.5) << "plain " << plain << " dB, kernel_error=1 " << robust << " dB";
+  o.kernel_error = -0.1;
+  EXPECT_NE(test::error_of([&] { pnp_hqs(y, wrong, sigma, prior, o); }).find("kernel_error must be >= 0"),
+            std::string::npos);
 }
 
 TEST(PnpHqs, RejectsBadInput) {
