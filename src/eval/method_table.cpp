@@ -161,11 +161,7 @@ SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes
   return res;
 }
 
-int unrolled_passes(const MethodArgs& a);
-
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, const MethodArgs& a) {
-  const int passes = unrolled_passes(a);
-  const bool alternate = a.on("alternate");
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
   return on_model_channels("unrolled", r, net->channels(),
                            [&](const DeblurRequest& q) { return run_unrolled_on(net, q, passes, alternate); });
 }
@@ -415,7 +411,7 @@ Method unrolled_method() {
   m.shipped_model = "unrolled_small.pth";
   m.params = unrolled_params(kUnrolledAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, a);
+    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, unrolled_passes(a), a.on("alternate"));
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(unrolled_path(r)); };
   return m;
@@ -506,7 +502,7 @@ Method usrnet_method() {
   m.weights_required = true;
   m.params = unrolled_params(kUsrnetAlternates);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(r.weights), r, a);
+    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"));
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(r.weights); };
   return m;

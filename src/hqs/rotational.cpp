@@ -102,7 +102,11 @@ SolverResult rotational_wiener(const torch::Tensor& blurred, const RotationalBlu
   return r;
 }
 
-void RotationalHqsOptions::validate() const { pnp.validate(); }
+void RotationalHqsOptions::validate() const {
+  pnp.validate();
+  UNROLL_CHECK(pnp.kernel_error == 0, "rotational hqs: kernel_error (the error of a uniform kernel) does not apply to "
+                                      "rotational blur, got ", pnp.kernel_error);
+}
 
 SolverResult rotational_hqs(const torch::Tensor& blurred, const RotationalBlurModel& model, double sigma, Prior& prior,
                             const RotationalHqsOptions& options) {

@@ -110,6 +110,9 @@ TEST(RotationalHqs, TvRestoresRotationalBlur) {
   EXPECT_GT(after, before + 3.0) << "blurred " << before << " dB, restored " << after << " dB";
   auto w = rotational_wiener(y, m, 1e-2);
   EXPECT_GT(psnr(w.image.clamp(0, 1), x), before + 1.0);
+  o.pnp.kernel_error = 1.0;  // a uniform kernel's error: refused, not silently ignored
+  EXPECT_NE(test::error_of([&] { rotational_hqs(y, m, sigma, tv, o); }).find("does not apply to rotational blur"),
+            std::string::npos);
 }
 
 TEST(RotationalHqs, MaskedBoundaryRemovesCornerRinging) {
