@@ -163,6 +163,7 @@ struct DeblurArgs {
   std::optional<std::pair<int64_t, int64_t>> grid;
   int64_t tile = 0, tile_overlap = -1;
   double max_memory = 0;
+  int refine_kernel = 0;
 };
 
 /// The restored image (like y) and the kernel the method deconvolved with: the estimate (kernel='estimate':
@@ -197,6 +198,10 @@ std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
     req.kernel = kernel_arg(a.kernel.cast<torch::Tensor>(), req.blurred, "kernel");
   }
   UNROLL_CHECK(estimate || a.kernel_size == 0, "kernel_size needs kernel='estimate' or 'estimate-local'");
+  UNROLL_CHECK(a.refine_kernel >= 0 && a.refine_kernel <= 1000, "refine_kernel must be in [0, 1000] (0 = off), got ",
+               a.refine_kernel);
+  UNROLL_CHECK(a.refine_kernel == 0 || req.kernel.defined(),
+               "refine_kernel needs a kernel tensor (an estimated kernel is refined already)");
   UNROLL_CHECK(!a.grid || estimate == KernelSource::EstimateLocal, "grid needs kernel='estimate-local'");
   UNROLL_CHECK(a.kernel_size == 0 || (a.kernel_size >= 3 && a.kernel_size % 2 == 1),
                "kernel_size must be odd and >= 3 (or 0 = automatic), got ", a.kernel_size);
@@ -207,7 +212,7 @@ std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
   torch::Tensor used_kernel = req.kernel;
   {
     py::gil_scoped_release release;
-    if (estimate) {
+    if (estimate || a.refine_kernel > 0) {
       check_method_params(m, params);
       BlindEstimateOptions o;
       o.kernel_size = a.kernel_size;
@@ -215,7 +220,10 @@ std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
       o.progress = req.progress;
       LocalKernelOptions local;
       if (a.grid) std::tie(local.rows, local.cols) = *a.grid;
-      const EstimatedKernels k = estimate_kernels(req.blurred, *estimate, o, local);
+      const EstimatedKernels k =
+          estimate ? estimate_kernels(req.blurred, *estimate, o, local)
+                   : refine_kernels(req.blurred, req.kernel.dim() == 4 ? req.kernel[0][0] : req.kernel,
+                                    KernelSource::Given, a.refine_kernel, o);
       for (const auto& w : k.warnings) warn(w);
       result = deblur_with_kernels(m.name, req, params, k);
       used_kernel = k.grid ? k.grid->kernels.reshape({k.grid->rows, k.grid->cols, k.grid->kernels.size(2),
@@ -455,7 +463,7 @@ PYBIND11_MODULE(_C, m) {
       [](const torch::Tensor& y, py::object kernel, const std::string& method, std::optional<double> noise,
          const std::string& boundary, const std::string& weights, const std::string& prior, py::dict params,
          py::object rotation, int64_t kernel_size, std::optional<std::pair<int64_t, int64_t>> grid, int64_t tile,
-         int64_t tile_overlap, double max_memory) {
+         int64_t tile_overlap, double max_memory, int refine_kernel) {
         DeblurArgs a{y,
                      std::move(kernel),
                      method,
@@ -469,12 +477,13 @@ PYBIND11_MODULE(_C, m) {
                      grid,
                      tile,
                      tile_overlap,
-                     max_memory};
+                     max_memory,
+                     refine_kernel};
         return deblur(a);
       },
       py::arg("y"), py::arg("kernel"), py::arg("method"), py::arg("noise"), py::arg("boundary"), py::arg("weights"),
       py::arg("prior"), py::arg("params"), py::arg("rotation"), py::arg("kernel_size"), py::arg("grid"),
-      py::arg("tile"), py::arg("tile_overlap"), py::arg("max_memory"));
+      py::arg("tile"), py::arg("tile_overlap"), py::arg("max_memory"), py::arg("refine_kernel"));
   m.def("estimate_kernel", &estimate_kernel_py, py::arg("y"), py::arg("kernel_size"), py::arg("noise"),
         py::arg("dark_channel"));
   m.def(

@@ -84,12 +84,19 @@ int cmd_deblur(const std::vector<std::string>& args) {
                                      : kernel_path == "estimate-local" ? KernelSource::EstimateLocal
                                                                        : KernelSource::Given;
   const bool estimating = kernel_source != KernelSource::Given;
+  UNROLL_CHECK(kernel_args.refine >= 0 && kernel_args.refine <= 1000, "--refine-kernel must be in [0, 1000] (0 = off), got ",
+               kernel_args.refine);
   if (estimating) {
     UNROLL_CHECK(m.needs_kernel, "--kernel ", kernel_path, " estimates a kernel for a non-blind method; '", method,
                  "' is blind and takes none (drop --kernel)");
+    UNROLL_CHECK(kernel_args.refine == 0, "--refine-kernel refines a given kernel (--kernel FILE); an estimated one "
+                 "is refined already");
   } else {
-    UNROLL_CHECK(save_kernel.empty() || !m.needs_kernel, "--save-kernel needs --kernel estimate or estimate-local, or a "
-                 "blind method that estimates a kernel");
+    const bool refining = kernel_args.refine > 0;
+    UNROLL_CHECK(!refining || (!kernel_path.empty() && m.needs_kernel),
+                 "--refine-kernel needs a kernel file (--kernel FILE) and a non-blind method");
+    UNROLL_CHECK(save_kernel.empty() || !m.needs_kernel || refining, "--save-kernel needs --kernel estimate or "
+                 "estimate-local, --refine-kernel, or a blind method that estimates a kernel");
     for (const char* o : {"grid", "dark-channel"})
       UNROLL_CHECK(!vm.count(o) || vm[o].defaulted(), "--", o, " needs --kernel estimate or estimate-local");
     UNROLL_CHECK(vm["kernel-size"].as<int64_t>() == 0, "--kernel-size needs --kernel estimate or estimate-local");
@@ -191,12 +198,14 @@ int cmd_deblur(const std::vector<std::string>& args) {
   };
 
   std::optional<EstimatedKernels> estimated;
-  if (estimating) {
+  if (estimating || kernel_args.refine > 0) {
     check_method_params(m, params);  // a bad parameter stops before the estimate, not after
-    estimated = estimate_kernels(req.blurred, kernel_source, blind_estimate_options(kernel_args, noise255),
-                                 local_kernel_options(kernel_args));
+    const auto options = blind_estimate_options(kernel_args, noise255);
+    estimated = estimating ? estimate_kernels(req.blurred, kernel_source, options, local_kernel_options(kernel_args))
+                           : refine_kernels(req.blurred, read_kernel(kernel_path).to(device, dtype), kernel_source,
+                                            kernel_args.refine, options);
     for (const auto& w : estimated->warnings) warn(input + ": " + w);
-    std::cout << "estimated " << describe_estimate(*estimated) << "\n";
+    std::cout << (estimating ? "estimated " : "refined ") << describe_estimate(*estimated) << "\n";
   }
   const auto t0 = std::chrono::steady_clock::now();
   SolverResult result =

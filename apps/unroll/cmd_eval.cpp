@@ -90,6 +90,9 @@ int cmd_eval(const std::vector<std::string>& args) {
     fail("--kernel: ", e.what());
   }
   eo.estimate = blind_estimate_options(kernel_args, -1.0);
+  eo.refine_kernel = kernel_args.refine;
+  UNROLL_CHECK(eo.refine_kernel == 0 || eo.kernel == KernelSource::Given || eo.kernel == KernelSource::Perturbed,
+               "--refine-kernel needs --kernel given or perturbed (an estimated kernel is refined already)");
   eo.local = local_kernel_options(kernel_args);
   UNROLL_CHECK(eo.kernel == KernelSource::EstimateLocal || !vm.count("grid"), "--grid needs --kernel estimate-local");
 

@@ -21,7 +21,10 @@ void add_kernel_estimate_options(po::options_description& options, KernelEstimat
       ("grid", po::value(&args.grid), "estimate-local: tiles as ROWSxCOLS (default 2x3)")
       ("overlap", po::value(&args.overlap)->default_value(0.5),
        "estimate-local: each tile is estimated on its cell widened by this fraction of the cell on every side")
-      ("dark-channel", po::bool_switch(&args.dark_channel), "add the dark-channel prior (Pan et al. 2016; slower)");
+      ("dark-channel", po::bool_switch(&args.dark_channel), "add the dark-channel prior (Pan et al. 2016; slower)")
+      ("refine-kernel", po::value(&args.refine)->default_value(0),
+       "refine a given (or perturbed) kernel against the image with N estimator alternations before deconvolving "
+       "(for a kernel known to be only roughly right; 0 = use it as given; docs/blind.md)");
   // clang-format on
 }
 
@@ -34,6 +37,8 @@ BlindEstimateOptions blind_estimate_options(const KernelEstimateArgs& args, doub
   UNROLL_CHECK(std::isfinite(args.overlap) && args.overlap >= 0 && args.overlap <= 2,
                "--overlap must be in [0, 2] (a fraction of the cell), got ", args.overlap);
   o.dark_channel = args.dark_channel;
+  UNROLL_CHECK(args.refine >= 0 && args.refine <= 1000, "--refine-kernel must be in [0, 1000] (0 = off), got ",
+               args.refine);
   if (noise255 >= 0) o.noise_sigma = noise255 / 255.0;
   return o;
 }
@@ -74,7 +79,11 @@ std::vector<std::string> save_estimated_kernels(const std::string& path, const E
 
 std::string describe_estimate(const EstimatedKernels& e) {
   std::string s = std::to_string(e.whole.kernel_size) + "x" + std::to_string(e.whole.kernel_size) + " kernel (" +
-                  (e.whole.kernel_size_automatic ? "automatic size" : "--kernel-size") + "), noise " +
+                  (e.whole.kernel_size_automatic ? "automatic size"
+                   : e.source == ::unroll::KernelSource::Estimate || e.source == ::unroll::KernelSource::EstimateLocal
+                       ? "--kernel-size"
+                       : "refined from the given kernel, with a margin") +
+                  "), noise " +
                   fixed(e.whole.noise_sigma * 255.0, 2) + "/255 (" + (e.whole.noise_estimated ? "estimated" : "given") +
                   ")";
   if (e.whole.saturated_pixels > 0) s += ", " + std::to_string(e.whole.saturated_pixels) + " saturated pixels masked";

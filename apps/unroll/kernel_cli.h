@@ -14,9 +14,10 @@ struct KernelEstimateArgs {
   std::string grid;         ///< "RxC" for local kernels
   double overlap = 0.5;
   bool dark_channel = false;
+  int refine = 0;           ///< --refine-kernel: alternations refining a given kernel (0 = off)
 };
 
-/// Adds --kernel-size, --grid, --overlap, --dark-channel (bound to `args`) to `options`.
+/// Adds --kernel-size, --grid, --overlap, --dark-channel, --refine-kernel (bound to `args`) to `options`.
 void add_kernel_estimate_options(po::options_description& options, KernelEstimateArgs& args);
 
 /// The estimator's options (noise255 < 0: estimated) and the local grid from the parsed arguments.

@@ -47,8 +47,8 @@ def _bytes(value):
 
 
 def deblur(y, kernel=None, method="unrolled", noise=None, *, boundary="liu-jia", weights=None, prior=None,
-           rotation=None, kernel_size=0, grid=None, tile=0, tile_overlap=-1, max_memory=0, return_kernel=False,
-           **params):
+           rotation=None, kernel_size=0, grid=None, refine_kernel=0, tile=0, tile_overlap=-1, max_memory=0,
+           return_kernel=False, **params):
     """Restores the blurred image ``y`` with a registered method; returns a tensor of y's shape, dtype
     and device (with return_kernel=True: the pair (image, kernel), see below).
 
@@ -64,16 +64,19 @@ def deblur(y, kernel=None, method="unrolled", noise=None, *, boundary="liu-jia",
         centre=(x, y) (default: the image centre), span='centred'|'forward', mask=TENSOR).
     kernel_size: with kernel='estimate' / 'estimate-local': the kernel side, odd (0 = automatic).
     grid: with kernel='estimate-local': (rows, cols) of tiles, each with its own kernel (default (2, 3)).
+    refine_kernel: with a kernel tensor: refine it against y with this many estimator alternations first
+        (the CLI's --refine-kernel; for a kernel known to be only roughly right; 0 = use it as given).
     tile, tile_overlap, max_memory: tiling, as the CLI's --tile, --tile-overlap, --max-memory.
     return_kernel: also return the kernel the method deconvolved with (the CLI's --save-kernel): the
-        estimate with kernel='estimate' ([k, k]; 'estimate-local': [rows, cols, k, k]), the blind unrolled
+        estimate with kernel='estimate' ([k, k]; 'estimate-local': [rows, cols, k, k]), the refined kernel
+        with refine_kernel, the blind unrolled
         network's own, the given one, or None (end-to-end networks, rotational blur).
     **params: the method's parameters (iters=50, lambda=0.003, ...), checked against the registry.
     """
     image, used_kernel = _C.deblur(y, kernel, method, None if noise is None else float(noise), boundary,
                                    weights or "", prior or "", params, rotation, int(kernel_size),
                                    None if grid is None else (int(grid[0]), int(grid[1])), int(tile),
-                                   int(tile_overlap), _bytes(max_memory))
+                                   int(tile_overlap), _bytes(max_memory), int(refine_kernel))
     return (image, used_kernel) if return_kernel else image
 
 

@@ -8,6 +8,7 @@
 #include "core/data_step.h"
 #include "core/error.h"
 #include "core/fft.h"
+#include "core/kernel.h"
 #include "core/noise.h"
 #include "core/progress.h"
 #include "core/tensor.h"
@@ -324,20 +325,30 @@ torch::Tensor l0_latent_step(const torch::Tensor& y, const torch::Tensor& kernel
   return x;
 }
 
-BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateOptions& o) {
-  const auto t0 = Clock::now();
-  o.validate();
+namespace {
+
+// What both entry points share: the float image, its luminance over the estimation region, the
+// saturation mask, the noise level and the flat-image test. `size_hint` is the kernel side the region
+// must hold. Returns false for a flat image, with result.warning set (the caller picks the fallback).
+struct Prepared {
+  torch::Tensor y, saturated;  // [1,1,rh,rw] luminance of the region; its mask (undefined = none)
+  c10::ScalarType input_dtype = torch::kFloat32;
+  torch::TensorOptions options;
+};
+
+bool prepare(const torch::Tensor& blurred, const BlindEstimateOptions& o, int64_t size_hint, Prepared& p,
+             BlindEstimate& result) {
   auto image = as_image_batch(blurred);
   check_image(image, "estimate-kernel");
   UNROLL_CHECK(image.size(0) == 1, "estimate-kernel: expected one image, got a batch of ", image.size(0));
-  const auto input_dtype = image.scalar_type();
-  if (input_dtype != torch::kFloat32 && input_dtype != torch::kFloat64) image = image.to(torch::kFloat32);
+  p.input_dtype = image.scalar_type();
+  if (p.input_dtype != torch::kFloat32 && p.input_dtype != torch::kFloat64) image = image.to(torch::kFloat32);
+  p.options = image.options();
   const int64_t H = image.size(2), W = image.size(3);
   UNROLL_CHECK(H >= 8 && W >= 8, "estimate-kernel: the image (", H, "x", W, ") is smaller than 8x8");
-  UNROLL_CHECK(o.kernel_size <= std::min(H, W), "estimate-kernel: kernel size ", o.kernel_size,
-               " is larger than the image (", H, "x", W, ")");
+  UNROLL_CHECK(size_hint <= std::min(H, W), "estimate-kernel: kernel size ", size_hint, " is larger than the image (",
+               H, "x", W, ")");
 
-  BlindEstimate result;
   auto y_full = luminance(image);
   result.noise_estimated = o.noise_sigma < 0;
   result.noise_sigma = result.noise_estimated ? estimate_noise_sigma(y_full).item<double>() : o.noise_sigma;
@@ -354,7 +365,7 @@ BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateO
   // The estimation region.
   int64_t rh = H, rw = W, top = 0, left = 0;
   if (o.max_region > 0 && (H > o.max_region || W > o.max_region)) {
-    const int64_t side = std::max(o.max_region, 4 * o.kernel_size);
+    const int64_t side = std::max(o.max_region, 4 * size_hint);
     rh = std::min(H, side);
     rw = std::min(W, side);
     auto score = torch::clamp_max(magnitude, 0.1) * edges;
@@ -366,13 +377,52 @@ BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateO
   result.region_left = left;
   result.region_height = rh;
   result.region_width = rw;
-  auto y = y_full.narrow(2, top, rh).narrow(3, left, rw);
-  torch::Tensor saturated;
-  if (saturated_full.defined()) saturated = saturated_full.narrow(2, top, rh).narrow(3, left, rw);
-  if (saturated.defined()) result.saturated_pixels = static_cast<int64_t>(saturated.sum().item<double>());
+  p.y = y_full.narrow(2, top, rh).narrow(3, left, rw);
+  if (saturated_full.defined()) p.saturated = saturated_full.narrow(2, top, rh).narrow(3, left, rw);
+  if (p.saturated.defined()) result.saturated_pixels = static_cast<int64_t>(p.saturated.sum().item<double>());
 
+  // Flat-image test on the region averaged over 4x4 blocks: the noise falls by 4 and a blurred edge's
+  // gradient per block grows by up to 4, so weak but real (blurred) edges count and noise does not.
+  const auto& y = p.y;
+  const int64_t factor = std::min<int64_t>(4, std::min(rh, rw) / 8);
+  auto coarse = factor > 1 ? torch::avg_pool2d(y, {factor, factor}) : y;
+  if (p.saturated.defined())
+    coarse = coarse * (1.0 - (factor > 1 ? torch::max_pool2d(p.saturated, {factor, factor}) : p.saturated));
+  const double coarse_level = std::max(0.02, 6.0 * sigma / static_cast<double>(factor));
+  const int64_t edge_pixels = (gradient_magnitude(coarse) > coarse_level).sum().item<int64_t>();
+  const double coarse_pixels = static_cast<double>(coarse.size(2) * coarse.size(3));
+  if (static_cast<double>(edge_pixels) < std::max(1.0, o.min_edge_fraction * coarse_pixels)) {
+    result.latent = y.clone();
+    result.warning = detail::concat("estimate-kernel: the image has almost no edges (", edge_pixels,
+                                    " of ", coarse_pixels, " pixels of its ", factor, "x", factor,
+                                    "-block average with a gradient above ", coarse_level,
+                                    "); nothing to estimate a blur from");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateOptions& o) {
+  const auto t0 = Clock::now();
+  o.validate();
+  BlindEstimate result;
+  Prepared p;
   const bool automatic = o.kernel_size == 0;
   result.kernel_size_automatic = automatic;
+  if (!prepare(blurred, o, o.kernel_size, p, result)) {
+    const int64_t k = automatic ? 3 : o.kernel_size;
+    result.kernel = delta_kernel(k, p.options).to(p.input_dtype);
+    result.kernel_size = k;
+    result.warning += ", returning a delta kernel (no blur)";
+    result.seconds = seconds_since(t0);
+    return result;
+  }
+  const auto& y = p.y;
+  const auto& saturated = p.saturated;
+  const int64_t rh = y.size(2), rw = y.size(3);
+  const double sigma = result.noise_sigma;
   const int64_t size =
       automatic ? (o.max_kernel_size > 0 ? std::min(o.max_kernel_size, (std::min(rh, rw) - 1) | 1)
                                          : default_max_kernel_size(rh, rw))
@@ -380,27 +430,6 @@ BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateO
   UNROLL_CHECK(size <= std::min(rh, rw), "estimate-kernel: kernel size ", size, " is larger than the image region (",
                rh, "x", rw, ")");
   result.estimated_size = size;
-
-  // Flat-image test on the region averaged over 4x4 blocks: the noise falls by 4 and a blurred edge's
-  // gradient per block grows by up to 4, so weak but real (blurred) edges count and noise does not.
-  const int64_t factor = std::min<int64_t>(4, std::min(rh, rw) / 8);
-  auto coarse = factor > 1 ? torch::avg_pool2d(y, {factor, factor}) : y;
-  if (saturated.defined()) coarse = coarse * (1.0 - (factor > 1 ? torch::max_pool2d(saturated, {factor, factor}) : saturated));
-  const double coarse_level = std::max(0.02, 6.0 * sigma / static_cast<double>(factor));
-  const int64_t edge_pixels = (gradient_magnitude(coarse) > coarse_level).sum().item<int64_t>();
-  const double coarse_pixels = static_cast<double>(coarse.size(2) * coarse.size(3));
-  if (static_cast<double>(edge_pixels) < std::max(1.0, o.min_edge_fraction * coarse_pixels)) {
-    const int64_t k = automatic ? 3 : size;
-    result.kernel = delta_kernel(k, image.options()).to(input_dtype);
-    result.kernel_size = k;
-    result.latent = y.clone();
-    result.warning = detail::concat("estimate-kernel: the image has almost no edges (", edge_pixels,
-                                    " of ", coarse_pixels, " pixels of its ", factor, "x", factor,
-                                    "-block average with a gradient above ", coarse_level,
-                                    "); nothing to estimate a blur from, returning a delta kernel (no blur)");
-    result.seconds = seconds_since(t0);
-    return result;
-  }
 
   Lambdas lambdas{o.lambda_grad, o.lambda_pixel, o.dark_channel ? o.lambda_dark : 0.0,
                   std::max(o.lambda_min, o.noise_lambda * sigma * sigma)};
@@ -436,9 +465,73 @@ BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateO
       }
     }
   }
-  result.kernel = kernel.to(input_dtype);
+  result.kernel = kernel.to(p.input_dtype);
   result.kernel_size = kernel.size(0);
   result.latent = latent;
+  result.seconds = seconds_since(t0);
+  return result;
+}
+
+int64_t refine_kernel_size(int64_t size) {
+  const int64_t margin = std::max<int64_t>(2, std::llround(0.15 * static_cast<double>(size)));
+  return size + 2 * margin;
+}
+
+BlindEstimate refine_kernel(const torch::Tensor& blurred, const torch::Tensor& kernel, const BlindEstimateOptions& o,
+                            int iterations) {
+  const auto t0 = Clock::now();
+  o.validate();
+  UNROLL_CHECK(iterations >= 1, "refine-kernel: iterations must be >= 1, got ", iterations);
+  UNROLL_CHECK(kernel.dim() == 2, "refine-kernel: the kernel must be 2-D [kh,kw], got ", kernel.sizes());
+  auto k = normalize_kernel(kernel.to(torch::kFloat64), "refine-kernel").clamp_min(0);
+  // A square, odd support: an even or non-square kernel is padded so that its centre (index size / 2,
+  // the convention of core/fft.h) stays the centre, and so does where it puts the image.
+  int64_t given = std::max(k.size(0), k.size(1));
+  given += 1 - given % 2;
+  const int64_t size = refine_kernel_size(given);
+  const int64_t top = given / 2 - k.size(0) / 2, left = given / 2 - k.size(1) / 2;
+  k = torch::constant_pad_nd(k, {left, given - k.size(1) - left, top, given - k.size(0) - top});
+  const auto image = as_image_batch(blurred);
+  if (image.dim() == 4)
+    UNROLL_CHECK(size <= std::min(image.size(2), image.size(3)), "refine-kernel: the ", given, "x", given,
+                 " kernel with its refinement margin (", size, "x", size, ") is larger than the image (", image.size(2),
+                 "x", image.size(3), ")");
+  BlindEstimate result;
+  Prepared p;
+  result.kernel_size_automatic = false;
+  if (!prepare(blurred, o, size, p, result)) {
+    result.kernel = (k / k.sum()).to(p.options).to(p.input_dtype);
+    result.kernel_size = given;
+    result.warning += "; keeping the given kernel unrefined";
+    result.seconds = seconds_since(t0);
+    return result;
+  }
+  const auto& y = p.y;  // the region holds at least 4 x size pixels a side, or the whole image
+  result.estimated_size = size;
+  const double sigma = result.noise_sigma;
+  // At full resolution only, from the lambdas the coarse-to-fine estimate would have reached at this
+  // size: the given kernel stands for the pyramid's coarser levels. (Starting 2-4 levels coarser from
+  // the resampled given kernel measured worse, docs/blind.md.)
+  const double floor = std::max(o.lambda_min, o.noise_lambda * sigma * sigma);
+  const double f = std::pow(o.lambda_decay, static_cast<double>(pyramid_kernel_sizes(size, o.scale_step).size()) *
+                                                o.iterations);
+  Lambdas lambdas{std::max(o.lambda_grad / f, floor), o.lambda_pixel > 0 ? std::max(o.lambda_pixel / f, floor) : 0.0,
+                  o.dark_channel ? std::max(o.lambda_dark / f, floor) : 0.0, floor};
+  // The given kernel keeps its place: its centre of mass fixes where the result lies (a kernel off
+  // centre shifts the deconvolved image, and the caller's kernel defines that shift), so the
+  // projection does not re-centre, and any drift of the alternations is undone at the end.
+  const int64_t pad = (size - given) / 2;
+  k = torch::constant_pad_nd(k / k.sum(), {pad, pad, pad, pad}).to(y.options());
+  const auto anchor = kernel_centre_of_mass(k);
+  BlindEstimateOptions ro = o;
+  ro.projection.recentre = false;
+  int done = 0;
+  result.latent = alternate(y, p.saturated, k, iterations, o.dark_patch, lambdas, ro, done, iterations);
+  result.levels.push_back({y.size(2), y.size(3), size, iterations, lambdas.grad, seconds_since(t0)});
+  result.kernel = k;
+  k = move_centre_of_mass(result.kernel, anchor.first, anchor.second);
+  result.kernel = k.to(p.input_dtype);
+  result.kernel_size = size;
   result.seconds = seconds_since(t0);
   return result;
 }

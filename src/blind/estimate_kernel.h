@@ -136,6 +136,20 @@ struct BlindEstimate {
 /// values, an image smaller than 8x8, or a kernel_size larger than the image.
 BlindEstimate estimate_kernel(const torch::Tensor& blurred, const BlindEstimateOptions& options = {});
 
+/// Refines a given kernel [k,k] (say, a published estimate, a measured PSF, or any kernel known to be
+/// only approximately right) against the image: `iterations` latent/kernel alternations of the
+/// estimator at full resolution, starting from the given kernel zero-padded to refine_kernel_size(k)
+/// (room for a trajectory that is longer than given) and from the lambdas the coarse-to-fine estimate
+/// would have reached at that size. The options' region, saturation mask, noise level and kernel step
+/// apply; kernel_size, the pyramid and the automatic size do not. A flat image returns the given
+/// kernel (normalised) with `warning` set. Throws unroll::Error for an invalid kernel or one whose
+/// padded size exceeds the image (region).
+BlindEstimate refine_kernel(const torch::Tensor& blurred, const torch::Tensor& kernel,
+                            const BlindEstimateOptions& options = {}, int iterations = 4);
+
+/// The side refine_kernel works at for a given kernel of side `size`: size + 2 max(2, 0.15 size).
+int64_t refine_kernel_size(int64_t size);
+
 /// The generous size of the automatic mode for an image (region) of height x width: the odd number
 /// nearest min(height, width) / 8, clamped to [11, 63] and to the image.
 int64_t default_max_kernel_size(int64_t height, int64_t width);

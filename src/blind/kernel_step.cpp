@@ -174,6 +174,11 @@ std::pair<double, double> kernel_centre_of_mass(const torch::Tensor& k) {
 
 torch::Tensor recentre_kernel(const torch::Tensor& k) {
   auto kb = as_kernel_batch(k);
+  return move_centre_of_mass(k, static_cast<double>(kb.size(2) / 2), static_cast<double>(kb.size(3) / 2));
+}
+
+torch::Tensor move_centre_of_mass(const torch::Tensor& k, double row, double col) {
+  auto kb = as_kernel_batch(k);
   const int64_t kh = kb.size(2), kw = kb.size(3);
   std::vector<torch::Tensor> out;
   for (int64_t i = 0; i < kb.size(0); ++i) {
@@ -184,8 +189,8 @@ torch::Tensor recentre_kernel(const torch::Tensor& k) {
       continue;
     }
     const auto com = kernel_centre_of_mass(ki);
-    const int64_t sr = static_cast<int64_t>(std::lround(static_cast<double>(kh / 2) - com.first));
-    const int64_t sc = static_cast<int64_t>(std::lround(static_cast<double>(kw / 2) - com.second));
+    const int64_t sr = static_cast<int64_t>(std::lround(row - com.first));
+    const int64_t sc = static_cast<int64_t>(std::lround(col - com.second));
     if (sr == 0 && sc == 0) {
       out.push_back(ki);
       continue;

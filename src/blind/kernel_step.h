@@ -78,6 +78,9 @@ torch::Tensor kernel_step(const torch::Tensor& latent, const torch::Tensor& blur
 /// centre (k/2, k/2), renormalised to sum 1. Differentiable (the shift is chosen from detached values).
 torch::Tensor recentre_kernel(const torch::Tensor& k);
 
+/// The same integer shift towards any point: the centre of mass nearest to (row, col), in pixels.
+torch::Tensor move_centre_of_mass(const torch::Tensor& k, double row, double col);
+
 /// Centre of mass (row, column) of a [k,k] kernel, in pixels.
 std::pair<double, double> kernel_centre_of_mass(const torch::Tensor& k);
 

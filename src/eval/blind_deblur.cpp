@@ -173,6 +173,20 @@ EstimatedKernels perturbed_kernels(const torch::Tensor& blurred, const torch::Te
   return out;
 }
 
+EstimatedKernels refine_kernels(const torch::Tensor& blurred, const torch::Tensor& kernel, KernelSource source,
+                                int iterations, const BlindEstimateOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto y = as_image_batch(blurred);
+  UNROLL_CHECK(y.size(0) == 1, "refine kernel: one image at a time, got a batch of ", y.size(0));
+  EstimatedKernels out;
+  out.source = source;
+  out.whole = refine_kernel(y, kernel, options, iterations);
+  out.kernel = out.whole.kernel;
+  if (!out.whole.warning.empty()) out.warnings.push_back(out.whole.warning);
+  out.seconds = seconds_since(t0);
+  return out;
+}
+
 double estimated_kernel_sigma(const DeblurRequest& request, const EstimatedKernels& kernels) {
   if (request.sigma >= 0) return request.sigma;
   return std::max(kernels.whole.noise_sigma, kEstimatedKernelSigmaFloor);

@@ -81,6 +81,13 @@ EstimatedKernels estimate_kernels(const torch::Tensor& blurred, KernelSource sou
 EstimatedKernels perturbed_kernels(const torch::Tensor& blurred, const torch::Tensor& true_kernel, double level,
                                    uint64_t seed);
 
+/// A given kernel [k,k] refined against `blurred` (blind/estimate_kernel.h refine_kernel, `iterations`
+/// alternations at full resolution; `options` as for an estimate): the robust route for a kernel that
+/// is only approximately right (`--refine-kernel N`). `source` is kept (Given or Perturbed); a flat
+/// image keeps the kernel, with a warning.
+EstimatedKernels refine_kernels(const torch::Tensor& blurred, const torch::Tensor& kernel, KernelSource source,
+                                int iterations, const BlindEstimateOptions& options = {});
+
 /// The noise level the deconvolution assumes with an estimated kernel when the request does not give
 /// one (sigma < 0): the estimate's (Immerkaer) noise, but at least this floor. An estimated kernel is
 /// never exact, and the residual of a wrong kernel acts like noise in the data term; with the bare

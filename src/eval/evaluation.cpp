@@ -148,6 +148,10 @@ void EvalOptions::validate() const {
   UNROLL_CHECK(!save_images || !out_dir.empty(), "eval: saving images needs an output folder");
   UNROLL_CHECK(std::isfinite(perturbation) && perturbation >= 0 && perturbation <= 1,
                "eval: the kernel perturbation level must be in [0, 1], got ", perturbation);
+  UNROLL_CHECK(refine_kernel >= 0, "eval: refine_kernel must be >= 0 (0 = off), got ", refine_kernel);
+  UNROLL_CHECK(refine_kernel == 0 || kernel == KernelSource::Given || kernel == KernelSource::Perturbed,
+               "eval: refining a kernel needs a given or perturbed one (an estimate is refined already), got --kernel ",
+               kernel_source_name(kernel));
 }
 
 std::string safe_file_name(const std::string& name) {
@@ -199,7 +203,7 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
   ProgressLine progress("eval", total, options.progress ? 2.0 : std::numeric_limits<double>::infinity());
   int64_t done = 0;
   const std::string out = options.out_dir;
-  const bool estimating = options.kernel != KernelSource::Given &&
+  const bool estimating = (options.kernel != KernelSource::Given || options.refine_kernel > 0) &&
                           std::any_of(methods.begin(), methods.end(),
                                       [](const EvalMethod& m) { return find_method(m.method).needs_kernel; });
 
@@ -273,7 +277,8 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
       req.boundary = options.boundary.value_or(set.boundary);
       // Estimated kernels: once per case, for every non-blind method. A perturbed kernel needs the true
       // one; without it the case is like a given kernel that is missing ("needs kernel").
-      const bool estimating_case = estimating && (options.kernel != KernelSource::Perturbed || pair.kernel.defined());
+      const bool needs_true_kernel = options.kernel == KernelSource::Perturbed || options.kernel == KernelSource::Given;
+      const bool estimating_case = estimating && (!needs_true_kernel || pair.kernel.defined());
       std::optional<EstimatedKernels> estimated;
       std::string estimate_error;
       if (estimating_case) {
@@ -281,10 +286,14 @@ EvalReport run_evaluation(const std::vector<EvalSet>& sets, const std::vector<Ev
         try {
           BlindEstimateOptions eo = options.estimate;
           if (eo.noise_sigma < 0 && pair.noise_sigma) eo.noise_sigma = *pair.noise_sigma;
-          estimated = options.kernel == KernelSource::Perturbed
-                          ? perturbed_kernels(req.blurred, pair.kernel, options.perturbation,
-                                              mix_seed(static_cast<uint64_t>(i)))
-                          : estimate_kernels(req.blurred, options.kernel, eo, options.local);
+          if (options.kernel == KernelSource::Perturbed)
+            estimated = perturbed_kernels(req.blurred, pair.kernel, options.perturbation,
+                                          mix_seed(static_cast<uint64_t>(i)));
+          else if (options.kernel != KernelSource::Given)
+            estimated = estimate_kernels(req.blurred, options.kernel, eo, options.local);
+          if (options.refine_kernel > 0)
+            estimated = refine_kernels(req.blurred, estimated ? estimated->kernel : pair.kernel, options.kernel,
+                                       options.refine_kernel, eo);
         } catch (const std::exception& e) {
           estimate_error = e.what();
           o.kernel_failed = true;

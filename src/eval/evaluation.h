@@ -53,6 +53,10 @@ struct EvalOptions {
   /// kernel are "needs kernel".
   KernelSource kernel = KernelSource::Given;
   double perturbation = 0.1;               ///< level of KernelSource::Perturbed, in [0, 1]
+  /// > 0: a Given or Perturbed kernel is refined against each blurred image (eval/blind_deblur.h
+  /// refine_kernels, this many alternations) once per case before the non-blind methods use it; the
+  /// error ratio then measures the refined kernel against the true one.
+  int refine_kernel = 0;
   BlindEstimateOptions estimate;
   LocalKernelOptions local;
   void validate() const;

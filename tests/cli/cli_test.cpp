@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "blind/kernel_step.h"
 #include "core/fft.h"
 #include "core/checkpoint.h"
 #include "core/kernel.h"
@@ -382,6 +383,40 @@ TEST_F(Cli, EstimateKernelAndDeblurWithIt) {
                    "/bad.png",
                "--save-kernel needs --kernel estimate");
   EXPECT_FALSE(fs::exists(dir_ + "/bad.png"));
+}
+
+TEST_F(Cli, RefineAGivenKernel) {
+  torch::manual_seed(5);
+  auto small = torch::rand({1, 3, 12, 12}, torch::kFloat64);
+  auto sharp = torch::nn::functional::interpolate(
+      small, torch::nn::functional::InterpolateFuncOptions().size(std::vector<int64_t>{96, 96}).mode(torch::kNearest));
+  const auto k = test::test_kernel(9, 3);
+  write_kernel_text(dir_ + "/rough.csv", resample_kernel(k, 11, 1.2));
+  write_image(dir_ + "/shake.png", conv_circular(sharp, k).clamp(0, 1));
+  const std::string in = " -i " + dir_ + "/shake.png";
+  auto r = unroll_cli("deblur" + in + " -k " + dir_ + "/rough.csv --refine-kernel 2 -m hqs-tv -o " + dir_ +
+                      "/x.png --save-kernel " + dir_ + "/refined.png");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("refined 15x15 kernel (refined from the given kernel"), std::string::npos) << r.output;
+  const auto refined = read_kernel(dir_ + "/refined.csv");
+  EXPECT_EQ(refined.sizes(), (std::vector<int64_t>{15, 15}));
+  EXPECT_NEAR(refined.sum().item<double>(), 1.0, 1e-9);
+  EXPECT_TRUE(fs::exists(dir_ + "/x.png"));
+  r = unroll_cli("estimate-kernel" + in + " --init " + dir_ + "/rough.csv -o " + dir_ + "/k2.csv");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_kernel(dir_ + "/k2.csv").size(0), 15);
+
+  expect_error("deblur" + in + " --kernel estimate --refine-kernel 2 -m admm -o " + dir_ + "/bad.png",
+               "--refine-kernel refines a given kernel");
+  expect_error("deblur" + in + " --refine-kernel 2 -m convir -o " + dir_ + "/bad.png", "--refine-kernel needs a kernel file");
+  expect_error("deblur" + in + " -k " + dir_ + "/rough.csv --refine-kernel -1 -m admm -o " + dir_ + "/bad.png",
+               "--refine-kernel must be in [0, 1000]");
+  expect_error("estimate-kernel" + in + " --refine-kernel 2 -o " + dir_ + "/bad.csv", "--refine-kernel needs --init");
+  expect_error("estimate-kernel" + in + " --init " + dir_ + "/rough.csv --grid 2x2 -o " + dir_ + "/bad.png",
+               "--init refines one given kernel");
+  expect_error("eval --data dpir:" + dir_ + ":" + dir_ + " --kernel estimate --refine-kernel 2 --methods admm",
+               "--refine-kernel needs --kernel given or perturbed");
+  EXPECT_FALSE(fs::exists(dir_ + "/bad.png") || fs::exists(dir_ + "/bad.csv"));
 }
 
 TEST_F(Cli, BlindUnrolledNetworkNeedsNoKernelAndSavesItsOwn) {

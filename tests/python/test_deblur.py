@@ -255,6 +255,28 @@ class Estimation(TempDirTest):
         x, k = unroll.deblur(blurred, None, "convir", return_kernel=True)
         self.assertIsNone(k)
 
+    @needs_cli
+    def test_refine_kernel_agrees_with_the_cli(self):
+        _, blurred, kernel = sample_pair(size=128, noise=1.0)
+        y_path, k_path = self.path("y.tif"), self.path("k0.csv")
+        unroll.write_image(y_path, blurred, bits=32)
+        y = unroll.read_image(y_path)
+        rough = kernel.reshape(kernel.shape[-2:]).double()
+        rough = torch.nn.functional.pad(rough, (1, 1, 1, 1))
+        with open(k_path, "w") as f:
+            f.write("\n".join(",".join(repr(float(v)) for v in row) for row in rough.tolist()) + "\n")
+        run_cli("deblur", "-i", y_path, "--kernel", k_path, "--refine-kernel", "2", "-m", "hqs-tv", "--noise", "1",
+                "--bits", "32", "-o", self.path("x.tif"), "--save-kernel", self.path("kr.csv"))
+        x, k = unroll.deblur(y, unroll.read_kernel(k_path).float(), "hqs-tv", noise=1.0, refine_kernel=2,
+                             return_kernel=True)
+        self.assertTrue(torch.equal(x, unroll.read_image(self.path("x.tif"))))
+        self.assertLess((k.double() - unroll.read_kernel(self.path("kr.csv"))).abs().max().item(), 1e-7)
+        self.assertGreater(k.shape[0], rough.shape[0])  # the refinement margin
+        with self.assertRaisesRegex(ValueError, "refine_kernel needs a kernel tensor"):
+            unroll.deblur(y, "estimate", "hqs-tv", refine_kernel=2)
+        with self.assertRaisesRegex(ValueError, "refine_kernel must be in"):
+            unroll.deblur(y, rough.float(), "hqs-tv", refine_kernel=-1)
+
     def test_local_estimates_take_a_grid(self):
         _, blurred, _ = sample_pair(size=128, noise=1.0)
         x = unroll.deblur(blurred, "estimate-local", "wiener", kernel_size=9, grid=(1, 2), noise=1.0)
