@@ -23,10 +23,13 @@
 #include "core/tensor.h"
 #include "datasets/degrade.h"
 #include "datasets/rotational.h"
+#include "core/kernel.h"
 #include "eval/blind_deblur.h"
-#include "eval/harness.h"
 #include "eval/methods.h"
+#ifdef UNROLL_WITH_OPENCV
+#include "eval/harness.h"
 #include "io/image_io.h"
+#endif
 
 namespace py = pybind11;
 
@@ -360,6 +363,7 @@ torch::Tensor ssim_py(const torch::Tensor& x, const torch::Tensor& ref, int64_t 
   return ssim(x, ref, metric_options<SsimOptions>(x, ref, border, y_channel, round_8bit, data_range));  // differentiable in x
 }
 
+#ifdef UNROLL_WITH_OPENCV
 struct EvalArgs {
   std::vector<std::string> data, methods;
   std::map<std::string, py::dict> params;
@@ -417,6 +421,8 @@ std::pair<std::string, std::string> evaluate(const EvalArgs& a) {
   return {summary_json(report, "unroll.eval (Python)"), results_csv(report)};
 }
 
+#endif  // UNROLL_WITH_OPENCV
+
 // Seconds per call of the C++ registry call itself, timed in C++ (the binding's overhead is the
 // Python-side time minus this): the benchmark of docs/python.md.
 double time_method_cpp(const torch::Tensor& y, const torch::Tensor& k, const std::string& method, int64_t repeats) {
@@ -458,6 +464,11 @@ PYBIND11_MODULE(_C, m) {
   });
 
   m.def("methods", &methods);
+#ifdef UNROLL_WITH_OPENCV
+  m.attr("has_opencv") = true;
+#else
+  m.attr("has_opencv") = false;
+#endif
   m.def(
       "deblur",
       [](const torch::Tensor& y, py::object kernel, const std::string& method, std::optional<double> noise,
@@ -508,6 +519,7 @@ PYBIND11_MODULE(_C, m) {
     return estimate_noise_sigma(as_image_batch(image_arg(y, "y"))).mean().item<double>() * 255.0;
   });
   m.def("as_image", [](const torch::Tensor& t) { return image_arg(t, "x"); });
+#ifdef UNROLL_WITH_OPENCV
   m.def(
       "read_image",
       [](const std::string& path, bool grey, bool rgb) {
@@ -551,5 +563,21 @@ PYBIND11_MODULE(_C, m) {
       py::arg("data"), py::arg("methods"), py::arg("params"), py::arg("weights"), py::arg("prior"), py::arg("noise"),
       py::arg("limit"), py::arg("out"), py::arg("kernel"), py::arg("boundary"), py::arg("metric"), py::arg("device"),
       py::arg("save_images"), py::arg("grids"), py::arg("progress"));
+#else
+  // Built without OpenCV (a machine with a pip torch only): no image files and no harness; kernels as
+  // text (CSV) still load. Each missing function says why, as a ValueError.
+  auto without_opencv = [](const char* what) {
+    return [what](py::args, py::kwargs) -> py::object {
+      throw unroll::Error(std::string(what) +
+                          " needs OpenCV, which this build of unroll was made without (image files and the "
+                          "evaluation harness); rebuild with OpenCV's development files");
+    };
+  };
+  m.def("read_image", without_opencv("read_image"));
+  m.def("write_image", without_opencv("write_image"));
+  m.def("evaluate", without_opencv("eval"));
+  m.def(
+      "read_kernel", [](const std::string& path) { return read_kernel_text(path); }, py::arg("path"));
+#endif
   m.def("_time_method_cpp", &time_method_cpp, py::arg("y"), py::arg("kernel"), py::arg("method"), py::arg("repeats"));
 }

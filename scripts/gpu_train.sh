@@ -9,7 +9,8 @@
 # SECONDS (default 540) is the whole budget of this script, build included; training gets what the
 # build and the speed probe leave, less a margin for the last checkpoint. For a dry run of the script
 # itself elsewhere: UNROLL_DEVICE=cpu (default cuda), UNROLL_GPU_BUILD=DIR (an existing build with
-# unroll-train and unroll-bench: no configure or build). OUT_DIR receives:
+# unroll-train and unroll-bench: no configure or build), UNROLL_GPU_PYTHON=1 (also build the Python module
+# without OpenCV and run scripts/python_nocv_smoke.py on the device). OUT_DIR receives:
 #   model_f16.pth   the trained weights (float16; `unroll deblur --weights` and `unroll eval` read it)
 #   train_log.csv   the run's log; probe_log.csv the probe's
 #   gpu_train.log   everything this script printed (build, the CUDA-vs-CPU tests when GoogleTest was
@@ -37,6 +38,8 @@ if [ -z "$BUILD" ]; then
   # The CUDA-vs-CPU tests too when GoogleTest was carried (scripts/gpu_prepare.sh puts it in .gpu/gtest).
   TESTS=OFF; TARGETS=(unroll-train unroll-bench)
   if [ -f .gpu/gtest/lib/libgtest.a ]; then TESTS=ON; TARGETS+=(unroll_core_tests); fi
+  # UNROLL_GPU_PYTHON=1: also the Python module (built without OpenCV) and its smoke test on CUDA tensors.
+  if [ "${UNROLL_GPU_PYTHON:-0}" = 1 ]; then TARGETS+=(unroll_python); fi
   cmake -S . -B "$BUILD" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
     -DUNROLL_BUILD_APPS=OFF -DUNROLL_BUILD_TESTS=$TESTS -DGTEST_ROOT="$PWD/.gpu/gtest" -DUNROLL_WITH_OPENCV=OFF \
     -DUNROLL_WITH_FFTW=OFF -DUNROLL_BUILD_BENCH=ON -DUNROLL_BUILD_TRAINER=ON || { say "configure failed"; exit 1; }
@@ -47,6 +50,10 @@ if [ -z "$BUILD" ]; then
   if [ "$TESTS" = ON ]; then
     timeout 120 "$BUILD/tests/unroll_core_tests" --gtest_filter='*CudaMatchesCpu*' || say "CUDA tests failed"
     say "CUDA tests done"
+  fi
+  if [ "${UNROLL_GPU_PYTHON:-0}" = 1 ]; then
+    PYTHONPATH="$BUILD/python" timeout 120 python3 scripts/python_nocv_smoke.py --device "$DEVICE" \
+      || say "Python module smoke test failed"
   fi
 fi
 
