@@ -243,17 +243,24 @@ std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
 }
 
 torch::Tensor estimate_kernel_py(const torch::Tensor& y, int64_t kernel_size, const std::optional<double>& noise,
-                                 bool dark_channel) {
+                                 bool dark_channel, const std::optional<torch::Tensor>& init, int refine) {
   const torch::Tensor x = image_arg(y, "y");
   UNROLL_CHECK(kernel_size == 0 || (kernel_size >= 3 && kernel_size % 2 == 1),
                "kernel_size must be odd and >= 3 (or 0 = automatic), got ", kernel_size);
+  UNROLL_CHECK(refine >= 1 && refine <= 1000, "refine must be in [1, 1000], got ", refine);
+  UNROLL_CHECK(!init || (kernel_size == 0 && !dark_channel),
+               "init refines one given kernel at its own size: it takes no kernel_size or dark_channel");
+  torch::Tensor given;
+  if (init) given = kernel_arg(*init, x, "init");
   BlindEstimateOptions o;
   o.kernel_size = kernel_size;
   o.noise_sigma = sigma_arg(noise);
   o.dark_channel = dark_channel;
   o.progress = interruptible();
   py::gil_scoped_release release;
-  const EstimatedKernels k = estimate_kernels(x, KernelSource::Estimate, o);
+  const EstimatedKernels k =
+      init ? refine_kernels(x, given.dim() == 4 ? given[0][0] : given, KernelSource::Given, refine, o)
+           : estimate_kernels(x, KernelSource::Estimate, o);
   for (const auto& w : k.warnings) warn(w);
   return k.kernel.contiguous();
 }
@@ -496,7 +503,7 @@ PYBIND11_MODULE(_C, m) {
       py::arg("prior"), py::arg("params"), py::arg("rotation"), py::arg("kernel_size"), py::arg("grid"),
       py::arg("tile"), py::arg("tile_overlap"), py::arg("max_memory"), py::arg("refine_kernel"));
   m.def("estimate_kernel", &estimate_kernel_py, py::arg("y"), py::arg("kernel_size"), py::arg("noise"),
-        py::arg("dark_channel"));
+        py::arg("dark_channel"), py::arg("init"), py::arg("refine"));
   m.def(
       "load_model",
       [](const std::string& method, const std::string& weights, const std::string& prior) {

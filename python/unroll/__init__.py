@@ -174,10 +174,13 @@ def rotational_blur(x, angle=None, *, rpm=None, exposure=None, centre=None, span
     return _C.rotational_blur(x, float(angle), None if centre is None else tuple(map(float, centre)), span, mask)
 
 
-def estimate_kernel(y, kernel_size=0, noise=None, dark_channel=False):
+def estimate_kernel(y, kernel_size=0, noise=None, dark_channel=False, *, init=None, refine=4):
     """Estimates the blur kernel of y (coarse-to-fine L0 MAP, as ``unroll estimate-kernel``): a
-    [k, k] tensor. kernel_size 0 = chosen automatically; noise on the 0-255 scale (None: estimated)."""
-    return _C.estimate_kernel(y, int(kernel_size), None if noise is None else float(noise), bool(dark_channel))
+    [k, k] tensor. kernel_size 0 = chosen automatically; noise on the 0-255 scale (None: estimated).
+    init: a rough kernel to refine against y instead (``estimate-kernel --init``, ``refine``
+    alternations; the result is larger by a margin and keeps init's centre)."""
+    return _C.estimate_kernel(y, int(kernel_size), None if noise is None else float(noise), bool(dark_channel),
+                              init, int(refine))
 
 
 def estimate_noise(y):

@@ -272,6 +272,13 @@ class Estimation(TempDirTest):
         self.assertTrue(torch.equal(x, unroll.read_image(self.path("x.tif"))))
         self.assertLess((k.double() - unroll.read_kernel(self.path("kr.csv"))).abs().max().item(), 1e-7)
         self.assertGreater(k.shape[0], rough.shape[0])  # the refinement margin
+        # estimate_kernel(init=...) is `estimate-kernel --init`.
+        run_cli("estimate-kernel", "-i", y_path, "--init", k_path, "--refine-kernel", "2", "--noise", "1",
+                "-o", self.path("ki.csv"))
+        ki = unroll.estimate_kernel(y, noise=1.0, init=unroll.read_kernel(k_path).float(), refine=2)
+        self.assertLess((ki.double() - unroll.read_kernel(self.path("ki.csv"))).abs().max().item(), 1e-7)
+        with self.assertRaisesRegex(ValueError, "init refines one given kernel"):
+            unroll.estimate_kernel(y, kernel_size=9, init=rough.float())
         with self.assertRaisesRegex(ValueError, "refine_kernel needs a kernel tensor"):
             unroll.deblur(y, "estimate", "hqs-tv", refine_kernel=2)
         with self.assertRaisesRegex(ValueError, "refine_kernel must be in"):
