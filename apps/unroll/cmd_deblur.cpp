@@ -84,8 +84,6 @@ int cmd_deblur(const std::vector<std::string>& args) {
                                      : kernel_path == "estimate-local" ? KernelSource::EstimateLocal
                                                                        : KernelSource::Given;
   const bool estimating = kernel_source != KernelSource::Given;
-  UNROLL_CHECK(kernel_args.refine >= 0 && kernel_args.refine <= 1000, "--refine-kernel must be in [0, 1000] (0 = off), got ",
-               kernel_args.refine);
   if (estimating) {
     UNROLL_CHECK(m.needs_kernel, "--kernel ", kernel_path, " estimates a kernel for a non-blind method; '", method,
                  "' is blind and takes none (drop --kernel)");

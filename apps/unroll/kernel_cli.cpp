@@ -22,7 +22,9 @@ void add_kernel_estimate_options(po::options_description& options, KernelEstimat
       ("overlap", po::value(&args.overlap)->default_value(0.5),
        "estimate-local: each tile is estimated on its cell widened by this fraction of the cell on every side")
       ("dark-channel", po::bool_switch(&args.dark_channel), "add the dark-channel prior (Pan et al. 2016; slower)")
-      ("refine-kernel", po::value(&args.refine)->default_value(0),
+      ("refine-kernel", po::value(&args.refine)->default_value(0)->notifier([](int n) {
+         UNROLL_CHECK(n >= 0 && n <= 1000, "--refine-kernel must be in [0, 1000] (0 = off), got ", n);
+       }),
        "refine a given (or perturbed) kernel against the image with N estimator alternations before deconvolving "
        "(for a kernel known to be only roughly right; 0 = use it as given; docs/blind.md)");
   // clang-format on
@@ -37,8 +39,6 @@ BlindEstimateOptions blind_estimate_options(const KernelEstimateArgs& args, doub
   UNROLL_CHECK(std::isfinite(args.overlap) && args.overlap >= 0 && args.overlap <= 2,
                "--overlap must be in [0, 2] (a fraction of the cell), got ", args.overlap);
   o.dark_channel = args.dark_channel;
-  UNROLL_CHECK(args.refine >= 0 && args.refine <= 1000, "--refine-kernel must be in [0, 1000] (0 = off), got ",
-               args.refine);
   if (noise255 >= 0) o.noise_sigma = noise255 / 255.0;
   return o;
 }
