@@ -221,7 +221,10 @@ bool is_blind_unrolled_state(const StateDict& state) {
 }
 
 BlindUnrolledNet load_blind_unrolled_net(const std::string& path) {
-  const auto state = load_state_dict(path);
+  return blind_unrolled_net_from_state(load_state_dict(path), path);
+}
+
+BlindUnrolledNet blind_unrolled_net_from_state(const StateDict& state, const std::string& path) {
   torch::Tensor config;
   for (const auto& [name, t] : state)
     if (name == kConfigKey) config = t;

@@ -149,6 +149,9 @@ bool is_blind_unrolled_state(const StateDict& state);
 /// network: "use --method unrolled").
 BlindUnrolledNet load_blind_unrolled_net(const std::string& path);
 
+/// load_blind_unrolled_net on a state dict already read; `source` names it in errors.
+BlindUnrolledNet blind_unrolled_net_from_state(const StateDict& state, const std::string& source);
+
 /// The state dict of `net` as save_state_dict writes it (USRNet names under "u.", the head under "g.").
 void save_blind_unrolled_net(const BlindUnrolledNet& net, const std::string& path);
 

@@ -201,20 +201,21 @@ void set_prior_from_state_dict(UnrolledNetOptions& o, const StateDict& state, co
   }
 }
 
-UnrolledNet load_unrolled_net(const std::string& path) {
-  const auto state = load_state_dict(path);
-  UNROLL_CHECK(!is_blind_unrolled_state(state), path,
+UnrolledNet unrolled_net_from_state(const StateDict& state, const std::string& source) {
+  UNROLL_CHECK(!is_blind_unrolled_state(state), source,
                ": a blind unrolled network; it runs with --method unrolled-blind (no kernel)");
   UnrolledNetOptions options;
   try {
     options = unrolled_options_from_state_dict(state);
   } catch (const Error& e) {
-    fail(path, ": ", e.what());
+    fail(source, ": ", e.what());
   }
   UnrolledNet net(options);
-  load_into_module(*net, state, /*strict=*/true, path);
+  load_into_module(*net, state, /*strict=*/true, source);
   return net;
 }
+
+UnrolledNet load_unrolled_net(const std::string& path) { return unrolled_net_from_state(load_state_dict(path), path); }
 
 UnrolledNet regroup_priors(const UnrolledNet& source, int prior_groups) {
   UnrolledNetOptions o = source->options();

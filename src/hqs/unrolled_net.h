@@ -138,6 +138,9 @@ void set_prior_from_state_dict(UnrolledNetOptions& options, const StateDict& sta
 /// strictly: load_unrolled_net("usrnet_tiny.pth") gives USRNet-tiny.
 UnrolledNet load_unrolled_net(const std::string& path);
 
+/// load_unrolled_net on a state dict already read; `source` names it in errors.
+UnrolledNet unrolled_net_from_state(const StateDict& state, const std::string& source);
+
 /// The network `source` with its iterations regrouped over `prior_groups` priors (same iterations,
 /// hyper-network and prior architecture): the hyper-network is copied and every new prior starts as a copy
 /// of the source prior that served the new group's first iteration, so the output is unchanged. Untying a

@@ -94,9 +94,12 @@ DenoiserTrainingOptions denoiser_options(const TrainConfig& c) {
   return o;
 }
 
-UnrolledNet build_unrolled(const TrainConfig& c) {
+// The unrolled network a config starts from. `init_state`: model.init_weights already read (the
+// blind task reads it first to tell a blind checkpoint from a non-blind one), else read here.
+UnrolledNet build_unrolled(const TrainConfig& c, const StateDict* init_state = nullptr) {
   if (!c.init_weights.empty()) {
-    UnrolledNet model = load_unrolled_net(c.init_weights);
+    UnrolledNet model = init_state ? unrolled_net_from_state(*init_state, c.init_weights)
+                                   : load_unrolled_net(c.init_weights);
     std::cout << "unrolled network: " << model->options().iterations << " iterations, starting from "
               << c.init_weights << "\n";
     const bool regroup = c.is_given("model.prior_groups") || c.is_given("model.shared_prior");
@@ -374,8 +377,9 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
     o.kernel_loss = c.kernel_loss;
     o.deep_supervision = c.deep_supervision;
     BlindUnrolledNet model{nullptr};
-    if (!c.init_weights.empty() && is_blind_unrolled_state(load_state_dict(c.init_weights))) {
-      model = load_blind_unrolled_net(c.init_weights);
+    const StateDict init = c.init_weights.empty() ? StateDict{} : load_state_dict(c.init_weights);
+    if (is_blind_unrolled_state(init)) {
+      model = blind_unrolled_net_from_state(init, c.init_weights);
       UNROLL_CHECK(model->options().kernel_size == c.kernel_size, c.source, ": train.kernel_size (", c.kernel_size,
                    ") differs from the kernel side of ", c.init_weights, " (", model->options().kernel_size, ")");
       if (c.is_given("model.kernel_steps")) model->set_kernel_steps(static_cast<int>(c.kernel_steps), /*persist=*/true);
@@ -385,7 +389,7 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
       bo.kernel_size = c.kernel_size;
       bo.kernel_steps = static_cast<int>(c.kernel_steps);
       try {
-        model = blind_from_unrolled(build_unrolled(c), bo);
+        model = blind_from_unrolled(build_unrolled(c, c.init_weights.empty() ? nullptr : &init), bo);
       } catch (const Error& e) {
         fail(c.source, ": ", e.what());
       }

@@ -280,6 +280,23 @@ double blurred_validation_psnr(const PairDataset& val_set, const UnrolledTrainin
   return sum / static_cast<double>(val_set.size());
 }
 
+// The validator of tasks (b), (c) and (d): blurred_validation_psnr of restore(y, k, sigma) with the
+// model's dtype and device (read at each validation, so a model moved after this call is followed).
+// `options` has been validated by the caller (its own type's checks).
+Validator blurred_validator(std::shared_ptr<torch::nn::Module> model, std::shared_ptr<const PairDataset> val_set,
+                            const UnrolledTrainingOptions& options,
+                            std::function<torch::Tensor(const torch::Tensor&, const torch::Tensor&,
+                                                        const torch::Tensor&)> restore) {
+  check_dataset(val_set, "validation");
+  return [model, val_set, options, restore]() {
+    const auto opts = model_options(*model);
+    auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
+    return blurred_validation_psnr(*val_set, options, opts, [&](const torch::Tensor& y, const torch::Tensor& k) {
+      return restore(y, k, sigma);
+    });
+  };
+}
+
 }  // namespace
 
 BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
@@ -301,14 +318,10 @@ BatchLoss unrolled_batch_loss(UnrolledNet model, std::shared_ptr<const PairDatas
 Validator unrolled_validator(UnrolledNet model, std::shared_ptr<const PairDataset> val_set,
                              const UnrolledTrainingOptions& options) {
   options.validate();
-  check_dataset(val_set, "validation");
-  return [model, val_set, options]() mutable {
-    const auto opts = model_options(*model);
-    auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
-    return blurred_validation_psnr(*val_set, options, opts, [&](const torch::Tensor& y, const torch::Tensor& k) {
-      return model->forward(y, k, sigma);
-    });
-  };
+  return blurred_validator(model.ptr(), std::move(val_set), options,
+                           [model](const torch::Tensor& y, const torch::Tensor& k, const torch::Tensor& sigma) mutable {
+                             return model->forward(y, k, sigma);
+                           });
 }
 
 std::unique_ptr<Trainer> make_unrolled_trainer(UnrolledNet model, std::shared_ptr<const PairDataset> train_set,
@@ -369,11 +382,10 @@ BatchLoss deblur_batch_loss(DeblurNet model, std::shared_ptr<const PairDataset> 
 Validator deblur_validator(DeblurNet model, std::shared_ptr<const PairDataset> val_set,
                            const DeblurTrainingOptions& options) {
   options.validate();
-  check_dataset(val_set, "validation");
-  return [model, val_set, options]() {
-    return blurred_validation_psnr(*val_set, options, model_options(*model.module()),
-                                   [&](const torch::Tensor& y, const torch::Tensor&) { return model.deblur(y); });
-  };
+  return blurred_validator(model.module(), std::move(val_set), options,
+                           [model](const torch::Tensor& y, const torch::Tensor&, const torch::Tensor&) {
+                             return model.deblur(y);
+                           });
 }
 
 std::unique_ptr<Trainer> make_deblur_trainer(DeblurNet model, std::shared_ptr<const PairDataset> train_set,
@@ -459,14 +471,10 @@ BatchLoss blind_unrolled_batch_loss(BlindUnrolledNet model, std::shared_ptr<cons
 Validator blind_unrolled_validator(BlindUnrolledNet model, std::shared_ptr<const PairDataset> val_set,
                                    const BlindUnrolledTrainingOptions& options) {
   options.validate();
-  check_dataset(val_set, "validation");
-  return [model, val_set, options]() mutable {
-    const auto opts = model_options(*model);
-    auto sigma = torch::full({1, 1, 1, 1}, options.val_sigma, opts);
-    return blurred_validation_psnr(*val_set, options, opts, [&](const torch::Tensor& y, const torch::Tensor&) {
-      return model->forward(y, sigma).image;
-    });
-  };
+  return blurred_validator(model.ptr(), std::move(val_set), options,
+                           [model](const torch::Tensor& y, const torch::Tensor&, const torch::Tensor& sigma) mutable {
+                             return model->forward(y, sigma).image;
+                           });
 }
 
 TrainResult train_blind_unrolled(BlindUnrolledNet model, std::shared_ptr<const PairDataset> train_set,
