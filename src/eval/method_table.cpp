@@ -211,13 +211,14 @@ constexpr bool kUnrolledAlternates = true;
 constexpr bool kUsrnetAlternates = false;
 
 // Inference parameters shared by the unrolled-network methods.
-std::vector<ParamInfo> unrolled_params(bool alternate_default) {
+// `off_note`: why the default is off, when it is.
+std::vector<ParamInfo> unrolled_params(bool alternate_default, const char* off_note = " (off: as published)") {
   return {within(integer("passes", 1, "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass"),
                  1, 8),
           on_off("ensemble", false, "1 = passes=8 (the x8 self-ensemble)"),
           on_off("alternate", alternate_default,
                  std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra "
-                             "cost") + (alternate_default ? "" : " (off: as published)"))};
+                             "cost") + (alternate_default ? "" : off_note))};
 }
 
 int unrolled_passes(const MethodArgs& a) {
@@ -392,29 +393,51 @@ Method pnp_method() {
   return m;
 }
 
-// The unrolled method's checkpoint: --weights, else the shipped model.
-std::string unrolled_path(const DeblurRequest& r) {
+// An unrolled method's checkpoint: --weights, else its shipped model.
+std::string unrolled_path(const DeblurRequest& r, const std::string& name, const std::string& shipped_file) {
   std::string path = r.weights;
-  if (path.empty()) path = shipped_model("unrolled_small.pth");
-  UNROLL_CHECK(!path.empty(), "unrolled: no shipped model (models/unrolled_small.pth) was found; pass --weights");
+  if (path.empty()) path = shipped_model(shipped_file);
+  UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
   return path;
 }
 
-Method unrolled_method() {
+// The non-blind unrolled network under `name`, by default with models/`shipped_file`.
+Method unrolled_method(const std::string& name, const std::string& shipped_file, const std::string& summary,
+                       bool alternate_default, const char* off_note = "") {
   Method m;
-  m.name = "unrolled";
-  m.summary = "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
-              "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights";
+  m.name = name;
+  m.summary = summary;
   m.kind = MethodKind::Learned;
   m.rotational = true;
   m.families = model_family_names(ModelRole::Denoiser, /*trainable_only=*/true);
-  m.shipped_model = "unrolled_small.pth";
-  m.params = unrolled_params(kUnrolledAlternates);
-  m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(unrolled_path(r)), r, unrolled_passes(a), a.on("alternate"));
+  m.shipped_model = shipped_file;
+  m.params = unrolled_params(alternate_default, off_note);
+  m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs& a) {
+    return run_unrolled(cached_unrolled_net(unrolled_path(r, name, shipped_file)), r, unrolled_passes(a),
+                        a.on("alternate"));
   };
-  m.load = [](const DeblurRequest& r) { cached_unrolled_net(unrolled_path(r)); };
+  m.load = [name, shipped_file](const DeblurRequest& r) {
+    cached_unrolled_net(unrolled_path(r, name, shipped_file));
+  };
   return m;
+}
+
+Method unrolled_method() {
+  return unrolled_method("unrolled", "unrolled_small.pth",
+                         "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
+                         "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
+                         kUnrolledAlternates);
+}
+
+// The same network fine-tuned on deliberately wrong kernels (experiments/unrolled_small_robust.ini).
+// No transform alternation by default: the fine-tuned priors are no longer equivariant enough for it
+// (with it, a 2-px checkerboard appears on real photos: docs/blind.md).
+Method unrolled_robust_method() {
+  return unrolled_method("unrolled-robust", "unrolled_robust_small.pth",
+                         "The unrolled network fine-tuned on deliberately wrong kernels (models/"
+                         "unrolled_robust_small.pth): for a kernel known to be rough; far below unrolled on exact "
+                         "kernels",
+                         /*alternate_default=*/false, " (off: the fine-tuned priors are not equivariant enough)");
 }
 
 // The blind unrolled network (hqs/blind_unrolled_net.h): --weights, else the shipped model.
@@ -578,7 +601,8 @@ void add_blind_networks(std::vector<Method>& m) {
 
 std::vector<Method> build_method_table() {
   std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
-                           pnp_method(),    unrolled_method(), usrnet_method(), unrolled_blind_method()};
+                           pnp_method(),    unrolled_method(), unrolled_robust_method(), usrnet_method(),
+                           unrolled_blind_method()};
   add_blind_networks(m);
   // Memory models for tiling (eval/tiling.h): peak resident memory of `unroll deblur` on 384^2 and
   // 768^2 RGB images, measured by `bash bench/measure_memory.sh` (CPU, float32, the shipped models;
@@ -590,7 +614,7 @@ std::vector<Method> build_method_table() {
   const std::map<std::string, Memory> measured = {
       {"wiener", {196, 186}}, {"rl", {197, 180}},       {"admm", {218, 215}},    {"hqs-tv", {222, 268}},
       {"pnp", {250, 569}},    {"unrolled", {239, 697}}, {"convir", {210, 825}}, {"atrous", {229, 1331}},
-      {"unrolled-blind", {241, 886}},
+      {"unrolled-blind", {241, 886}}, {"unrolled-robust", {239, 697}},  // unrolled's network, other weights
   };
   for (auto& method : m) {
     const auto it = measured.find(method.name);
