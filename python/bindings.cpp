@@ -72,6 +72,13 @@ torch::Tensor kernel_arg(const torch::Tensor& k, const torch::Tensor& like, cons
   return out;
 }
 
+// The one [kh,kw] kernel that refinement starts from (a kernel_arg): [1,1,kh,kw] as a plane; a batch of
+// kernels is refused rather than refined from its first.
+torch::Tensor single_kernel(const torch::Tensor& k, const std::string& name) {
+  UNROLL_CHECK(k.dim() == 2 || k.size(0) == 1, name, ": refinement starts from one kernel, got ", k.size(0));
+  return k.dim() == 4 ? k[0][0] : k;
+}
+
 // sigma on the [0,1] scale from the 0-255 `noise` (None: estimated, -1).
 double sigma_arg(const std::optional<double>& noise) {
   if (!noise) return -1.0;
@@ -225,7 +232,7 @@ std::pair<torch::Tensor, py::object> deblur(const DeblurArgs& a) {
       if (a.grid) std::tie(local.rows, local.cols) = *a.grid;
       const EstimatedKernels k =
           estimate ? estimate_kernels(req.blurred, *estimate, o, local)
-                   : refine_kernels(req.blurred, req.kernel.dim() == 4 ? req.kernel[0][0] : req.kernel,
+                   : refine_kernels(req.blurred, single_kernel(req.kernel, "kernel"),
                                     KernelSource::Given, a.refine_kernel, o);
       for (const auto& w : k.warnings) warn(w);
       result = deblur_with_kernels(m.name, req, params, k);
@@ -259,7 +266,7 @@ torch::Tensor estimate_kernel_py(const torch::Tensor& y, int64_t kernel_size, co
   o.progress = interruptible();
   py::gil_scoped_release release;
   const EstimatedKernels k =
-      init ? refine_kernels(x, given.dim() == 4 ? given[0][0] : given, KernelSource::Given, refine, o)
+      init ? refine_kernels(x, single_kernel(given, "init"), KernelSource::Given, refine, o)
            : estimate_kernels(x, KernelSource::Estimate, o);
   for (const auto& w : k.warnings) warn(w);
   return k.kernel.contiguous();

@@ -277,6 +277,8 @@ class Estimation(TempDirTest):
                 "-o", self.path("ki.csv"))
         ki = unroll.estimate_kernel(y, noise=1.0, init=unroll.read_kernel(k_path).float(), refine=2)
         self.assertLess((ki.double() - unroll.read_kernel(self.path("ki.csv"))).abs().max().item(), 1e-7)
+        with self.assertRaisesRegex(ValueError, "init: refinement starts from one kernel, got 2"):
+            unroll.estimate_kernel(y, noise=1.0, init=rough.float().expand(2, 1, *rough.shape))
         with self.assertRaisesRegex(ValueError, "init refines one given kernel"):
             unroll.estimate_kernel(y, kernel_size=9, init=rough.float())
         with self.assertRaisesRegex(ValueError, "refine_kernel needs a kernel tensor"):
