@@ -205,6 +205,14 @@ ParamInfo flag(ParamInfo p) {
   return p;
 }
 
+// A network method's checkpoint: --weights, else its shipped models/`shipped_file` (none when empty).
+std::string weights_path(const DeblurRequest& r, const std::string& name, const std::string& shipped_file) {
+  std::string path = r.weights;
+  if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
+  UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
+  return path;
+}
+
 // Whether the unrolled-network methods alternate transforms by default (UnrolledNetOptions::
 // alternate_transforms): Unroll's network does; USRNet runs as published.
 constexpr bool kUnrolledAlternates = true;
@@ -393,13 +401,6 @@ Method pnp_method() {
   return m;
 }
 
-// An unrolled method's checkpoint: --weights, else its shipped model.
-std::string unrolled_path(const DeblurRequest& r, const std::string& name, const std::string& shipped_file) {
-  std::string path = r.weights;
-  if (path.empty()) path = shipped_model(shipped_file);
-  UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
-  return path;
-}
 
 // The non-blind unrolled network under `name`, by default with models/`shipped_file`.
 Method unrolled_method(const std::string& name, const std::string& shipped_file, const std::string& summary,
@@ -413,11 +414,11 @@ Method unrolled_method(const std::string& name, const std::string& shipped_file,
   m.shipped_model = shipped_file;
   m.params = unrolled_params(alternate_default, off_note);
   m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(unrolled_path(r, name, shipped_file)), r, unrolled_passes(a),
+    return run_unrolled(cached_unrolled_net(weights_path(r, name, shipped_file)), r, unrolled_passes(a),
                         a.on("alternate"));
   };
   m.load = [name, shipped_file](const DeblurRequest& r) {
-    cached_unrolled_net(unrolled_path(r, name, shipped_file));
+    cached_unrolled_net(weights_path(r, name, shipped_file));
   };
   return m;
 }
@@ -442,11 +443,7 @@ Method unrolled_robust_method() {
 
 // The blind unrolled network (hqs/blind_unrolled_net.h): --weights, else the shipped model.
 std::string unrolled_blind_path(const DeblurRequest& r) {
-  std::string path = r.weights;
-  if (path.empty()) path = shipped_model("unrolled_blind_small.pth");
-  UNROLL_CHECK(!path.empty(), "unrolled-blind: no shipped model (models/unrolled_blind_small.pth) was found; pass "
-                              "--weights");
-  return path;
+  return weights_path(r, "unrolled-blind", "unrolled_blind_small.pth");
 }
 
 BlindUnrolledNet cached_blind_unrolled_net(const std::string& path) {
@@ -544,9 +541,7 @@ Method blind_network(const std::string& name, const std::string& summary, const 
   m.shipped_model = shipped_file;
   // --weights, else the shipped model; loaded once per path.
   auto network = [name, shipped_file](const DeblurRequest& r) {
-    std::string path = r.weights;
-    if (path.empty() && !shipped_file.empty()) path = shipped_model(shipped_file);
-    UNROLL_CHECK(!path.empty(), name, ": no shipped model (models/", shipped_file, ") was found; pass --weights");
+    const std::string path = weights_path(r, name, shipped_file);
     return cached<DeblurNet>(name + ":" + path, [&] { return load_deblur_net(name, path); });
   };
   m.load = [network](const DeblurRequest& r) { network(r); };

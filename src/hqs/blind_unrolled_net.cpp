@@ -224,11 +224,11 @@ BlindUnrolledNet load_blind_unrolled_net(const std::string& path) {
   return blind_unrolled_net_from_state(load_state_dict(path), path);
 }
 
-BlindUnrolledNet blind_unrolled_net_from_state(const StateDict& state, const std::string& path) {
+BlindUnrolledNet blind_unrolled_net_from_state(const StateDict& state, const std::string& source) {
   torch::Tensor config;
   for (const auto& [name, t] : state)
     if (name == kConfigKey) config = t;
-  UNROLL_CHECK(config.defined(), path, ": not a blind unrolled network (no '", kConfigKey,
+  UNROLL_CHECK(config.defined(), source, ": not a blind unrolled network (no '", kConfigKey,
                "' entry); a non-blind unrolled network runs with --method unrolled and a kernel");
   BlindUnrolledNetOptions options;
   try {
@@ -246,10 +246,10 @@ BlindUnrolledNet blind_unrolled_net_from_state(const StateDict& state, const std
     options.unrolled = unrolled_options_from_state_dict(strip_prefix(state, "u."));
     options.validate();
   } catch (const Error& e) {
-    fail(path, ": ", e.what());
+    fail(source, ": ", e.what());
   }
   BlindUnrolledNet net(options);
-  load_into_module(*net, state, /*strict=*/true, path);
+  load_into_module(*net, state, /*strict=*/true, source);
   return net;
 }
 

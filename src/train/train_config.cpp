@@ -389,7 +389,7 @@ TrainResult run_train_config(const TrainConfig& c, std::shared_ptr<const PairDat
       bo.kernel_size = c.kernel_size;
       bo.kernel_steps = static_cast<int>(c.kernel_steps);
       try {
-        model = blind_from_unrolled(build_unrolled(c, c.init_weights.empty() ? nullptr : &init), bo);
+        model = blind_from_unrolled(build_unrolled(c, &init), bo);
       } catch (const Error& e) {
         fail(c.source, ": ", e.what());
       }
