@@ -196,6 +196,7 @@ SolverResult deblur_with_kernels(const std::string& method, const DeblurRequest&
                                  const EstimatedKernels& kernels) {
   DeblurRequest request = given;
   request.sigma = estimated_kernel_sigma(given, kernels);
+  if (given.sigma < 0 && request.sigma > kernels.whole.noise_sigma) request.pixel_sigma = kernels.whole.noise_sigma;
   DeblurRequest r = request;
   if (!kernels.grid) {
     r.kernel = kernels.kernel.to(r.blurred.options());

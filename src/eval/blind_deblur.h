@@ -93,6 +93,8 @@ EstimatedKernels refine_kernels(const torch::Tensor& blurred, const torch::Tenso
 /// never exact, and the residual of a wrong kernel acts like noise in the data term; with the bare
 /// noise estimate of a clean photo (often under 1/255) every method is under-regularised and rings
 /// along the blur (measured on the ircnn_real photos, docs/blind.md). A given --noise is used as is.
+/// Methods with model_noise measure their kernel's model error against the estimate itself
+/// (DeblurRequest::pixel_sigma), not against the floor.
 constexpr double kEstimatedKernelSigmaFloor = 2.55 / 255.0;
 double estimated_kernel_sigma(const DeblurRequest& request, const EstimatedKernels& kernels);
 

@@ -10,7 +10,9 @@
 // Noise rule: a method that needs the noise level reads effective_sigma(request): the given level
 // (`--noise`), else the estimate of the image (core/noise.h estimate_noise_sigma). Wiener is the one
 // method that, without a given level, estimates its whole noise-to-signal ratio from the image instead
-// (classic/wiener.h default_wiener_nsr).
+// (classic/wiener.h default_wiener_nsr). The learned non-blind methods take `model_noise`: they are told
+// that level raised by the model error their kernel leaves (classic/model_error.h; unrolled and pnp by
+// default), measured against DeblurRequest::pixel_sigma where it is set.
 #pragma once
 
 #include <torch/torch.h>
@@ -37,6 +39,11 @@ struct DeblurRequest {
   torch::Tensor blurred;       ///< [N,C,H,W] in [0,1]
   torch::Tensor kernel;        ///< [kh,kw] / [N,1,kh,kw]; undefined for blind methods
   double sigma = -1.0;         ///< noise level on [0,1]; < 0: estimate from the image
+  /// The noise actually in the pixels, where `sigma` was raised above it on purpose (the floor after an
+  /// estimated kernel, eval/blind_deblur.h); < 0: `sigma` is the pixel noise. Only the model-error
+  /// measurement reads it (model_noise, classic/model_error.h), which must compare the residual with
+  /// the real noise, not with an allowance for the error it measures.
+  double pixel_sigma = -1.0;
   Boundary boundary = Boundary::Circular;
   std::string weights;         ///< checkpoint for learned methods (official .pth files load unchanged)
   std::string prior;           ///< pnp: denoiser prior ("tv" default, "drunet" with weights)
