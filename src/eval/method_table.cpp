@@ -168,8 +168,12 @@ SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes
 // the channel adaptation (on_model_channels scales the result for a grey image through an RGB model
 // like any noise level). The residual is compared with the pixel noise (DeblurRequest::pixel_sigma), the
 // excess added to the level the method would be told. Rotational blur keeps its noise level.
+bool measures_model_error(const DeblurRequest& r, double scale) {
+  return scale != 0.0 && !r.rotation && r.kernel.defined();
+}
+
 DeblurRequest with_model_noise(const DeblurRequest& r, double scale) {
-  if (scale == 0.0 || r.rotation || !r.kernel.defined()) return r;
+  if (!measures_model_error(r, scale)) return r;
   DeblurRequest q = r;
   const double sigma = effective_sigma(r);
   const auto error = measure_model_error(r.blurred, r.kernel, r.pixel_sigma >= 0.0 ? r.pixel_sigma : sigma, r.boundary);
@@ -183,7 +187,7 @@ DeblurRequest with_model_noise(const DeblurRequest& r, double scale) {
 template <class Run>
 SolverResult with_model_noise_per_image(const DeblurRequest& r, double scale, Run run) {
   const auto y = as_image_batch(r.blurred);
-  if (scale == 0.0 || r.rotation || !r.kernel.defined() || y.size(0) == 1) return run(with_model_noise(r, scale));
+  if (y.size(0) == 1 || !measures_model_error(r, scale)) return run(with_model_noise(r, scale));
   const bool kernel_per_image = r.kernel.dim() == 4 && r.kernel.size(0) > 1;
   std::vector<torch::Tensor> images;
   SolverResult res;
