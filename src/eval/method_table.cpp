@@ -15,8 +15,8 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "eval/methods.h"
-#include "hqs/pnp.h"
 #include "hqs/blind_unrolled_net.h"
+#include "hqs/pnp.h"
 #include "hqs/unrolled_net.h"
 #include "priors/model_family.h"
 #include "priors/prior.h"
@@ -125,8 +125,8 @@ UnrolledNet cached_unrolled_net(const std::string& path) {
 // sides first so that their centre maps onto itself. `alternate` switches the network's per-iteration
 // transform alternation (UnrolledNetOptions::alternate_transforms) for this call.
 SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate) {
-  static const std::map<int, std::vector<int>> kModes = {{1, {0}}, {2, {0, 6}}, {4, {0, 2, 4, 6}},
-                                                         {8, {0, 1, 2, 3, 4, 5, 6, 7}}};
+  static const std::map<int, std::vector<int>> kModes = {
+      {1, {0}}, {2, {0, 6}}, {4, {0, 2, 4, 6}}, {8, {0, 1, 2, 3, 4, 5, 6, 7}}};
   const auto modes = kModes.find(passes);
   UNROLL_CHECK(modes != kModes.end(), "unrolled: passes must be 1, 2, 4 or 8, got ", passes);
   net->to(r.blurred.device(), r.blurred.scalar_type());
@@ -277,13 +277,15 @@ ParamInfo model_noise_param(double fixed) {
 
 std::vector<ParamInfo> unrolled_params(bool alternate_default, double model_noise,
                                        const char* off_note = " (off: as published)") {
-  return {within(integer("passes", 1, "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass"),
-                 1, 8),
-          on_off("ensemble", false, "1 = passes=8 (the x8 self-ensemble)"),
-          on_off("alternate", alternate_default,
-                 std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra "
-                             "cost") + (alternate_default ? "" : off_note)),
-          model_noise_param(model_noise)};
+  return {
+      within(integer("passes", 1, "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass"), 1,
+             8),
+      on_off("ensemble", false, "1 = passes=8 (the x8 self-ensemble)"),
+      on_off("alternate", alternate_default,
+             std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra "
+                         "cost") +
+                 (alternate_default ? "" : off_note)),
+      model_noise_param(model_noise)};
 }
 
 int unrolled_passes(const MethodArgs& a) {
@@ -298,15 +300,16 @@ Method wiener_method() {
   m.name = "wiener";
   m.summary = "Wiener / regularised least squares, closed form (one FFT round trip)";
   m.rotational = true;
-  m.params = {flag(at_least(derived("nsr", "from --noise (default_wiener_nsr), else by generalised cross-validation (gcv_wiener_nsr; identity regulariser: estimated from the image)",
+  m.params = {flag(at_least(derived("nsr",
+                                    "from --noise (default_wiener_nsr), else by generalised cross-validation "
+                                    "(gcv_wiener_nsr; identity regulariser: estimated from the image)",
                                     "noise-to-signal ratio (balance)"),
                             0)),
               on_off("laplacian", true, "1 = Laplacian regulariser like skimage, 0 = identity (classic Wiener)")};
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
     if (r.rotation) {
-      return rotational_wiener(
-          r.blurred, *r.rotation,
-          a.given("nsr").value_or(default_rotational_wiener_nsr(*r.rotation, effective_sigma(r))));
+      return rotational_wiener(r.blurred, *r.rotation,
+                               a.given("nsr").value_or(default_rotational_wiener_nsr(*r.rotation, effective_sigma(r))));
     }
     WienerOptions o;
     o.regularizer = a.on("laplacian") ? WienerOptions::Regularizer::Laplacian : WienerOptions::Regularizer::Identity;
@@ -390,8 +393,8 @@ Method hqs_tv_method() {
       flag(within(real("alpha", 1.0, "prior exponent (1 = TV, 0.667 / 0.5 = hyper-Laplacian)"), 0, 1, true)),
       at_least(real("beta_max", HqsTvOptions().beta_max, "end of the beta continuation"), HqsTvOptions().beta0),
       at_least(integer("inner", 3, "w/x alternations per beta"), 1),
-      flag(at_least(integer("iters", kRotationalTvIterations, "rotational blur: HQS iterations with the TV proximal step"),
-                    1))};
+      flag(at_least(
+          integer("iters", kRotationalTvIterations, "rotational blur: HQS iterations with the TV proximal step"), 1))};
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
     if (r.rotation) {
       // Rotational blur: HQS with the polar data step and the TV proximal operator as the z-step.
@@ -417,8 +420,9 @@ Method hqs_tv_method() {
 Method pnp_method() {
   Method m;
   m.name = "pnp";
-  m.summary = "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, "
-              "tv (--prior tv), or DRUNet / ResUNet / attention U-Net / ConvIR-S denoisers from --weights";
+  m.summary =
+      "Plug-and-play HQS, DPIR schedule (8 iterations, 49/255 -> sigma); prior: the shipped denoiser, "
+      "tv (--prior tv), or DRUNet / ResUNet / attention U-Net / ConvIR-S denoisers from --weights";
   m.kind = MethodKind::Learned;
   m.rotational = true;
   m.families = model_family_names(ModelRole::Denoiser);
@@ -461,7 +465,6 @@ Method pnp_method() {
   return m;
 }
 
-
 // The non-blind unrolled network under `name`, by default with models/`shipped_file`.
 Method unrolled_method(const std::string& name, const std::string& shipped_file, const std::string& summary,
                        bool alternate_default, double model_noise, const char* off_note = "") {
@@ -477,9 +480,7 @@ Method unrolled_method(const std::string& name, const std::string& shipped_file,
     return run_unrolled(cached_unrolled_net(weights_path(r, name, shipped_file)), r, unrolled_passes(a),
                         a.on("alternate"), a.real("model_noise"));
   };
-  m.load = [name, shipped_file](const DeblurRequest& r) {
-    cached_unrolled_net(weights_path(r, name, shipped_file));
-  };
+  m.load = [name, shipped_file](const DeblurRequest& r) { cached_unrolled_net(weights_path(r, name, shipped_file)); };
   return m;
 }
 
@@ -498,7 +499,8 @@ Method unrolled_robust_method() {
                          "The unrolled network fine-tuned on deliberately wrong kernels (models/"
                          "unrolled_robust_small.pth): for a kernel known to be rough; far below unrolled on exact "
                          "kernels",
-                         /*alternate_default=*/false, /*model_noise=*/0.0, " (off: the fine-tuned priors are not equivariant enough)");
+                         /*alternate_default=*/false, /*model_noise=*/0.0,
+                         " (off: the fine-tuned priors are not equivariant enough)");
 }
 
 // The blind unrolled network (hqs/blind_unrolled_net.h): --weights, else the shipped model.
@@ -547,20 +549,22 @@ SolverResult run_unrolled_blind_on(BlindUnrolledNet net, const DeblurRequest& r,
 Method unrolled_blind_method() {
   Method m;
   m.name = "unrolled-blind";
-  m.summary = "Blind deep-unfolding HQS network (kernel head -> per iteration: kernel step, FFT data step, prior): "
-              "needs no kernel; the shipped models/unrolled_blind_small.pth, or a checkpoint from --weights";
+  m.summary =
+      "Blind deep-unfolding HQS network (kernel head -> per iteration: kernel step, FFT data step, prior): "
+      "needs no kernel; the shipped models/unrolled_blind_small.pth, or a checkpoint from --weights";
   m.kind = MethodKind::Blind;
   m.needs_kernel = false;
   m.oracle_kernel = true;
   // No `families`: they name Deblur model families for blind methods (method_for_family), and this
   // network's ResUNet priors are Denoiser ones; its checkpoints carry their own architecture.
   m.shipped_model = "unrolled_blind_small.pth";
-  m.params = {on_off("alternate", kUnrolledAlternates,
-                     "1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra cost"),
-              within(integer("kernel_steps", -1, "iterations after the first that refine the kernel (-1 = all)"), -1, 63),
-              on_off("classical_init", false,
-                     "1 = start from the classical estimator's kernel (blind/estimate_kernel.h) instead of the "
-                     "kernel head (slower)")};
+  m.params = {
+      on_off("alternate", kUnrolledAlternates,
+             "1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra cost"),
+      within(integer("kernel_steps", -1, "iterations after the first that refine the kernel (-1 = all)"), -1, 63),
+      on_off("classical_init", false,
+             "1 = start from the classical estimator's kernel (blind/estimate_kernel.h) instead of the "
+             "kernel head (slower)")};
   m.params[1].default_value.reset();
   m.params[1].derived = "the checkpoint's (all iterations after the first for the shipped model)";
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
@@ -643,10 +647,10 @@ void add_blind_networks(std::vector<Method>& m) {
     auto it = std::find_if(m.begin(), m.end(), [&](const Method& x) { return x.name == name; });
     if (it == m.end()) {  // the first family of an architecture makes its method
       const auto k = known.find(name);
-      m.push_back(blind_network(name,
-                                k != known.end() ? k->second.summary
-                                                 : family.description + ": end-to-end blind deblurring from --weights",
-                                k != known.end() ? k->second.shipped : ""));
+      m.push_back(blind_network(
+          name,
+          k != known.end() ? k->second.summary : family.description + ": end-to-end blind deblurring from --weights",
+          k != known.end() ? k->second.shipped : ""));
       it = m.end() - 1;
     }
     it->families.push_back(family.name);
@@ -656,9 +660,9 @@ void add_blind_networks(std::vector<Method>& m) {
 }  // namespace
 
 std::vector<Method> build_method_table() {
-  std::vector<Method> m = {wiener_method(), rl_method(),       admm_method(),  hqs_tv_method(),
-                           pnp_method(),    unrolled_method(), unrolled_robust_method(), usrnet_method(),
-                           unrolled_blind_method()};
+  std::vector<Method> m = {wiener_method(),          rl_method(),     admm_method(),
+                           hqs_tv_method(),          pnp_method(),    unrolled_method(),
+                           unrolled_robust_method(), usrnet_method(), unrolled_blind_method()};
   add_blind_networks(m);
   // Memory models for tiling (eval/tiling.h): peak resident memory of `unroll deblur` on 384^2 and
   // 768^2 RGB images, measured by `bash bench/measure_memory.sh` (CPU, float32, the shipped models;
@@ -668,9 +672,10 @@ std::vector<Method> build_method_table() {
     double base_mb, bytes_per_pixel;
   };
   const std::map<std::string, Memory> measured = {
-      {"wiener", {196, 186}}, {"rl", {197, 180}},       {"admm", {218, 215}},    {"hqs-tv", {222, 268}},
-      {"pnp", {250, 569}},    {"unrolled", {239, 697}}, {"convir", {210, 825}}, {"atrous", {229, 1331}},
-      {"unrolled-blind", {241, 886}}, {"unrolled-robust", {239, 697}},  // unrolled's network, other weights
+      {"wiener", {196, 186}},          {"rl", {197, 180}},      {"admm", {218, 215}},
+      {"hqs-tv", {222, 268}},          {"pnp", {250, 569}},     {"unrolled", {239, 697}},
+      {"convir", {210, 825}},          {"atrous", {229, 1331}}, {"unrolled-blind", {241, 886}},
+      {"unrolled-robust", {239, 697}},  // unrolled's network, other weights
   };
   for (auto& method : m) {
     const auto it = measured.find(method.name);

@@ -1,8 +1,9 @@
 // The model-error cue (classic/model_error.h): an exact kernel reads as (almost) no model error, a wrong
 // one as more the wronger it is, and the told noise level follows.
+#include "classic/model_error.h"
+
 #include <gtest/gtest.h>
 
-#include "classic/model_error.h"
 #include "core/error.h"
 #include "core/fft.h"
 #include "core/noise.h"
@@ -86,16 +87,19 @@ TEST(ModelError, LargeImagesAreMeasuredOnTheirCentralWindow) {
 
 TEST(ModelError, BadInputsSayWhatIsWrong) {
   const auto s = cue_scene(1, 32, 32);
-  EXPECT_NE(test::error_of([&] { measure_model_error(s.blurred, s.kernel, -0.1, Boundary::Circular); })
-                .find("sigma must be >= 0"),
+  EXPECT_NE(test::error_of([&] {
+              measure_model_error(s.blurred, s.kernel, -0.1, Boundary::Circular);
+            }).find("sigma must be >= 0"),
             std::string::npos);
-  EXPECT_NE(test::error_of([&] { measure_model_error(s.blurred, torch::ones({41, 41}) / 1681.0, kCueSigma,
-                                                      Boundary::Circular); }),
+  EXPECT_NE(test::error_of([&] {
+              measure_model_error(s.blurred, torch::ones({41, 41}) / 1681.0, kCueSigma, Boundary::Circular);
+            }),
             "");
   ModelErrorOptions o;
   o.tolerance = 0.9;
-  EXPECT_NE(test::error_of([&] { measure_model_error(s.blurred, s.kernel, kCueSigma, Boundary::Circular, o); })
-                .find("tolerance must be >= 1"),
+  EXPECT_NE(test::error_of([&] {
+              measure_model_error(s.blurred, s.kernel, kCueSigma, Boundary::Circular, o);
+            }).find("tolerance must be >= 1"),
             std::string::npos);
 }
 
