@@ -26,10 +26,13 @@ ModelError measure_model_error(const torch::Tensor& blurred, const torch::Tensor
   auto k = as_kernel_batch(kernel).to(y.options());
   check_kernel(k, y.size(0), y.size(2), y.size(3), "model error");
   const int64_t h = y.size(2), w = y.size(3);
+  ModelError e;
+  e.sigma = sigma;
   if (h > o.max_side || w > o.max_side) {
     const int64_t wh = std::min(h, o.max_side), ww = std::min(w, o.max_side);
     y = y.narrow(2, (h - wh) / 2, wh).narrow(3, (w - ww) / 2, ww);
     boundary = Boundary::LiuJia;
+    e.windowed = true;
   }
   HqsTvOptions tv;
   tv.lambda = default_hqs_lambda(sigma);
@@ -45,15 +48,35 @@ ModelError measure_model_error(const torch::Tensor& blurred, const torch::Tensor
     if (fit != nullptr) *fit = x;
     return r.to(torch::kFloat64).pow(2).mean().sqrt().item<double>();
   };
-  ModelError e;
-  torch::Tensor fit;
-  e.residual = residual(y, &fit);
+  e.residual = residual(y, &e.fit);
   // The same fit on an observation whose kernel is exact by construction: the fit blurred by k, with
   // fresh noise of level sigma. Its residual is what this scene and noise leave with a right kernel.
-  e.baseline = residual(add_gaussian_noise(conv_circular(fit, k), sigma, o.seed), nullptr);
+  e.baseline = residual(add_gaussian_noise(conv_circular(e.fit, k), sigma, o.seed), nullptr);
   const double floor = o.tolerance * e.baseline;
   e.excess = std::sqrt(std::max(0.0, e.residual * e.residual - floor * floor));
   return e;
+}
+
+void HedgeShape::validate() const {
+  UNROLL_CHECK(
+      std::isfinite(start) && start < full && full <= fall_from && fall_from < fall_to && std::isfinite(fall_to),
+      "model error: the hedge's ratios must satisfy start < full <= fall_from < fall_to");
+  UNROLL_CHECK(floor >= 0.0 && floor <= 1.0, "model error: the hedge's floor must be in [0, 1], got ", floor);
+  UNROLL_CHECK(std::isfinite(drift) && drift >= 0.0 && std::isfinite(drift_from),
+               "model error: the hedge's drift must be >= 0");
+}
+
+double hedge_share(const ModelError& error, double hedge, const HedgeShape& shape) {
+  UNROLL_CHECK(std::isfinite(hedge) && hedge >= 0.0 && hedge <= 1.0, "model error: hedge must be in [0, 1], got ",
+               hedge);
+  shape.validate();
+  if (hedge == 0.0 || !(error.baseline > 0.0)) return 0.0;
+  const double ratio = error.residual / error.baseline;
+  const double shift =
+      std::min(shape.drift * std::max(0.0, 255.0 * error.sigma - shape.drift_from), shape.fall_from - shape.full);
+  const double up = std::clamp((ratio - shape.start - shift) / (shape.full - shape.start), 0.0, 1.0);
+  const double down = std::clamp((shape.fall_to - ratio) / (shape.fall_to - shape.fall_from), 0.0, 1.0);
+  return hedge * up * (shape.floor + (1.0 - shape.floor) * down);
 }
 
 double model_error_sigma(double sigma, const ModelError& error, double scale) {

@@ -162,32 +162,52 @@ SolverResult run_unrolled_on(UnrolledNet net, const DeblurRequest& r, int passes
   return res;
 }
 
-// The request a learned non-blind method runs with model_noise = `scale` > 0: the noise level it is told
-// is raised by the model error its kernel leaves in the observation (classic/model_error.h), so a wrong
-// or estimated kernel is regularised like extra noise and an exact one is left alone. Measured before
-// the channel adaptation (on_model_channels scales the result for a grey image through an RGB model
-// like any noise level). The residual is compared with the pixel noise (DeblurRequest::pixel_sigma), the
-// excess added to the level the method would be told. Rotational blur keeps its noise level.
-bool measures_model_error(const DeblurRequest& r, double scale) {
-  return scale != 0.0 && !r.rotation && r.kernel.defined();
+// How a learned non-blind method treats the model error its kernel leaves in the observation
+// (classic/model_error.h). `scale` (model_noise) raises the noise level it is told, so a wrong or
+// estimated kernel is regularised like extra noise and an exact one is left alone; `hedge` is the largest
+// share of the measuring HQS-TV fit averaged into its result (hedge_share). 0 = off. Measured before the
+// channel adaptation (on_model_channels scales the result for a grey image through an RGB model like any
+// noise level), against the pixel noise (DeblurRequest::pixel_sigma). Rotational blur is not measured.
+struct ModelErrorUse {
+  double scale = 0.0;
+  double hedge = 0.0;
+};
+
+bool measures_model_error(const DeblurRequest& r, const ModelErrorUse& use) {
+  return (use.scale != 0.0 || use.hedge != 0.0) && !r.rotation && r.kernel.defined();
 }
 
-DeblurRequest with_model_noise(const DeblurRequest& r, double scale) {
-  if (!measures_model_error(r, scale)) return r;
-  DeblurRequest q = r;
-  const double sigma = effective_sigma(r);
-  const auto error = measure_model_error(r.blurred, r.kernel, r.pixel_sigma >= 0.0 ? r.pixel_sigma : sigma, r.boundary);
-  q.sigma = model_error_sigma(sigma, error, scale);
-  return q;
-}
-
-// `run` on the request with model_noise = `scale` (with_model_noise). The model error is one figure per
-// image, so a batch runs image by image when it is measured: each image is told its own noise level and
-// gets the result it would get alone.
+// `run` on one image (or a batch measured as one) under `use`: told the raised noise level, its result
+// mixed with the fit.
 template <class Run>
-SolverResult with_model_noise_per_image(const DeblurRequest& r, double scale, Run run) {
+SolverResult run_with_model_error(const DeblurRequest& r, const ModelErrorUse& use, Run run) {
+  if (!measures_model_error(r, use)) return run(r);
+  const double pixel = r.pixel_sigma >= 0.0 ? r.pixel_sigma : effective_sigma(r);
+  const auto error = measure_model_error(r.blurred, r.kernel, pixel, r.boundary);
+  DeblurRequest q = r;
+  q.sigma = model_error_sigma(effective_sigma(r), error, use.scale);
+  auto res = run(q);
+  const double share = hedge_share(error, use.hedge);
+  if (share > 0.0) {
+    auto fit = error.fit;
+    if (error.windowed) {
+      HqsTvOptions tv;
+      tv.lambda = default_hqs_lambda(pixel);
+      tv.boundary = r.boundary;
+      fit = hqs_tv(r.blurred, r.kernel, tv).image;
+    }
+    res.image = (1.0 - share) * res.image + share * fit.reshape(res.image.sizes()).to(res.image.options());
+  }
+  return res;
+}
+
+// `run` under `use` (run_with_model_error). The model error is one figure per image, so a batch runs
+// image by image when it is measured: each image is told its own noise level and gets the result it
+// would get alone.
+template <class Run>
+SolverResult with_model_error_per_image(const DeblurRequest& r, const ModelErrorUse& use, Run run) {
   const auto y = as_image_batch(r.blurred);
-  if (y.size(0) == 1 || !measures_model_error(r, scale)) return run(with_model_noise(r, scale));
+  if (y.size(0) == 1 || !measures_model_error(r, use)) return run_with_model_error(r, use, run);
   const bool kernel_per_image = r.kernel.dim() == 4 && r.kernel.size(0) > 1;
   std::vector<torch::Tensor> images;
   SolverResult res;
@@ -195,15 +215,23 @@ SolverResult with_model_noise_per_image(const DeblurRequest& r, double scale, Ru
     DeblurRequest one = r;
     one.blurred = y.narrow(0, i, 1);
     if (kernel_per_image) one.kernel = r.kernel.narrow(0, i, 1);
-    res = run(with_model_noise(one, scale));
+    res = run_with_model_error(one, use, run);
     images.push_back(as_image_batch(res.image));
   }
   res.image = torch::cat(images, 0);
   return res;
 }
 
-SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate, double model_noise) {
-  return with_model_noise_per_image(r, model_noise, [&](const DeblurRequest& m) {
+ModelErrorUse model_error_use(const MethodArgs& a) {
+  ModelErrorUse use;
+  use.scale = a.real("model_noise");
+  use.hedge = a.real("hedge");
+  return use;
+}
+
+SolverResult run_unrolled(UnrolledNet net, const DeblurRequest& r, int passes, bool alternate,
+                          const ModelErrorUse& use) {
+  return with_model_error_per_image(r, use, [&](const DeblurRequest& m) {
     return on_model_channels("unrolled", m, net->channels(),
                              [&](const DeblurRequest& q) { return run_unrolled_on(net, q, passes, alternate); });
   });
@@ -260,32 +288,43 @@ std::string weights_path(const DeblurRequest& r, const std::string& name, const 
 // alternate_transforms): Unroll's network does; USRNet runs as published.
 constexpr bool kUnrolledAlternates = true;
 constexpr bool kUsrnetAlternates = false;
-// The model-error scale (with_model_noise) of the shipped unrolled network and of pnp: measured best on
-// the perturbed-kernel protocol (docs/blind.md; 20 for both, exact kernels unchanged).
-constexpr double kUnrolledModelNoise = 20.0;
+// The model-error handling (run_with_model_error) of the shipped unrolled network and of pnp, measured best
+// on the perturbed-kernel protocol (docs/blind.md): noise scale 20 and hedge 0.8 for both; off for the
+// published and the fine-tuned-on-wrong-kernels checkpoints.
+constexpr ModelErrorUse kUnrolledModelError{20.0, 0.8};
+constexpr ModelErrorUse kModelErrorOff{0.0, 0.0};
 
 // Inference parameters shared by the unrolled-network methods.
 // `off_note`: why the default is off, when it is.
-// model_noise: the scale of the model-error noise (with_model_noise), 0 = the pixel noise only.
-ParamInfo model_noise_param(double fixed) {
-  return at_least(real("model_noise", fixed,
-                       "treat the model error the kernel leaves as noise: the method is told sqrt(sigma^2 + "
-                       "(model_noise x e)^2), e = what an HQS-TV fit with the kernel leaves beyond an exact kernel's "
-                       "residual (classic/model_error.h; 0 for an exact kernel); 0 = the pixel noise only"),
-                  0);
+// model_noise: the scale of the model-error noise, 0 = the pixel noise only; hedge: the largest share of
+// the HQS-TV fit in the result (run_with_model_error).
+std::vector<ParamInfo> model_error_params(const ModelErrorUse& defaults) {
+  return {
+      at_least(real("model_noise", defaults.scale,
+                    "treat the model error the kernel leaves as noise: the method is told sqrt(sigma^2 + "
+                    "(model_noise x e)^2), e = what an HQS-TV fit with the kernel leaves beyond an exact kernel's "
+                    "residual (classic/model_error.h; 0 for an exact kernel); 0 = the pixel noise only"),
+               0),
+      within(real("hedge", defaults.hedge,
+                  "average the HQS-TV fit that measured the model error into the result, with a share of up to "
+                  "hedge where the kernel is slightly wrong (its fit residual just above an exact kernel's) and "
+                  "half of that where it is far off (classic/model_error.h hedge_share); 0 where it fits like an exact "
+                  "kernel; 0 = the network alone"),
+             0, 1)};
 }
 
-std::vector<ParamInfo> unrolled_params(bool alternate_default, double model_noise,
+std::vector<ParamInfo> unrolled_params(bool alternate_default, const ModelErrorUse& model_error,
                                        const char* off_note = " (off: as published)") {
-  return {
+  std::vector<ParamInfo> params = {
       within(integer("passes", 1, "self-ensemble: mean of 1, 2, 4 or 8 flip/rotation passes, each costing one pass"), 1,
              8),
       on_off("ensemble", false, "1 = passes=8 (the x8 self-ensemble)"),
       on_off("alternate", alternate_default,
              std::string("1 = iteration k's prior works on the k mod 8-th flip/rotation of its input, at no extra "
                          "cost") +
-                 (alternate_default ? "" : off_note)),
-      model_noise_param(model_noise)};
+                 (alternate_default ? "" : off_note))};
+  for (auto& p : model_error_params(model_error)) params.push_back(std::move(p));
+  return params;
 }
 
 int unrolled_passes(const MethodArgs& a) {
@@ -436,8 +475,8 @@ Method pnp_method() {
                             "relative L2 error assumed in the kernel (0 = exact): the data step trusts y less where "
                             "that error outweighs the signal (core/data_step.h solve_uncertain); 1 suits a kernel "
                             "35-60% wrong (docs/blind.md) and costs about 6 dB on an exact one"),
-                       0),
-              model_noise_param(kUnrolledModelNoise)};
+                       0)};
+  for (auto& p : model_error_params(kUnrolledModelError)) m.params.push_back(std::move(p));
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
     PnpHqsOptions o;
     o.iterations = a.integer("iters");
@@ -449,7 +488,7 @@ Method pnp_method() {
     auto prior = pnp_prior(r);
     prior->to(r.blurred.device(), r.blurred.scalar_type());
     torch::NoGradGuard no_grad;
-    return with_model_noise_per_image(r, a.real("model_noise"), [&](const DeblurRequest& m) {
+    return with_model_error_per_image(r, model_error_use(a), [&](const DeblurRequest& m) {
       return on_model_channels("pnp", m, prior->channels(), [&](const DeblurRequest& q) {
         const double sigma = effective_sigma(q);  // q's: scaled for a grey image through an RGB prior
         if (q.rotation) {
@@ -467,7 +506,7 @@ Method pnp_method() {
 
 // The non-blind unrolled network under `name`, by default with models/`shipped_file`.
 Method unrolled_method(const std::string& name, const std::string& shipped_file, const std::string& summary,
-                       bool alternate_default, double model_noise, const char* off_note = "") {
+                       bool alternate_default, const ModelErrorUse& model_error, const char* off_note = "") {
   Method m;
   m.name = name;
   m.summary = summary;
@@ -475,10 +514,10 @@ Method unrolled_method(const std::string& name, const std::string& shipped_file,
   m.rotational = true;
   m.families = model_family_names(ModelRole::Denoiser, /*trainable_only=*/true);
   m.shipped_model = shipped_file;
-  m.params = unrolled_params(alternate_default, model_noise, off_note);
+  m.params = unrolled_params(alternate_default, model_error, off_note);
   m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs& a) {
     return run_unrolled(cached_unrolled_net(weights_path(r, name, shipped_file)), r, unrolled_passes(a),
-                        a.on("alternate"), a.real("model_noise"));
+                        a.on("alternate"), model_error_use(a));
   };
   m.load = [name, shipped_file](const DeblurRequest& r) { cached_unrolled_net(weights_path(r, name, shipped_file)); };
   return m;
@@ -488,7 +527,7 @@ Method unrolled_method() {
   return unrolled_method("unrolled", "unrolled_small.pth",
                          "Deep-unfolding HQS network (HyPaNet -> FFT data step -> prior, K iterations): the shipped "
                          "models/unrolled_small.pth, or any USRNet-style checkpoint from --weights",
-                         kUnrolledAlternates, kUnrolledModelNoise);
+                         kUnrolledAlternates, kUnrolledModelError);
 }
 
 // The same network fine-tuned on deliberately wrong kernels (experiments/unrolled_small_robust.ini).
@@ -499,7 +538,7 @@ Method unrolled_robust_method() {
                          "The unrolled network fine-tuned on deliberately wrong kernels (models/"
                          "unrolled_robust_small.pth): for a kernel known to be rough; far below unrolled on exact "
                          "kernels",
-                         /*alternate_default=*/false, /*model_noise=*/0.0,
+                         /*alternate_default=*/false, kModelErrorOff,
                          " (off: the fine-tuned priors are not equivariant enough)");
 }
 
@@ -584,10 +623,9 @@ Method usrnet_method() {
   m.rotational = true;
   m.families = {"resunet"};
   m.weights_required = true;
-  m.params = unrolled_params(kUsrnetAlternates, /*model_noise=*/0.0);
+  m.params = unrolled_params(kUsrnetAlternates, kModelErrorOff);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"),
-                        a.real("model_noise"));
+    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"), model_error_use(a));
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(r.weights); };
   return m;

@@ -74,6 +74,45 @@ TEST(ModelError, ToldNoiseLevelAddsTheScaledExcessInQuadrature) {
   EXPECT_NE(test::error_of([&] { model_error_sigma(0.01, e, -1.0); }).find("scale must be >= 0"), std::string::npos);
 }
 
+// The hedge's share of the TV fit: none while the kernel fits like an exact one, all of `hedge` for a
+// slightly wrong kernel, falling to floor x hedge for a far wrong one; continuous in between.
+TEST(ModelError, HedgeShareFollowsTheResidualRatio) {
+  auto at = [](double ratio, double hedge = 0.8) {
+    ModelError e;
+    e.baseline = 0.01;
+    e.residual = ratio * e.baseline;
+    return hedge_share(e, hedge);
+  };
+  const HedgeShape shape;
+  EXPECT_EQ(at(0.95), 0.0);
+  EXPECT_EQ(at(shape.start), 0.0);
+  EXPECT_NEAR(at(0.5 * (shape.start + shape.full)), 0.4, 1e-12);
+  EXPECT_NEAR(at(shape.full), 0.8, 1e-12);
+  EXPECT_NEAR(at(1.02), 0.8, 1e-12);
+  EXPECT_NEAR(at(shape.fall_from), 0.8, 1e-12);
+  EXPECT_NEAR(at(0.5 * (shape.fall_from + shape.fall_to)), 0.8 * (shape.floor + 0.5 * (1 - shape.floor)), 1e-12);
+  EXPECT_NEAR(at(shape.fall_to), 0.8 * shape.floor, 1e-12);
+  EXPECT_NEAR(at(3.0), 0.8 * shape.floor, 1e-12);
+  EXPECT_EQ(at(1.02, 0.0), 0.0);
+  EXPECT_EQ(hedge_share(ModelError{}, 0.8), 0.0);  // nothing measured: no share
+  // At a higher noise level the exact kernels' ratios creep up, and so does the start of the ramp.
+  ModelError noisy;
+  noisy.baseline = 0.05;
+  noisy.residual = shape.full * noisy.baseline;
+  noisy.sigma = (shape.drift_from + 10.0) / 255.0;
+  EXPECT_NEAR(hedge_share(noisy, 0.8), 0.8 * (1.0 - 10.0 * shape.drift / (shape.full - shape.start)), 1e-9);
+  noisy.sigma = 1.0;  // the shift stops where the full share would start falling
+  noisy.residual = shape.fall_from * noisy.baseline;
+  EXPECT_NEAR(hedge_share(noisy, 0.8), 0.8, 1e-12);
+  EXPECT_NE(test::error_of([&] { at(1.02, 1.5); }).find("hedge must be in [0, 1]"), std::string::npos);
+  HedgeShape bad;
+  bad.full = bad.start;
+  EXPECT_NE(test::error_of([&] {
+              hedge_share(ModelError{0.0102, 0.01, 0.0, 0.01, {}, false}, 0.8, bad);
+            }).find("start < full"),
+            std::string::npos);
+}
+
 TEST(ModelError, LargeImagesAreMeasuredOnTheirCentralWindow) {
   const auto s = cue_scene(1, 80, 600);
   ModelErrorOptions o;

@@ -124,13 +124,13 @@ TEST(DpirProtocol, ShippedRobustUnrolledHoldsUpOnWrongKernels) {
   }
 }
 
-// The shipped unrolled network told the model error of its kernel (model_noise, on by default;
-// classic/model_error.h) on the perturbed-kernel protocol, butterfly's 8 cases: an exact kernel is left
-// exactly as it was (no excess, so the same told noise level and the same result); with wrong kernels
-// it gains several dB over model_noise=0, stays above HQS-TV at 0.1 and 0.2 and above the blurred
-// input at every level. Measured when set (butterfly, default model_noise 20): 22.14 / 20.32 / 17.79 dB at
-// 0.05 / 0.1 / 0.2 against 21.52 / 16.31 / 11.67 with model_noise=0, HQS-TV 23.32 / 19.19 / 14.69,
-// blurred input 15.61 (at 0.05 below HQS-TV: docs/blind.md).
+// The shipped unrolled network with its defaults for a kernel's model error (model_noise and hedge,
+// classic/model_error.h) on Set3C's butterfly x 8 Levin kernels with the kernel perturbed: an exact kernel
+// that fits like one gives exactly the network's result; with wrong kernels it gains several dB over the
+// network alone and stays above HQS-TV given the same kernel, and above the blurred input, at every
+// level. Measured when set (butterfly): 23.46 / 20.00 / 16.66 dB at 0.05 / 0.1 / 0.2 against 21.52 / 16.31 /
+// 11.67 for the network alone, HQS-TV 23.32 / 19.19 / 14.69, blurred input 15.61 (model_noise without the
+// hedge: 22.14 at 0.05, below HQS-TV).
 TEST(DpirProtocol, UnrolledToldItsModelErrorHoldsUpOnWrongKernels) {
   const std::string shared = test::shared_dir();
   if (shared.empty()) GTEST_SKIP() << "../shared not present";
@@ -138,16 +138,16 @@ TEST(DpirProtocol, UnrolledToldItsModelErrorHoldsUpOnWrongKernels) {
   const auto cases = butterfly_levin(shared);
   ASSERT_EQ(cases.size(), 8u);
   const double blurred = mean_blurred_psnr(cases);
-  const MethodParams off = {{"model_noise", 0.0}};
+  const MethodParams off = {{"model_noise", 0.0}, {"hedge", 0.0}};
   EXPECT_EQ(mean_psnr("unrolled", {cases[0], cases[5]}), mean_psnr("unrolled", {cases[0], cases[5]}, 0, off));
   for (double level : {0.05, 0.1, 0.2}) {
     const double told = mean_psnr("unrolled", cases, level), plain = mean_psnr("unrolled", cases, level, off);
     const double hqs = mean_psnr("hqs-tv", cases, level);
-    std::cout << "perturbed:" << level << ": unrolled " << told << " dB (model_noise=0: " << plain << "), hqs-tv "
-              << hqs << " dB, blurred " << blurred << " dB\n";
-    EXPECT_GE(told, plain + (level >= 0.1 ? 2.0 : 0.3)) << "level " << level;
+    std::cout << "perturbed:" << level << ": unrolled " << told << " dB (alone: " << plain << "), hqs-tv " << hqs
+              << " dB, blurred " << blurred << " dB\n";
+    EXPECT_GE(told, plain + (level >= 0.1 ? 2.0 : 0.5)) << "level " << level;
     EXPECT_GE(told, blurred + 1.0) << "level " << level;
-    if (level >= 0.1) EXPECT_GE(told, hqs + 0.2) << "level " << level;
+    EXPECT_GE(told, hqs + (level >= 0.1 ? 0.5 : 0.05)) << "level " << level;
   }
 }
 
