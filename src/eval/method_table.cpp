@@ -183,16 +183,17 @@ template <class Run>
 SolverResult run_with_model_error(const DeblurRequest& r, const ModelErrorUse& use, Run run) {
   if (!measures_model_error(r, use)) return run(r);
   const double pixel = r.pixel_sigma >= 0.0 ? r.pixel_sigma : effective_sigma(r);
-  const auto error = measure_model_error(r.blurred, r.kernel, pixel, r.boundary);
+  const auto error = r.model_error ? *r.model_error : measure_model_error(r.blurred, r.kernel, pixel, r.boundary);
   DeblurRequest q = r;
   q.sigma = model_error_sigma(effective_sigma(r), error, use.scale);
   auto res = run(q);
   const double share = hedge_share(error, use.hedge);
   if (share > 0.0) {
+    // The fit the hqs-tv method gives this image: the measuring one where it is that.
     auto fit = error.fit;
-    if (error.windowed) {
+    if (!fit.defined() || error.windowed || pixel != effective_sigma(r)) {
       HqsTvOptions tv;
-      tv.lambda = default_hqs_lambda(pixel);
+      tv.lambda = default_hqs_lambda(effective_sigma(r));
       tv.boundary = r.boundary;
       fit = hqs_tv(r.blurred, r.kernel, tv).image;
     }
@@ -222,10 +223,11 @@ SolverResult with_model_error_per_image(const DeblurRequest& r, const ModelError
   return res;
 }
 
-ModelErrorUse model_error_use(const MethodArgs& a) {
+// An estimated kernel is not hedged unless asked for (DeblurRequest::kernel_estimated).
+ModelErrorUse model_error_use(const MethodArgs& a, const DeblurRequest& r) {
   ModelErrorUse use;
   use.scale = a.real("model_noise");
-  use.hedge = a.real("hedge");
+  use.hedge = r.kernel_estimated ? a.given("hedge").value_or(0.0) : a.real("hedge");
   return use;
 }
 
@@ -309,7 +311,7 @@ std::vector<ParamInfo> model_error_params(const ModelErrorUse& defaults) {
                   "average the HQS-TV fit that measured the model error into the result, with a share of up to "
                   "hedge where the kernel is slightly wrong (its fit residual just above an exact kernel's) and "
                   "half of that where it is far off (classic/model_error.h hedge_share); 0 where it fits like an exact "
-                  "kernel; 0 = the network alone"),
+                  "kernel; 0 = the network alone; default 0 after --kernel estimate (measured not to help there)"),
              0, 1)};
 }
 
@@ -488,7 +490,7 @@ Method pnp_method() {
     auto prior = pnp_prior(r);
     prior->to(r.blurred.device(), r.blurred.scalar_type());
     torch::NoGradGuard no_grad;
-    return with_model_error_per_image(r, model_error_use(a), [&](const DeblurRequest& m) {
+    return with_model_error_per_image(r, model_error_use(a, r), [&](const DeblurRequest& m) {
       return on_model_channels("pnp", m, prior->channels(), [&](const DeblurRequest& q) {
         const double sigma = effective_sigma(q);  // q's: scaled for a grey image through an RGB prior
         if (q.rotation) {
@@ -517,7 +519,7 @@ Method unrolled_method(const std::string& name, const std::string& shipped_file,
   m.params = unrolled_params(alternate_default, model_error, off_note);
   m.run = [name, shipped_file](const DeblurRequest& r, const MethodArgs& a) {
     return run_unrolled(cached_unrolled_net(weights_path(r, name, shipped_file)), r, unrolled_passes(a),
-                        a.on("alternate"), model_error_use(a));
+                        a.on("alternate"), model_error_use(a, r));
   };
   m.load = [name, shipped_file](const DeblurRequest& r) { cached_unrolled_net(weights_path(r, name, shipped_file)); };
   return m;
@@ -625,7 +627,8 @@ Method usrnet_method() {
   m.weights_required = true;
   m.params = unrolled_params(kUsrnetAlternates, kModelErrorOff);
   m.run = [](const DeblurRequest& r, const MethodArgs& a) {
-    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"), model_error_use(a));
+    return run_unrolled(cached_unrolled_net(r.weights), r, unrolled_passes(a), a.on("alternate"),
+                        model_error_use(a, r));
   };
   m.load = [](const DeblurRequest& r) { cached_unrolled_net(r.weights); };
   return m;

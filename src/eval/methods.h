@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "classic/model_error.h"
 #include "core/boundary.h"
 #include "core/solver.h"
 #include "eval/tiling.h"
@@ -44,6 +45,12 @@ struct DeblurRequest {
   /// measurement reads it (model_noise, classic/model_error.h), which must compare the residual with
   /// the real noise, not with an allowance for the error it measures.
   double pixel_sigma = -1.0;
+  /// The kernel was estimated from the image (eval/blind_deblur.h), not given: the hedge of the learned
+  /// methods (classic/model_error.h hedge_share) is then off unless asked for (measured not to help).
+  bool kernel_estimated = false;
+  /// The model error of the whole image (without its fit), when a tiled run measured it once
+  /// (eval/tiling.h): every tile is then told the same level and hedged by the same share.
+  std::optional<ModelError> model_error;
   Boundary boundary = Boundary::Circular;
   std::string weights;         ///< checkpoint for learned methods (official .pth files load unchanged)
   std::string prior;           ///< pnp: denoiser prior ("tv" default, "drunet" with weights)

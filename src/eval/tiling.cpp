@@ -6,6 +6,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "classic/model_error.h"
 #include "core/boundary.h"
 #include "core/error.h"
 #include "core/polar.h"
@@ -150,6 +151,15 @@ SolverResult run_tiled(const Method& m, const DeblurRequest& given, const Method
   UNROLL_CHECK(plan.tiled(), "run_tiled: the plan has one tile");
   DeblurRequest request = given;
   request.sigma = effective_sigma(given);  // one noise level for every tile
+  // One model error for every tile (the learned methods' model_noise and hedge), measured on the whole
+  // image as an untiled run would: tiles measured apart would be told different levels.
+  const bool measures =
+      std::any_of(m.params.begin(), m.params.end(), [](const ParamInfo& p) { return p.name == "hedge"; });
+  if (measures && !request.model_error && !request.rotation && request.kernel.defined()) {
+    const double pixel = request.pixel_sigma >= 0.0 ? request.pixel_sigma : request.sigma;
+    request.model_error = measure_model_error(request.blurred, request.kernel, pixel, request.boundary);
+    request.model_error->fit = torch::Tensor();
+  }
   auto y = as_image_batch(request.blurred);
   const int64_t h = y.size(2), w = y.size(3), o = plan.overlap;
   // A circular image is cut with wrap-around: pad it periodically by the overlap, so that the tiles at
