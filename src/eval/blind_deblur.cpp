@@ -197,7 +197,7 @@ SolverResult deblur_with_kernels(const std::string& method, const DeblurRequest&
   DeblurRequest request = given;
   request.sigma = estimated_kernel_sigma(given, kernels);
   if (given.sigma < 0 && request.sigma > kernels.whole.noise_sigma) request.pixel_sigma = kernels.whole.noise_sigma;
-  request.kernel_estimated = true;
+  request.kernel_estimated = kernels.source == KernelSource::Estimate || kernels.source == KernelSource::EstimateLocal;
   DeblurRequest r = request;
   if (!kernels.grid) {
     r.kernel = kernels.kernel.to(r.blurred.options());
