@@ -182,18 +182,18 @@ bool measures_model_error(const DeblurRequest& r, const ModelErrorUse& use) {
 template <class Run>
 SolverResult run_with_model_error(const DeblurRequest& r, const ModelErrorUse& use, Run run) {
   if (!measures_model_error(r, use)) return run(r);
-  const double pixel = r.pixel_sigma >= 0.0 ? r.pixel_sigma : effective_sigma(r);
+  const double told = effective_sigma(r), pixel = r.pixel_sigma >= 0.0 ? r.pixel_sigma : told;
   const auto error = r.model_error ? *r.model_error : measure_model_error(r.blurred, r.kernel, pixel, r.boundary);
   DeblurRequest q = r;
-  q.sigma = model_error_sigma(effective_sigma(r), error, use.scale);
+  q.sigma = model_error_sigma(told, error, use.scale);
   auto res = run(q);
   const double share = hedge_share(error, use.hedge);
   if (share > 0.0) {
     // The fit the hqs-tv method gives this image: the measuring one where it is that.
     auto fit = error.fit;
-    if (!fit.defined() || error.windowed || pixel != effective_sigma(r)) {
+    if (!fit.defined() || error.windowed || pixel != told) {
       HqsTvOptions tv;
-      tv.lambda = default_hqs_lambda(effective_sigma(r));
+      tv.lambda = default_hqs_lambda(told);
       tv.boundary = r.boundary;
       fit = hqs_tv(r.blurred, r.kernel, tv).image;
     }

@@ -197,6 +197,10 @@ double effective_sigma(const DeblurRequest& request) {
   return estimate_noise_sigma(as_image_batch(request.blurred).to(torch::kFloat64)).mean().item<double>();
 }
 
+double pixel_noise_sigma(const DeblurRequest& request) {
+  return request.pixel_sigma >= 0.0 ? request.pixel_sigma : effective_sigma(request);
+}
+
 // ---- text generated from the registry ---------------------------------------------------------------
 
 namespace {

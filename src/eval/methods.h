@@ -183,6 +183,9 @@ std::string shipped_model(const std::string& file);
 
 /// The noise level a method uses: request.sigma if >= 0, else the Immerkaer estimate of the image.
 double effective_sigma(const DeblurRequest& request);
+/// The noise actually in the pixels: DeblurRequest::pixel_sigma where it is set, else effective_sigma.
+/// What the model-error measurement (classic/model_error.h) compares the residual with.
+double pixel_noise_sigma(const DeblurRequest& request);
 
 /// Text generated from the registry. method_help(): the methods and their parameters for `--help`
 /// (one block per method: name, summary, needs, each parameter with its default, range and help).

@@ -156,8 +156,8 @@ SolverResult run_tiled(const Method& m, const DeblurRequest& given, const Method
   const bool measures =
       std::any_of(m.params.begin(), m.params.end(), [](const ParamInfo& p) { return p.name == "hedge"; });
   if (measures && !request.model_error && !request.rotation && request.kernel.defined()) {
-    const double pixel = request.pixel_sigma >= 0.0 ? request.pixel_sigma : request.sigma;
-    request.model_error = measure_model_error(request.blurred, request.kernel, pixel, request.boundary);
+    request.model_error =
+        measure_model_error(request.blurred, request.kernel, pixel_noise_sigma(request), request.boundary);
     request.model_error->fit = torch::Tensor();
   }
   auto y = as_image_batch(request.blurred);
